@@ -1,0 +1,120 @@
+"""The errors ntlab raises: a small hierarchy to catch, each message saying what was wrong and what to do.
+
+Catch :class:`NtlabError` for everything, :class:`OrderDenied` for orders refused before reaching a broker
+(with a machine-readable :class:`Reason`), :class:`BrokerError` for what a broker said or failed to say, and
+:class:`DataError` for malformed market data or analytics input.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why an order was refused. Stable codes: safe to branch on and to store."""
+
+    INVALID_SYMBOL = "invalid_symbol"
+    INVALID_QUANTITY = "invalid_quantity"
+    FRACTIONAL_NOT_ALLOWED = "fractional_not_allowed"
+    MISSING_LIMIT_PRICE = "missing_limit_price"
+    LIMIT_PRICE_NOT_ALLOWED = "limit_price_not_allowed"
+    MISSING_STOP_PRICE = "missing_stop_price"
+    STOP_PRICE_NOT_ALLOWED = "stop_price_not_allowed"
+    INVALID_PRICE = "invalid_price"
+    OFF_TICK = "off_tick"
+    TIF_NOT_ALLOWED = "tif_not_allowed"
+    INVALID_FIELD = "invalid_field"
+    DUPLICATE_ORDER_ID = "duplicate_order_id"
+    MAX_NOTIONAL = "max_notional"
+    MAX_POSITION = "max_position"
+    PRICE_BAND = "price_band"
+    NO_REFERENCE_PRICE = "no_reference_price"
+    RATE_LIMIT = "rate_limit"
+    TRADING_HALTED = "trading_halted"
+    BROKER_REJECTED = "broker_rejected"
+
+
+class NtlabError(Exception):
+    """Base of every error ntlab raises on purpose."""
+
+
+class ConfigError(NtlabError):
+    """Configuration is inconsistent or incomplete (environment variables, constructor arguments)."""
+
+
+class LiveTradingError(ConfigError):
+    """Live trading was asked for without both keys of the live-trading gate."""
+
+
+class OrderError(NtlabError):
+    """Something about a specific order."""
+
+    def __init__(self, message: str, *, order_id: str | None = None) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+
+
+class OrderDenied(OrderError):
+    """The order was refused before it reached a broker; ``reason`` says why in a stable code."""
+
+    def __init__(self, reason: Reason, message: str, *, order_id: str | None = None) -> None:
+        super().__init__(message, order_id=order_id)
+        self.reason = Reason(reason)
+
+    def __str__(self) -> str:
+        return f"[{self.reason.value}] {self.args[0]}"
+
+
+class InvalidOrder(OrderDenied):
+    """The request itself is malformed: bad symbol, quantity, prices or time in force."""
+
+
+class RiskDenied(OrderDenied):
+    """The request is well-formed but breaks a pre-trade risk limit or trading is halted."""
+
+
+class OrderRejected(OrderError):
+    """The broker refused the order; the broker's own words are in the message."""
+
+
+class UnknownOrder(OrderError, KeyError):
+    """No order with this id is known to the session."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class OrderNotCancelable(OrderError):
+    """The order is already in a final state (filled, cancelled, rejected, expired)."""
+
+
+class BrokerError(NtlabError):
+    """A broker call failed."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The request provably did not reach the broker (refused connection, 5xx before acceptance): safe to retry."""
+
+
+class BrokerTimeout(BrokerError):
+    """No answer in time: the broker may or may not have acted, so look before retrying."""
+
+
+class RateLimited(BrokerUnavailable):
+    """The broker refused for rate; ``retry_after`` seconds is when it will listen again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(BrokerError):
+    """The broker did not accept the credentials."""
+
+
+class DataError(NtlabError, ValueError):
+    """Market data or analytics input is malformed: missing columns, unsorted times, bad prices."""
+
+
+class SessionClosed(NtlabError):
+    """The session (OrderManager or Lab) was closed; open a new one."""
