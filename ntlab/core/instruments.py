@@ -22,7 +22,31 @@ class AssetKind(StrEnum):
 
 # ISO 4217 codes of the currencies FX pairs are quoted in; a slash pair of two of these is FX, else crypto.
 FIAT = frozenset(
-    "USD EUR JPY GBP CHF AUD NZD CAD SEK NOK DKK HKD SGD CNH MXN ZAR PLN CZK HUF TRY ILS INR KRW".split()
+    [
+        "USD",
+        "EUR",
+        "JPY",
+        "GBP",
+        "CHF",
+        "AUD",
+        "NZD",
+        "CAD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "HKD",
+        "SGD",
+        "CNH",
+        "MXN",
+        "ZAR",
+        "PLN",
+        "CZK",
+        "HUF",
+        "TRY",
+        "ILS",
+        "INR",
+        "KRW",
+    ]
 )
 
 EQUITY_SYMBOL = re.compile(r"^[A-Z]{1,5}(\.[A-Z]{1,2})?$")

@@ -24,7 +24,15 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         {S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELLED, S.EXPIRED, S.PENDING_CANCEL}
     ),
     S.ACCEPTED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED, S.REJECTED, S.PENDING_CANCEL, S.PENDING_REPLACE}
+        {
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.CANCELLED,
+            S.EXPIRED,
+            S.REJECTED,
+            S.PENDING_CANCEL,
+            S.PENDING_REPLACE,
+        }
     ),
     S.PARTIALLY_FILLED: frozenset(
         {S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED, S.PENDING_CANCEL, S.PENDING_REPLACE}
@@ -159,13 +167,22 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
     if fill.fill_id in order.fill_ids:
         return Outcome(False, note=IGNORED_DUPLICATE)
     if fill.quantity <= 0 or fill.price <= 0:
-        log.warning("order %s: refused fill %s with quantity %s at %s", order.order_id, fill.fill_id,
-                    fill.quantity, fill.price)
+        log.warning(
+            "order %s: refused fill %s with quantity %s at %s",
+            order.order_id,
+            fill.fill_id,
+            fill.quantity,
+            fill.price,
+        )
         return Outcome(False, note="non-positive fill")
     if order.filled_quantity + fill.quantity > order.quantity:
         log.error(
             "order %s: refused fill %s of %s: would overfill (%s of %s already filled)",
-            order.order_id, fill.fill_id, fill.quantity, order.filled_quantity, order.quantity,
+            order.order_id,
+            fill.fill_id,
+            fill.quantity,
+            order.filled_quantity,
+            order.quantity,
         )
         return Outcome(False, note="overfill refused")
     order.fill_ids.add(fill.fill_id)
@@ -176,13 +193,15 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
     if order.status.is_open:
         order.status = _status_after_fill(order)
     else:
-        log.warning("order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id,
-                    order.status.value)
+        log.warning(
+            "order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, order.status.value
+        )
     return Outcome(True, fill=fill)
 
 
-def apply_status(order: OrderState, status: OrderStatus, when: datetime | None = None,
-                 reason: str | None = None) -> Outcome:
+def apply_status(
+    order: OrderState, status: OrderStatus, when: datetime | None = None, reason: str | None = None
+) -> Outcome:
     """Move to a reported status if the table allows it; otherwise log and keep the current state."""
     if status is order.status and status not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
         return Outcome(False, note="unchanged")
@@ -223,7 +242,8 @@ def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:
         outcomes.append(apply_fill(order, update.fill, update.time))
     if update.cancel_rejected:
         outcomes.append(cancel_rejected(order, update.time, update.reason))
-    elif update.status is not None and not (update.fill is not None and update.status in
-                                             (S.PARTIALLY_FILLED, S.FILLED)):
+    elif update.status is not None and not (
+        update.fill is not None and update.status in (S.PARTIALLY_FILLED, S.FILLED)
+    ):
         outcomes.append(apply_status(order, update.status, update.time, update.reason))
     return outcomes

@@ -76,7 +76,9 @@ class OrderRequest(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> OrderRequest:
         if classify_symbol(self.symbol) is None:
-            raise InvalidOrder(Reason.INVALID_SYMBOL, f"symbol {self.symbol!r} is not valid; use {SYMBOL_FORMS}")
+            raise InvalidOrder(
+                Reason.INVALID_SYMBOL, f"symbol {self.symbol!r} is not valid; use {SYMBOL_FORMS}"
+            )
         if not self.quantity.is_finite() or self.quantity <= 0:
             raise InvalidOrder(Reason.INVALID_QUANTITY, f"quantity must be positive, got {self.quantity}")
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)

@@ -1,0 +1,79 @@
+"""Execution settings from the environment, and the two-key gate that decides paper versus live.
+
+Live trading needs two deliberate acts: ``ENABLE_LIVE_TRADING=true`` *and* ``PAPER_TRADING=false``. Anything
+else trades on paper (the built-in venue, or the broker's paper endpoint), and :attr:`ExecutionConfig.mode_reason`
+says why, so nobody wonders which account an order went to.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ntlab.errors import ConfigError
+
+
+class ExecutionConfig(BaseSettings):
+    """Where orders go. Read from environment variables (and a ``.env`` file if present)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    enable_live_trading: bool = False
+    paper_trading: bool = True
+    broker: str = "paper"
+    broker_api_key: SecretStr | None = None
+    broker_secret_key: SecretStr | None = None
+    broker_base_url: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """True only when both keys of the gate say live."""
+        return self.enable_live_trading and not self.paper_trading and self.broker != "paper"
+
+    @property
+    def mode(self) -> Literal["live", "paper"]:
+        return "live" if self.live else "paper"
+
+    @property
+    def mode_reason(self) -> str:
+        """One sentence on why the session is live or paper."""
+        if self.live:
+            return f"LIVE trading on {self.broker}: ENABLE_LIVE_TRADING=true and PAPER_TRADING=false"
+        if self.broker == "paper":
+            return "paper trading on the built-in simulated venue (BROKER=paper)"
+        if not self.enable_live_trading and self.paper_trading:
+            why = "ENABLE_LIVE_TRADING is not true and PAPER_TRADING is not false"
+        elif not self.enable_live_trading:
+            why = "ENABLE_LIVE_TRADING is not true"
+        else:
+            why = "PAPER_TRADING is not false"
+        return f"paper trading on {self.broker}'s paper endpoint: {why} (both are needed for live)"
+
+    def require_credentials(self) -> tuple[SecretStr, SecretStr]:
+        """The broker's key pair, or a ConfigError naming the missing variables."""
+        missing = [
+            name
+            for name, value in (
+                ("BROKER_API_KEY", self.broker_api_key),
+                ("BROKER_SECRET_KEY", self.broker_secret_key),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ConfigError(
+                f"BROKER={self.broker} needs {' and '.join(missing)} in the environment; "
+                "set them, or use BROKER=paper to trade on the built-in venue"
+            )
+        assert self.broker_api_key is not None and self.broker_secret_key is not None
+        return self.broker_api_key, self.broker_secret_key
+
+    def __repr__(self) -> str:
+        return (
+            f"ExecutionConfig(broker={self.broker!r}, mode={self.mode!r}, "
+            f"api_key={'set' if self.broker_api_key else 'unset'}, "
+            f"secret_key={'set' if self.broker_secret_key else 'unset'})"
+        )
+
+    __str__ = __repr__

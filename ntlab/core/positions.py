@@ -1,0 +1,83 @@
+"""Position accounting from fills: signed quantity, average cost of the open part, realized P&L.
+
+Average-cost method: adding to a position re-averages the cost; reducing it realizes
+``(price - avg_cost) * closed`` (sign-adjusted for shorts); crossing through zero opens the remainder at the
+fill price. Fees are tracked apart so gross and net P&L are both visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ntlab.core.enums import Side
+from ntlab.core.models import Fill, Position
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class PositionState:
+    symbol: str
+    quantity: Decimal = ZERO
+    avg_cost: Decimal | None = None
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+
+    def apply(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal = ZERO) -> None:
+        signed = quantity if side is Side.BUY else -quantity
+        self.fees += fee
+        current = self.quantity
+        if current == 0 or (current > 0) == (signed > 0):
+            total = current + signed
+            cost = (self.avg_cost or ZERO) * abs(current) + price * quantity
+            self.avg_cost = cost / abs(total)
+            self.quantity = total
+            return
+        closing = min(abs(signed), abs(current))
+        direction = Decimal(1) if current > 0 else Decimal(-1)
+        assert self.avg_cost is not None
+        self.realized_pnl += (price - self.avg_cost) * closing * direction
+        self.quantity = current + signed
+        if self.quantity == 0:
+            self.avg_cost = None
+        elif (self.quantity > 0) != (current > 0):
+            self.avg_cost = price
+
+    def unrealized(self, mark: Decimal) -> Decimal:
+        if self.avg_cost is None:
+            return ZERO
+        return (mark - self.avg_cost) * self.quantity
+
+    def snapshot(self) -> Position:
+        return Position.model_construct(
+            symbol=self.symbol,
+            quantity=self.quantity,
+            avg_cost=self.avg_cost,
+            realized_pnl=self.realized_pnl,
+            fees=self.fees,
+        )
+
+
+class PositionBook:
+    """Positions by symbol, updated fill by fill."""
+
+    def __init__(self) -> None:
+        self._positions: dict[str, PositionState] = {}
+
+    def apply(self, fill: Fill) -> PositionState:
+        state = self._positions.get(fill.symbol)
+        if state is None:
+            state = self._positions[fill.symbol] = PositionState(fill.symbol)
+        state.apply(fill.side, fill.quantity, fill.price, fill.fee)
+        return state
+
+    def quantity(self, symbol: str) -> Decimal:
+        state = self._positions.get(symbol)
+        return state.quantity if state is not None else ZERO
+
+    def get(self, symbol: str) -> PositionState | None:
+        return self._positions.get(symbol)
+
+    def snapshot(self) -> list[Position]:
+        return [p.snapshot() for p in self._positions.values()]

@@ -1,0 +1,204 @@
+"""The session's state — orders, fills, positions — and the journal records it is rebuilt from.
+
+Both the live manager and journal replay go through the same methods here, so a restarted session is the
+same session: there is one way state changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.lifecycle import OrderState, Outcome, apply_status, apply_update
+from ntlab.core.models import Fill, Order, OrderRequest, OrderUpdate, Quote
+from ntlab.core.positions import PositionBook
+from ntlab.errors import OrderDenied
+
+log = logging.getLogger(__name__)
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class SessionState:
+    """Orders by id, the fill log and positions. Not thread-safe: the manager's actor owns it."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, OrderState] = {}
+        self.fills: list[Fill] = []
+        self.positions = PositionBook()
+
+    # --- changes -------------------------------------------------------------------------------------
+    def new_order(
+        self, order_id: str, request: OrderRequest, now: datetime, quote: Quote | None
+    ) -> OrderState:
+        state = OrderState(
+            order_id=order_id,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=request.quantity,
+            order_type=request.order_type,
+            time_in_force=request.time_in_force,
+            created_at=now,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            arrival_bid=quote.bid if quote is not None else None,
+            arrival_ask=quote.ask if quote is not None else None,
+            parent_id=request.parent_id,
+            tag=request.tag,
+            venue=request.venue,
+        )
+        self.orders[order_id] = state
+        return state
+
+    def deny(self, state: OrderState, error: OrderDenied) -> None:
+        state.status = OrderStatus.REJECTED
+        state.reason_code = error.reason.value
+        state.reason = str(error.args[0])
+
+    def apply(self, state: OrderState, update: OrderUpdate) -> list[Outcome]:
+        outcomes = apply_update(state, update)
+        for outcome in outcomes:
+            if outcome.fill is not None:
+                self.fills.append(outcome.fill)
+                self.positions.apply(outcome.fill)
+        if update.status is OrderStatus.REJECTED and update.reason and state.status is OrderStatus.REJECTED:
+            state.reason_code = state.reason_code or "broker_rejected"
+        return outcomes
+
+    def request_cancel(self, state: OrderState, now: datetime) -> Outcome:
+        return apply_status(state, OrderStatus.PENDING_CANCEL, now)
+
+    def adopt(self, order: Order) -> OrderState:
+        """Take in an order the broker holds that this session never placed."""
+        state = OrderState(
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=order.quantity,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            created_at=order.created_at,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            status=OrderStatus.ACCEPTED,
+            broker_order_id=order.broker_order_id,
+            updated_at=order.updated_at,
+            external=True,
+            venue=order.venue,
+            tag=order.tag,
+        )
+        self.orders[order.order_id] = state
+        return state
+
+
+# --- journal records ---------------------------------------------------------------------------------
+
+
+def order_record(state: OrderState) -> dict[str, Any]:
+    """Everything needed to recreate an order as it was placed (or adopted)."""
+    return {
+        "symbol": state.symbol,
+        "side": state.side.value,
+        "quantity": str(state.quantity),
+        "order_type": state.order_type.value,
+        "time_in_force": state.time_in_force.value,
+        "limit_price": None if state.limit_price is None else str(state.limit_price),
+        "stop_price": None if state.stop_price is None else str(state.stop_price),
+        "created_at": state.created_at.isoformat(),
+        "arrival_bid": None if state.arrival_bid is None else str(state.arrival_bid),
+        "arrival_ask": None if state.arrival_ask is None else str(state.arrival_ask),
+        "parent_id": state.parent_id,
+        "tag": state.tag,
+        "venue": state.venue,
+        "external": state.external,
+        "broker_order_id": state.broker_order_id,
+        "status": state.status.value,
+        "reason_code": state.reason_code,
+        "reason": state.reason,
+    }
+
+
+def order_from_record(order_id: str, data: dict[str, Any]) -> OrderState:
+    created = datetime.fromisoformat(data["created_at"])
+    return OrderState(
+        order_id=order_id,
+        symbol=data["symbol"],
+        side=Side(data["side"]),
+        quantity=Decimal(data["quantity"]),
+        order_type=OrderType(data["order_type"]),
+        time_in_force=TimeInForce(data["time_in_force"]),
+        created_at=created,
+        updated_at=created,
+        limit_price=_dec(data["limit_price"]),
+        stop_price=_dec(data["stop_price"]),
+        arrival_bid=_dec(data["arrival_bid"]),
+        arrival_ask=_dec(data["arrival_ask"]),
+        parent_id=data.get("parent_id"),
+        tag=data.get("tag"),
+        venue=data.get("venue"),
+        external=bool(data.get("external")),
+        broker_order_id=data.get("broker_order_id"),
+        status=OrderStatus(data.get("status", "pending")),
+        reason_code=data.get("reason_code"),
+        reason=data.get("reason"),
+    )
+
+
+def update_record(update: OrderUpdate) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "status": None if update.status is None else update.status.value,
+        "broker_order_id": update.broker_order_id,
+        "reason": update.reason,
+        "cancel_rejected": update.cancel_rejected,
+        "time": None if update.time is None else update.time.isoformat(),
+    }
+    fill = update.fill
+    if fill is not None:
+        record["fill"] = {
+            "fill_id": fill.fill_id,
+            "symbol": fill.symbol,
+            "side": fill.side.value,
+            "quantity": str(fill.quantity),
+            "price": str(fill.price),
+            "time": fill.time.isoformat(),
+            "fee": str(fill.fee),
+            "liquidity": None if fill.liquidity is None else fill.liquidity.value,
+            "venue": fill.venue,
+        }
+    return record
+
+
+def update_from_record(order_id: str, data: dict[str, Any]) -> OrderUpdate:
+    fill = None
+    raw = data.get("fill")
+    if raw is not None:
+        fill = Fill.model_construct(
+            fill_id=raw["fill_id"],
+            order_id=order_id,
+            symbol=raw["symbol"],
+            side=Side(raw["side"]),
+            quantity=Decimal(raw["quantity"]),
+            price=Decimal(raw["price"]),
+            time=datetime.fromisoformat(raw["time"]),
+            fee=Decimal(raw["fee"]),
+            liquidity=None if raw["liquidity"] is None else Liquidity(raw["liquidity"]),
+            venue=raw["venue"],
+        )
+    return OrderUpdate.model_construct(
+        order_id=order_id,
+        status=None if data["status"] is None else OrderStatus(data["status"]),
+        fill=fill,
+        broker_order_id=data["broker_order_id"],
+        reason=data["reason"],
+        cancel_rejected=data["cancel_rejected"],
+        time=_time(data["time"]),
+    )

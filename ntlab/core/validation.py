@@ -1,0 +1,61 @@
+"""Checks that need the instrument: tick size, quantity step and which times in force the asset kind allows.
+
+Everything that needs only the request itself is checked when :class:`OrderRequest` is built.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ntlab.core.enums import TimeInForce
+from ntlab.core.instruments import SYMBOL_FORMS, AssetKind, Instrument, InstrumentRegistry
+from ntlab.core.models import OrderRequest
+from ntlab.errors import InvalidOrder, Reason
+
+# Venues for 24-hour assets have no opening or closing auction and no "day".
+_KIND_TIFS: dict[AssetKind, frozenset[TimeInForce]] = {
+    AssetKind.EQUITY: frozenset(TimeInForce),
+    AssetKind.CRYPTO: frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
+    AssetKind.FX: frozenset({TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
+}
+
+
+def _on_step(value: Decimal, step: Decimal) -> bool:
+    return (value % step) == 0
+
+
+def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegistry) -> Instrument:
+    """Return the request's instrument, or raise InvalidOrder saying what to change."""
+    instrument = instruments.get(request.symbol)
+    if instrument is None:
+        raise InvalidOrder(
+            Reason.INVALID_SYMBOL, f"symbol {request.symbol!r} is not valid; use {SYMBOL_FORMS}"
+        )
+    quantity = request.quantity
+    if not _on_step(quantity, instrument.lot_size):
+        if instrument.lot_size == 1:
+            raise InvalidOrder(
+                Reason.FRACTIONAL_NOT_ALLOWED,
+                f"{request.symbol} trades in whole units; quantity {quantity} is fractional",
+            )
+        raise InvalidOrder(
+            Reason.INVALID_QUANTITY,
+            f"{request.symbol} quantities are multiples of {instrument.lot_size}; got {quantity}",
+        )
+    for name in ("limit_price", "stop_price"):
+        price = getattr(request, name)
+        if price is not None and not _on_step(price, instrument.tick_size):
+            below = (price // instrument.tick_size) * instrument.tick_size
+            raise InvalidOrder(
+                Reason.OFF_TICK,
+                f"{name} {price} is not on {request.symbol}'s tick of {instrument.tick_size}; "
+                f"try {below} or {below + instrument.tick_size}",
+            )
+    allowed = _KIND_TIFS[instrument.kind]
+    if request.time_in_force not in allowed:
+        names = ", ".join(t.value for t in TimeInForce if t in allowed)
+        raise InvalidOrder(
+            Reason.TIF_NOT_ALLOWED,
+            f"{instrument.kind.value} orders take time_in_force {names}; got {request.time_in_force.value}",
+        )
+    return instrument
