@@ -67,7 +67,8 @@ def transition_table() -> str:
     """The state machine as text, one status per line with where it may go next."""
     width = max(len(s.value) for s in OrderStatus)
     lines = []
-    for status, nexts in TRANSITIONS.items():
+    for status in OrderStatus:
+        nexts = TRANSITIONS[status]
         targets = ", ".join(s.value for s in OrderStatus if s in nexts) or "(final)"
         lines.append(f"{status.value:<{width}} -> {targets}")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from ntlab.errors import BrokerTimeout, OrderRejected
 START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 
-class TestVenue:
+class ScriptedVenue:
     name = "testvenue"
 
     def __init__(self, *, local: bool = True, bid: str = "99.99", ask: str = "100.01") -> None:

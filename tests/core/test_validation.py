@@ -1,0 +1,141 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ntlab.core import InstrumentRegistry, OrderRequest
+from ntlab.core.instruments import AssetKind, classify_symbol
+from ntlab.core.validation import validate_for_instrument
+from ntlab.errors import InvalidOrder, NtlabError, Reason
+
+REGISTRY = InstrumentRegistry()
+
+
+@pytest.mark.parametrize(
+    ("symbol", "kind"),
+    [
+        ("AAPL", AssetKind.EQUITY),
+        ("BRK.B", AssetKind.EQUITY),
+        ("BTC/USD", AssetKind.CRYPTO),
+        ("ETH/USDT", AssetKind.CRYPTO),
+        ("EUR/USD", AssetKind.FX),
+        ("USD/JPY", AssetKind.FX),
+        ("AAPL1", None),
+        ("TOOLONG", None),
+        ("EUR/EUR", None),
+        ("BTC-USD", None),
+        ("", None),
+    ],
+)
+def test_symbol_forms(symbol, kind):
+    assert classify_symbol(symbol) == kind
+
+
+def test_strings_are_accepted_and_normalised():
+    r = OrderRequest(symbol=" aapl ", side="BUY", quantity="100", order_type="Limit", limit_price="190.10")
+    assert (r.symbol, r.side, r.order_type, r.limit_price) == ("AAPL", "buy", "limit", Decimal("190.10"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "words"),
+    [
+        ({"symbol": "AA PL"}, Reason.INVALID_SYMBOL, "BRK.B"),
+        ({"quantity": 0}, Reason.INVALID_QUANTITY, "positive"),
+        ({"quantity": "-5"}, Reason.INVALID_QUANTITY, "positive"),
+        ({"quantity": "lots"}, Reason.INVALID_QUANTITY, "quantity"),
+        ({"side": "long"}, Reason.INVALID_FIELD, "buy, sell"),
+        ({"order_type": "limit"}, Reason.MISSING_LIMIT_PRICE, "limit_price"),
+        ({"order_type": "stop_limit", "stop_price": "10"}, Reason.MISSING_LIMIT_PRICE, "limit_price"),
+        ({"limit_price": "10"}, Reason.LIMIT_PRICE_NOT_ALLOWED, "market"),
+        ({"order_type": "stop"}, Reason.MISSING_STOP_PRICE, "stop_price"),
+        (
+            {"order_type": "limit", "limit_price": "10", "stop_price": "9"},
+            Reason.STOP_PRICE_NOT_ALLOWED,
+            "stop",
+        ),
+        ({"order_type": "limit", "limit_price": "-1"}, Reason.INVALID_PRICE, "positive"),
+        (
+            {"order_type": "stop", "stop_price": "10", "time_in_force": "ioc"},
+            Reason.TIF_NOT_ALLOWED,
+            "trigger",
+        ),
+        (
+            {"order_type": "stop", "stop_price": "10", "time_in_force": "opg"},
+            Reason.TIF_NOT_ALLOWED,
+            "market or limit",
+        ),
+        ({"time_in_force": "forever"}, Reason.INVALID_FIELD, "gtc"),
+        ({"colour": "red"}, Reason.INVALID_FIELD, "unknown field"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_reason(fields, reason, words):
+    base = {"symbol": "AAPL", "side": "buy", "quantity": 10}
+    with pytest.raises(InvalidOrder) as caught:
+        OrderRequest(**{**base, **fields})
+    assert caught.value.reason is reason
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"quantity": "1.5"}, Reason.FRACTIONAL_NOT_ALLOWED),
+        ({"order_type": "limit", "limit_price": "190.105"}, Reason.OFF_TICK),
+        ({"symbol": "BTC/USD", "quantity": "0.00001"}, Reason.INVALID_QUANTITY),
+        ({"symbol": "BTC/USD", "quantity": "0.5", "time_in_force": "day"}, Reason.TIF_NOT_ALLOWED),
+        ({"symbol": "EUR/USD", "quantity": "1000.5"}, Reason.FRACTIONAL_NOT_ALLOWED),
+        ({"symbol": "EUR/USD", "order_type": "limit", "limit_price": "1.083215"}, Reason.OFF_TICK),
+    ],
+)
+def test_instrument_rules(fields, reason):
+    base = {"symbol": "AAPL", "side": "buy", "quantity": 10}
+    request = OrderRequest(**{**base, **fields})
+    with pytest.raises(InvalidOrder) as caught:
+        validate_for_instrument(request, REGISTRY)
+    assert caught.value.reason is reason
+
+
+def test_valid_instrument_requests_pass():
+    ok = [
+        OrderRequest(symbol="BTC/USD", side="sell", quantity="0.25", time_in_force="gtc"),
+        OrderRequest(
+            symbol="EUR/USD", side="buy", quantity=100000, order_type="limit", limit_price="1.08321"
+        ),
+        OrderRequest(symbol="BRK.B", side="buy", quantity=3, order_type="stop", stop_price="410.05"),
+    ]
+    for request in ok:
+        assert validate_for_instrument(request, REGISTRY).symbol == request.symbol
+
+
+values = st.one_of(
+    st.none(),
+    st.integers(-1000, 10**9),
+    st.decimals(allow_nan=True, allow_infinity=True, places=6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(
+        ["buy", "sell", "limit", "market", "stop", "stop_limit", "ioc", "fok", "day", "gtc", "opg"]
+    ),
+    st.sampled_from(["AAPL", "BRK.B", "BTC/USD", "EUR/USD", "eur/usd", "X", "AAPL/"]),
+)
+fields = st.fixed_dictionaries(
+    {"symbol": values, "side": values, "quantity": values},
+    optional={"order_type": values, "limit_price": values, "stop_price": values, "time_in_force": values},
+)
+
+
+@settings(max_examples=500)
+@given(fields)
+def test_random_requests_are_valid_or_refused_with_a_reason(data):
+    try:
+        request = OrderRequest(**data)
+        validate_for_instrument(request, REGISTRY)
+    except InvalidOrder as denial:
+        assert isinstance(denial.reason, Reason)
+        assert str(denial).startswith(f"[{denial.reason.value}]")
+        assert len(str(denial)) > 20
+    except NtlabError as other:  # pragma: no cover - any other error type is a bug
+        raise AssertionError(f"unexpected {type(other).__name__}: {other}") from other
+    else:
+        assert request.quantity > 0
