@@ -8,6 +8,7 @@ from ntlab.core.lifecycle import TRANSITIONS, transition_table
 from ntlab.core.manager import OrderManager
 from ntlab.core.models import Fill, Order, OrderRequest, OrderResponse, OrderUpdate, Position, Quote
 from ntlab.core.risk import RiskLimits
+from ntlab.core.session import load_session
 
 __all__ = [
     "TRANSITIONS",
@@ -30,6 +31,7 @@ __all__ = [
     "RiskLimits",
     "Side",
     "TimeInForce",
+    "load_session",
     "read_events",
     "transition_table",
 ]

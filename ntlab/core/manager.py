@@ -13,7 +13,6 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,13 +27,7 @@ from ntlab.core.journal import Journal
 from ntlab.core.lifecycle import OrderState, Outcome
 from ntlab.core.models import Fill, Order, OrderRequest, OrderResponse, OrderUpdate, Position
 from ntlab.core.risk import RiskEngine, RiskLimits
-from ntlab.core.session import (
-    SessionState,
-    order_from_record,
-    order_record,
-    update_from_record,
-    update_record,
-)
+from ntlab.core.session import SessionState, order_record, update_record
 from ntlab.core.validation import validate_for_instrument
 from ntlab.errors import (
     BrokerError,
@@ -662,24 +655,7 @@ class OrderManager:
     # --- rebuilding from the journal -------------------------------------------------------------------
     def _replay(self) -> bool:
         assert self._journal is not None
-        state = self._state
-        seen = False
-        for event in self._journal.events():
-            seen = True
-            kind, order_id = event.kind, event.order_id
-            if kind in ("request", "denied", "adopted"):
-                assert order_id is not None
-                state.orders[order_id] = order_from_record(order_id, event.data)
-            elif kind in ("update", "fill"):
-                target = state.orders.get(order_id or "")
-                if target is not None:
-                    state.apply(target, update_from_record(target.order_id, event.data))
-            elif kind == "cancel_request":
-                target = state.orders.get(order_id or "")
-                if target is not None:
-                    state.request_cancel(target, datetime.fromisoformat(event.data["time"]))
-            elif kind == "halt":
-                self.risk.halt(event.data["reason"])
-            elif kind == "resume":
-                self.risk.resume()
+        seen, halted = self._state.replay(self._journal.events())
+        if halted is not None:
+            self.risk.halt(halted)
         return seen

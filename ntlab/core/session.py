@@ -7,11 +7,14 @@ same session: there is one way state changes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.journal import JournalEvent, read_events
 from ntlab.core.lifecycle import OrderState, Outcome, apply_status, apply_update
 from ntlab.core.models import Fill, Order, OrderRequest, OrderUpdate, Quote
 from ntlab.core.positions import PositionBook
@@ -76,6 +79,30 @@ class SessionState:
 
     def request_cancel(self, state: OrderState, now: datetime) -> Outcome:
         return apply_status(state, OrderStatus.PENDING_CANCEL, now)
+
+    def replay(self, events: Iterable[JournalEvent]) -> tuple[bool, str | None]:
+        """Rebuild from journal events; returns whether there were any and the halt reason left standing."""
+        seen = False
+        halted: str | None = None
+        for event in events:
+            seen = True
+            kind, order_id = event.kind, event.order_id
+            if kind in ("request", "denied", "adopted"):
+                assert order_id is not None
+                self.orders[order_id] = order_from_record(order_id, event.data)
+            elif kind in ("update", "fill", "cancel_request"):
+                target = self.orders.get(order_id or "")
+                if target is None:
+                    continue
+                if kind == "cancel_request":
+                    self.request_cancel(target, datetime.fromisoformat(event.data["time"]))
+                else:
+                    self.apply(target, update_from_record(target.order_id, event.data))
+            elif kind == "halt":
+                halted = event.data["reason"]
+            elif kind == "resume":
+                halted = None
+        return seen, halted
 
     def adopt(self, order: Order) -> OrderState:
         """Take in an order the broker holds that this session never placed."""
@@ -202,3 +229,10 @@ def update_from_record(order_id: str, data: dict[str, Any]) -> OrderUpdate:
         cancel_rejected=data["cancel_rejected"],
         time=_time(data["time"]),
     )
+
+
+def load_session(path: str | Path) -> SessionState:
+    """The orders, fills and positions a journal file records, without a broker or a running manager."""
+    state = SessionState()
+    state.replay(read_events(path))
+    return state
