@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from ntlab.core.models import Fill, Order, OrderUpdate
+from ntlab.core.models import Fill, Order, OrderUpdate, trusted
 
 log = logging.getLogger(__name__)
 
@@ -114,30 +114,33 @@ class OrderState:
         return self.quantity - self.filled_quantity
 
     def snapshot(self) -> Order:
-        return Order.model_construct(
-            order_id=self.order_id,
-            symbol=self.symbol,
-            side=self.side,
-            quantity=self.quantity,
-            order_type=self.order_type,
-            time_in_force=self.time_in_force,
-            status=self.status,
-            limit_price=self.limit_price,
-            stop_price=self.stop_price,
-            filled_quantity=self.filled_quantity,
-            avg_fill_price=self.avg_fill_price,
-            fees=self.fees,
-            broker_order_id=self.broker_order_id,
-            created_at=self.created_at,
-            updated_at=self.updated_at or self.created_at,
-            reason_code=self.reason_code,
-            reason=self.reason,
-            arrival_bid=self.arrival_bid,
-            arrival_ask=self.arrival_ask,
-            parent_id=self.parent_id,
-            tag=self.tag,
-            venue=self.venue,
-            external=self.external,
+        return trusted(
+            Order,
+            dict(
+                order_id=self.order_id,
+                symbol=self.symbol,
+                side=self.side,
+                quantity=self.quantity,
+                order_type=self.order_type,
+                time_in_force=self.time_in_force,
+                status=self.status,
+                limit_price=self.limit_price,
+                stop_price=self.stop_price,
+                filled_quantity=self.filled_quantity,
+                avg_fill_price=self.avg_fill_price,
+                fees=self.fees,
+                broker_order_id=self.broker_order_id,
+                created_at=self.created_at,
+                updated_at=self.updated_at or self.created_at,
+                reason_code=self.reason_code,
+                reason=self.reason,
+                arrival_bid=self.arrival_bid,
+                arrival_ask=self.arrival_ask,
+                parent_id=self.parent_id,
+                tag=self.tag,
+                venue=self.venue,
+                external=self.external,
+            ),
         )
 
 

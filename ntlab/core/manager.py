@@ -25,7 +25,7 @@ from ntlab.core.events import Callback, EventHub, OrderEvent
 from ntlab.core.instruments import InstrumentRegistry
 from ntlab.core.journal import Journal
 from ntlab.core.lifecycle import OrderState, Outcome
-from ntlab.core.models import Fill, Order, OrderRequest, OrderResponse, OrderUpdate, Position
+from ntlab.core.models import Fill, Order, OrderRequest, OrderResponse, OrderUpdate, Position, trusted
 from ntlab.core.risk import RiskEngine, RiskLimits
 from ntlab.core.session import SessionState, order_record, update_record
 from ntlab.core.validation import validate_for_instrument
@@ -582,13 +582,16 @@ class OrderManager:
 
     @staticmethod
     def _response(state: OrderState) -> OrderResponse:
-        return OrderResponse.model_construct(
-            order_id=state.order_id,
-            status=state.status,
-            filled_quantity=state.filled_quantity,
-            avg_fill_price=state.avg_fill_price,
-            broker_order_id=state.broker_order_id,
-            message=state.reason,
+        return trusted(
+            OrderResponse,
+            {
+                "order_id": state.order_id,
+                "status": state.status,
+                "filled_quantity": state.filled_quantity,
+                "avg_fill_price": state.avg_fill_price,
+                "broker_order_id": state.broker_order_id,
+                "message": state.reason,
+            },
         )
 
     def _new_id(self) -> str:

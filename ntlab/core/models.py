@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, classify_symbol
 from ntlab.errors import InvalidOrder, Reason
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
+    """Build a model from values the core already checked, skipping validation.
+
+    Like ``model_construct`` with every field given, at a fraction of its cost: snapshots are taken on every
+    order event, so this is on the hot path.
+    """
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
 
 _FIELD_REASONS = {
     "symbol": Reason.INVALID_SYMBOL,

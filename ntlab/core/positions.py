@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ntlab.core.enums import Side
-from ntlab.core.models import Fill, Position
+from ntlab.core.models import Fill, Position, trusted
 
 ZERO = Decimal(0)
 
@@ -50,12 +50,15 @@ class PositionState:
         return (mark - self.avg_cost) * self.quantity
 
     def snapshot(self) -> Position:
-        return Position.model_construct(
-            symbol=self.symbol,
-            quantity=self.quantity,
-            avg_cost=self.avg_cost,
-            realized_pnl=self.realized_pnl,
-            fees=self.fees,
+        return trusted(
+            Position,
+            {
+                "symbol": self.symbol,
+                "quantity": self.quantity,
+                "avg_cost": self.avg_cost,
+                "realized_pnl": self.realized_pnl,
+                "fees": self.fees,
+            },
         )
 
 
