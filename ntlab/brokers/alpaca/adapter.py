@@ -1,0 +1,610 @@
+"""AlpacaBroker: the Broker protocol over Alpaca's Trading API v2 and its trade_updates stream.
+
+One pooled keep-alive ``httpx.AsyncClient`` carries every REST call; a semaphore bounds how many are in
+flight (httpx's per-request cost grows with that number) and a token bucket keeps under Alpaca's budget.
+
+Submitting is safe to repeat because ntlab's order id is always sent as ``client_order_id``: after a
+timeout, a reset or a 5xx the adapter asks Alpaca for that id before sending again; a 404 means it never
+arrived (send again, same id), a 422 "must be unique" means an earlier attempt did (look it up again).
+
+Live versus paper is decided only by the live-trading gate (``ExecutionConfig.live``): without it the
+adapter refuses Alpaca's live host whatever URL it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from ntlab.brokers.alpaca import mapping
+from ntlab.brokers.alpaca.ratelimit import RateLimiter, retry_after
+from ntlab.brokers.alpaca.stream import TradeStream
+from ntlab.brokers.base import BrokerOrder, UpdateSink
+from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
+from ntlab.errors import (
+    AuthenticationError,
+    BrokerError,
+    BrokerTimeout,
+    BrokerUnavailable,
+    ConfigError,
+    LiveTradingError,
+    OrderRejected,
+    RateLimited,
+)
+
+if TYPE_CHECKING:
+    from ntlab.config import ExecutionConfig
+
+log = logging.getLogger(__name__)
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+DATA_URL = "https://data.alpaca.markets"
+_LIVE_HOSTS = frozenset({"api.alpaca.markets"})
+_JSON = {"Content-Type": "application/json"}
+
+
+class AlpacaAccount(BaseModel):
+    """The fields of GET /v2/account a trader looks at; money as Decimal."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: str
+    account_number: str | None = None
+    status: str
+    currency: str | None = None
+    buying_power: Decimal | None = None
+    cash: Decimal | None = None
+    equity: Decimal | None = None
+    portfolio_value: Decimal | None = None
+    long_market_value: Decimal | None = None
+    short_market_value: Decimal | None = None
+    trading_blocked: bool | None = None
+    account_blocked: bool | None = None
+    shorting_enabled: bool | None = None
+
+
+class _Answer:
+    """What one HTTP attempt came to, so submit can decide between adopt, resend and give up."""
+
+    __slots__ = ("data", "error", "kind", "status")
+
+    def __init__(self, kind: str, status: int = 0, data: Any = None, error: str = "") -> None:
+        self.kind = kind  # ok | refused | duplicate | missing | ambiguous | unsent | limited
+        self.status = status
+        self.data = data
+        self.error = error
+
+
+class AlpacaBroker:
+    """Alpaca as an ntlab broker. Use :meth:`from_config` for the environment, or pass keys explicitly.
+
+    ``base_url``/``stream_url`` point the adapter elsewhere (the local fake: ``FakeAlpaca.base_url``).
+    ``max_in_flight`` bounds concurrent requests; ``requests_per_minute`` is the client-side budget
+    (None disables it, for the loopback fake).
+    """
+
+    name = "alpaca"
+    local = False
+
+    def __init__(
+        self,
+        key_id: str,
+        secret_key: SecretStr | str,
+        *,
+        base_url: str | None = None,
+        stream_url: str | None = None,
+        data_url: str | None = None,
+        config: ExecutionConfig | None = None,
+        max_in_flight: int = 8,
+        requests_per_minute: int | None = 200,
+        timeout: float = 10.0,
+        submit_attempts: int = 3,
+        retry_initial: float = 0.1,
+        stream: bool = True,
+    ) -> None:
+        if not key_id:
+            raise ConfigError("Alpaca needs a key id (BROKER_API_KEY)")
+        secret = secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key)
+        if not secret.get_secret_value():
+            raise ConfigError("Alpaca needs a secret key (BROKER_SECRET_KEY)")
+        live = bool(config is not None and config.live)
+        url = (base_url or (LIVE_URL if live else PAPER_URL)).rstrip("/")
+        host = urlsplit(url).hostname or ""
+        if host in _LIVE_HOSTS and not live:
+            raise LiveTradingError(
+                f"{url} is Alpaca's live host; live trading needs ENABLE_LIVE_TRADING=true and "
+                "PAPER_TRADING=false. Use the paper host (the default) otherwise"
+            )
+        self.live = live
+        self.base_url = url
+        scheme = "wss" if url.startswith("https") else "ws"
+        self.stream_url = stream_url or f"{scheme}://{urlsplit(url).netloc}/stream"
+        self.data_url = (data_url or (DATA_URL if host.endswith("alpaca.markets") else url)).rstrip("/")
+        self._key_id = key_id
+        self._secret = secret
+        self.timeout = timeout
+        self.submit_attempts = submit_attempts
+        self.retry_initial = retry_initial
+        self.max_in_flight = max_in_flight
+        self.limiter = RateLimiter(requests_per_minute)
+        self._use_stream = stream
+        self._client: httpx.AsyncClient | None = None
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._stream: TradeStream | None = None
+        self._sink: UpdateSink | None = None
+        self._clients: dict[str, str] = {}  # Alpaca order id -> client order id
+        self._current: dict[str, str] = {}  # ntlab order id -> Alpaca id of its live incarnation
+        self._replacements: dict[str, int] = {}
+        self._quotes: dict[str, Quote] = {}
+        self._offset = timedelta(0)
+        self.stats: dict[str, int] = {"requests": 0, "lookups": 0, "resubmits": 0, "sweeps": 0}
+
+    @classmethod
+    def from_config(cls, config: ExecutionConfig, **options: Any) -> AlpacaBroker:
+        """The adapter ``Lab(broker="alpaca")`` builds: keys from BROKER_API_KEY/BROKER_SECRET_KEY, paper
+        unless the live-trading gate is open, BROKER_BASE_URL to point elsewhere (e.g. the local fake)."""
+        key, secret = config.require_credentials()
+        options.setdefault("base_url", config.broker_base_url)
+        return cls(key.get_secret_value(), secret, config=config, **options)
+
+    def __repr__(self) -> str:
+        mode = "LIVE" if self.live else "paper"
+        return f"AlpacaBroker(base_url={self.base_url!r}, mode={mode!r}, key_id='***', secret_key='***')"
+
+    __str__ = __repr__
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers={
+                    "APCA-API-KEY-ID": self._key_id,
+                    "APCA-API-SECRET-KEY": self._secret.get_secret_value(),
+                },
+                timeout=httpx.Timeout(self.timeout),
+                limits=httpx.Limits(
+                    max_connections=self.max_in_flight,
+                    max_keepalive_connections=self.max_in_flight,
+                    keepalive_expiry=60,
+                ),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def connect(self, sink: UpdateSink) -> None:
+        """Check the keys, learn the broker's clock, and start the trade_updates stream into ``sink``."""
+        self._sink = sink
+        await self.account()
+        await self._sync_clock()
+        if self._use_stream and self._stream is None:
+            self._stream = TradeStream(
+                self.stream_url,
+                self._key_id,
+                self._secret,
+                self._on_messages,
+                self._on_reconnect,
+                open_timeout=self.timeout,
+            )
+            await self._stream.start()
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> AlpacaBroker:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def stream(self) -> TradeStream | None:
+        return self._stream
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def last_quote(self, symbol: str) -> Quote | None:
+        return self._quotes.get(symbol)
+
+    # --- HTTP -------------------------------------------------------------------------------------------------
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        base: str | None = None,
+    ) -> httpx.Response:
+        """One request under the budget and the in-flight bound. Transport errors propagate."""
+        await self.limiter.acquire()
+        client = self._http()
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        async with self._slots:
+            self.stats["requests"] += 1
+            response = await client.request(
+                method,
+                path if base is None else base + path,
+                params=params,
+                content=content,
+                headers=_JSON if content is not None else None,
+            )
+        self.limiter.observe(response.status_code, response.headers)
+        return response
+
+    async def _attempt(self, method: str, path: str, **kw: Any) -> _Answer:
+        """One request, classified; never raises for network trouble."""
+        try:
+            response = await self._send(method, path, **kw)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            return _Answer("unsent", error=f"{type(error).__name__}")
+        except httpx.TransportError as error:
+            return _Answer("ambiguous", error=f"{type(error).__name__}")
+        status = response.status_code
+        if status < 300:
+            data = response.json() if response.content else None
+            return _Answer("ok", status, data)
+        body = _error_body(response)
+        message = f"alpaca {status} {body.get('code', '')}: {body.get('message', response.reason_phrase)}"
+        if status == 429:
+            return _Answer("limited", status, retry_after(response.headers), message)
+        if status >= 500:
+            return _Answer("ambiguous", status, error=message)
+        if status == 401:
+            raise AuthenticationError(f"Alpaca refused the credentials ({message})")
+        if status == 404:
+            return _Answer("missing", status, body, message)
+        if status == 422 and "unique" in str(body.get("message", "")):
+            return _Answer("duplicate", status, body, message)
+        return _Answer("refused", status, body, message)
+
+    async def _request(self, method: str, path: str, *, attempts: int = 3, **kw: Any) -> _Answer:
+        """An idempotent request, retried through 5xx, 429 and network trouble."""
+        answer = _Answer("unsent")
+        for attempt in range(attempts):
+            answer = await self._attempt(method, path, **kw)
+            if answer.kind in ("ok", "missing", "refused", "duplicate"):
+                return answer
+            await self._backoff(attempt, answer)
+        return answer
+
+    async def _backoff(self, attempt: int, answer: _Answer) -> None:
+        delay = self.retry_initial * 2**attempt * random.uniform(0.5, 1.5)
+        if answer.kind == "limited":
+            delay = max(delay, float(answer.data or 0))
+        await asyncio.sleep(delay)
+
+    def _raise_for(self, answer: _Answer, what: str) -> None:
+        if answer.kind == "limited":
+            raise RateLimited(f"{what}: {answer.error}", retry_after=float(answer.data or 1.0))
+        if answer.kind == "unsent":
+            raise BrokerUnavailable(f"{what}: Alpaca unreachable ({answer.error})")
+        if answer.kind == "ambiguous":
+            raise BrokerTimeout(f"{what}: no usable answer from Alpaca ({answer.error})")
+        raise BrokerError(f"{what}: {answer.error}")
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None, *, base: str | None = None) -> Any:
+        answer = await self._request("GET", path, params=params, base=base)
+        if answer.kind == "missing":
+            return None
+        if answer.kind != "ok":
+            self._raise_for(answer, f"GET {path}")
+        return answer.data
+
+    # --- orders -----------------------------------------------------------------------------------------------
+    def _learn(self, data: dict[str, Any]) -> BrokerOrder:
+        """Remember which ntlab order an Alpaca order is, and translate it."""
+        alpaca_id, client_id = data.get("id"), data.get("client_order_id")
+        if alpaca_id and client_id:
+            self._clients[alpaca_id] = client_id
+            ntlab_id = mapping.ntlab_id(client_id)
+            if data.get("replaced_by") is None:
+                self._current[ntlab_id] = alpaca_id
+        return mapping.broker_order(data)
+
+    async def submit_order(self, order: Order) -> list[OrderUpdate]:
+        """POST the order; on an unclear outcome ask by client id before sending again (same id)."""
+        body = mapping.order_body(order)
+        last: _Answer = _Answer("unsent")
+        for attempt in range(self.submit_attempts):
+            if attempt:
+                self.stats["resubmits"] += 1
+            answer = await self._attempt("POST", "/v2/orders", body=body)
+            if answer.kind == "ok":
+                return [mapping.update_from_order(self._learn(answer.data))]
+            if answer.kind in ("refused", "missing"):
+                return [self._rejection(order, answer)]
+            if answer.kind in ("ambiguous", "duplicate"):
+                found = await self._find(order.order_id, tries=2 if answer.kind == "duplicate" else 1)
+                if found is not None:
+                    return [mapping.update_from_order(found)]
+                if answer.kind == "duplicate":
+                    # Alpaca holds the id yet cannot show it: never send a third copy blind.
+                    raise BrokerTimeout(f"{order.order_id}: Alpaca reports the id as used but cannot find it")
+            last = answer
+            await self._backoff(attempt, answer)
+        if last.kind == "ambiguous":
+            raise BrokerTimeout(f"submit {order.order_id}: {last.error}; Alpaca may hold it, look it up")
+        self._raise_for(last, f"submit {order.order_id}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _rejection(self, order: Order, answer: _Answer) -> OrderUpdate:
+        return OrderUpdate.model_construct(
+            order_id=order.order_id,
+            status=mapping.S.REJECTED,
+            fill=None,
+            broker_order_id=None,
+            reason=answer.error,
+            cancel_rejected=False,
+            time=self.now(),
+        )
+
+    async def _find(self, order_id: str, *, tries: int = 1) -> BrokerOrder | None:
+        """Look an order up by client id after an unclear submit; None only on a definite 404."""
+        for attempt in range(tries):
+            self.stats["lookups"] += 1
+            answer = await self._request(
+                "GET", "/v2/orders:by_client_order_id", params={"client_order_id": order_id}
+            )
+            if answer.kind == "ok":
+                return await self._follow(answer.data)
+            if answer.kind == "missing":
+                if attempt + 1 < tries:
+                    await asyncio.sleep(self.retry_initial)
+                    continue
+                return None
+            self._raise_for(answer, f"lookup {order_id}")
+        return None
+
+    async def _follow(self, data: dict[str, Any]) -> BrokerOrder:
+        """Follow ``replaced_by`` to the order's live incarnation."""
+        for _ in range(32):
+            successor = data.get("replaced_by")
+            if not successor:
+                break
+            self._learn(data)
+            nxt = await self._get(f"/v2/orders/{successor}")
+            if nxt is None:
+                break
+            data = nxt
+        return self._learn(data)
+
+    async def lookup_order(self, order_id: str) -> BrokerOrder | None:
+        return await self._find(order_id)
+
+    async def _alpaca_id(self, order: Order) -> str | None:
+        known = self._current.get(order.order_id)
+        if known is not None:
+            return known
+        found = await self._find(order.order_id)
+        return None if found is None else found.broker_order_id
+
+    async def cancel_order(self, order: Order) -> list[OrderUpdate]:
+        """DELETE the order: 204 means requested; the ``canceled`` event brings the outcome."""
+        alpaca_id = await self._alpaca_id(order)
+        if alpaca_id is None:
+            return [
+                OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason="Alpaca has no such order")
+            ]
+        answer = await self._request("DELETE", f"/v2/orders/{alpaca_id}")
+        if answer.kind == "ok":
+            return []
+        if answer.kind in ("refused", "missing"):
+            # Not cancelable: it already finished (possibly by an earlier cancel that timed out). Say how.
+            found = await self._find(order.order_id)
+            if found is not None and found.status.is_final and found.status is not mapping.S.FILLED:
+                return [mapping.update_from_order(found)]
+            return [OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason=answer.error)]
+        self._raise_for(answer, f"cancel {order.order_id}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def replace_order(
+        self,
+        order: Order,
+        *,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        time_in_force: str | None = None,
+    ) -> BrokerOrder:
+        """PATCH the order. Alpaca makes a new order; ntlab keeps one id (the new client id derives from it)."""
+        alpaca_id = await self._alpaca_id(order)
+        if alpaca_id is None:
+            raise OrderRejected(f"Alpaca has no order {order.order_id}", order_id=order.order_id)
+        body: dict[str, Any] = {}
+        for key, value in (("qty", quantity), ("limit_price", limit_price), ("stop_price", stop_price)):
+            if value is not None:
+                body[key] = format(Decimal(value), "f")
+        if time_in_force is not None:
+            body["time_in_force"] = time_in_force
+        for _ in range(8):
+            n = self._replacements.get(order.order_id, 0) + 1
+            self._replacements[order.order_id] = n
+            body["client_order_id"] = mapping.replacement_client_id(order.order_id, n)
+            answer = await self._request("PATCH", f"/v2/orders/{alpaca_id}", body=body, attempts=1)
+            if answer.kind == "ok":
+                return self._learn(answer.data)
+            if answer.kind != "duplicate":
+                if answer.kind in ("refused", "missing"):
+                    raise OrderRejected(f"replace {order.order_id}: {answer.error}", order_id=order.order_id)
+                self._raise_for(answer, f"replace {order.order_id}")
+        raise OrderRejected(f"replace {order.order_id}: no free replacement id", order_id=order.order_id)
+
+    async def get_order(self, alpaca_id: str) -> BrokerOrder | None:
+        data = await self._get(f"/v2/orders/{alpaca_id}")
+        return None if data is None else self._learn(data)
+
+    async def get_order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+        data = await self._get("/v2/orders:by_client_order_id", {"client_order_id": client_order_id})
+        return None if data is None else self._learn(data)
+
+    async def list_orders(
+        self, status: str = "open", *, after: datetime | None = None, limit: int | None = None
+    ) -> list[BrokerOrder]:
+        """Orders by status (open, closed, all), oldest first, paging through Alpaca's 500 cap."""
+        found: list[BrokerOrder] = []
+        cursor = after
+        while True:
+            params: dict[str, Any] = {"status": status, "limit": 500, "direction": "asc", "nested": "false"}
+            if cursor is not None:
+                params["after"] = _stamp(cursor)
+            page = await self._get("/v2/orders", params) or []
+            found.extend(self._learn(item) for item in page)
+            if len(page) < 500 or (limit is not None and len(found) >= limit):
+                break
+            cursor = mapping.parse_time(page[-1]["created_at"])
+        return found[:limit] if limit is not None else found
+
+    async def open_orders(self) -> list[BrokerOrder]:
+        return await self.list_orders("open")
+
+    async def closed_orders(self, *, after: datetime | None = None) -> list[BrokerOrder]:
+        return await self.list_orders("closed", after=after)
+
+    # --- account, positions, fills ---------------------------------------------------------------------------
+    async def account(self) -> AlpacaAccount:
+        data = await self._get("/v2/account")
+        if data is None:
+            raise BrokerError("GET /v2/account found nothing")
+        return AlpacaAccount.model_validate(data)
+
+    async def positions(self) -> list[Position]:
+        return [mapping.position(item) for item in await self._get("/v2/positions") or []]
+
+    async def fill_activities(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Raw FILL activities since a time, oldest first, every page."""
+        rows: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"direction": "asc", "page_size": 100}
+            if since is not None:
+                params["after"] = _stamp(since)
+            if token is not None:
+                params["page_token"] = token
+            page = await self._get("/v2/account/activities/FILL", params) or []
+            rows.extend(page)
+            if len(page) < 100:
+                return rows
+            token = page[-1]["id"]
+
+    async def fills_since(self, since: datetime | None) -> list[Fill]:
+        # A margin before ``since``: broker and local clocks differ; the caller filters by order anyway.
+        after = None if since is None else since - timedelta(minutes=10)
+        fills = []
+        for row in await self.fill_activities(after):
+            client_id = self._clients.get(row["order_id"])
+            if client_id is None:
+                order = await self.get_order(row["order_id"])
+                if order is None:
+                    continue
+                client_id = self._clients[row["order_id"]]
+            fills.append(mapping.fill_from_activity(row, client_id))
+        return fills
+
+    async def refresh_quote(self, symbol: str) -> Quote | None:
+        """Fetch the latest quote from the data API so ``last_quote`` (and pre-trade risk) can use it."""
+        data = await self._get(f"/v2/stocks/{symbol}/quotes/latest", base=self.data_url)
+        if not data or "quote" not in data:
+            return None
+        q = data["quote"]
+        quote = Quote(
+            symbol=symbol,
+            time=mapping.parse_time(q.get("t")) or self.now(),
+            bid=Decimal(str(q["bp"])),
+            ask=Decimal(str(q["ap"])),
+            bid_size=Decimal(str(q.get("bs", 0))),
+            ask_size=Decimal(str(q.get("as", 0))),
+        )
+        self._quotes[symbol] = quote
+        return quote
+
+    async def _sync_clock(self) -> None:
+        data = await self._get("/v2/clock")
+        stamp = mapping.parse_time((data or {}).get("timestamp"))
+        if stamp is not None:
+            self._offset = stamp - datetime.now(UTC)
+
+    # --- streaming and recovery -----------------------------------------------------------------------------
+    async def _on_messages(self, messages: list[dict[str, Any]]) -> None:
+        updates = []
+        for data in messages:
+            order = data.get("order") or {}
+            if order.get("id") and order.get("client_order_id"):
+                self._learn(order)
+            stamp = mapping.parse_time(data.get("timestamp"))
+            if stamp is not None:
+                self._offset = stamp - datetime.now(UTC)
+            update = mapping.update_from_event(data)
+            if update is not None:
+                updates.append(update)
+        if updates and self._sink is not None:
+            await self._sink.handle_order_updates(updates)
+
+    async def _on_reconnect(self, since: datetime | None) -> None:
+        await self.sweep(since)
+
+    async def sweep(self, since: datetime | None = None) -> int:
+        """Recover what the stream may have missed: fills and order states since ``since``, then let the
+        sink reconcile (it adopts orders placed elsewhere). Idempotent: fills dedupe by id."""
+        sink = self._sink
+        if sink is None:
+            return 0
+        self.stats["sweeps"] += 1
+        reconcile = getattr(sink, "reconcile", None)
+        if callable(reconcile):
+            await reconcile()
+        updates: list[OrderUpdate] = [
+            OrderUpdate.model_construct(
+                order_id=f.order_id,
+                status=None,
+                fill=f,
+                broker_order_id=None,
+                reason=None,
+                cancel_rejected=False,
+                time=f.time,
+            )
+            for f in await self.fills_since(since)
+        ]
+        window = None if since is None else since - timedelta(minutes=10)
+        for order in await self.open_orders() + await self.closed_orders(after=window):
+            updates.append(mapping.update_from_order(order))
+        if updates:
+            await sink.handle_order_updates(updates)
+        return len(updates)
+
+    async def wait_idle(self) -> None:
+        """Wait until every stream message received so far has reached the sink (tests, notebooks)."""
+        if self._stream is not None:
+            await self._stream.drain()
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"message": response.text[:200]}
+    return body if isinstance(body, dict) else {"message": str(body)[:200]}
+
+
+def _stamp(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+__all__ = ["DATA_URL", "LIVE_URL", "PAPER_URL", "AlpacaAccount", "AlpacaBroker"]

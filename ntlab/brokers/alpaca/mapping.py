@@ -1,0 +1,305 @@
+"""Alpaca's vocabulary to ntlab's and back: the status tables, order bodies, orders, fills, positions.
+
+One table per direction, so a reviewer can read every case in one place and a test covers each row.
+
+Fill ids: Alpaca names an execution ``execution_id`` on the stream and ``<time>::<uuid>`` in the FILL
+activities, and does not document that the two agree. Both sources do carry the order id and the order's
+cumulative filled quantity after the execution, which is unique per execution of an order, so ntlab's fill
+id is ``<alpaca order id>:<cum_qty>``: a fill seen on the stream and again in a REST sweep is the same fill.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ntlab.brokers.base import BrokerOrder
+from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.models import Fill, Order, OrderUpdate, Position
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+VENUE = "alpaca"
+
+#: Every status an Alpaca order can have, and what it means in ntlab. Rows marked open in Alpaca's sense
+#: but not filled-or-final (new, accepted, held, ...) map to ``accepted``; ``order_status`` then says
+#: ``partially_filled`` when the order already has executions.
+ORDER_STATUS: dict[str, OrderStatus] = {
+    "new": S.ACCEPTED,
+    "accepted": S.ACCEPTED,
+    "pending_new": S.ACCEPTED,
+    "accepted_for_bidding": S.ACCEPTED,
+    "partially_filled": S.PARTIALLY_FILLED,
+    "filled": S.FILLED,
+    "done_for_day": S.ACCEPTED,  # no more executions today; still open (a gtc order resumes tomorrow)
+    "canceled": S.CANCELLED,
+    "expired": S.EXPIRED,
+    "replaced": S.CANCELLED,  # this Alpaca order is closed; ntlab follows ``replaced_by`` to its successor
+    "pending_cancel": S.PENDING_CANCEL,
+    "pending_replace": S.PENDING_REPLACE,
+    "stopped": S.ACCEPTED,  # a fill is guaranteed but not yet made
+    "rejected": S.REJECTED,
+    "suspended": S.ACCEPTED,  # not eligible for trading right now, still open
+    "calculated": S.ACCEPTED,  # done for the day, settlement pending; executions say how much filled
+    "held": S.ACCEPTED,  # a bracket leg waiting for its parent
+    "pending_review": S.ACCEPTED,
+}
+
+#: What each trade_updates event does to an ntlab order. ``None``: no status change (fills carry their
+#: own, and some events only inform). ``order_cancel_rejected`` and ``order_replace_rejected`` are handled
+#: as refusals in ``update_from_event``.
+EVENT_STATUS: dict[str, OrderStatus | None] = {
+    "new": S.ACCEPTED,
+    "accepted": S.ACCEPTED,
+    "pending_new": S.ACCEPTED,
+    "fill": None,
+    "partial_fill": None,
+    "canceled": S.CANCELLED,
+    "expired": S.EXPIRED,
+    "done_for_day": None,
+    "replaced": None,
+    "rejected": S.REJECTED,
+    "pending_cancel": S.PENDING_CANCEL,
+    "pending_replace": S.PENDING_REPLACE,
+    "stopped": None,
+    "calculated": None,
+    "suspended": None,
+    "restated": None,
+    "order_cancel_rejected": None,
+    "order_replace_rejected": None,
+}
+
+FILL_EVENTS = frozenset({"fill", "partial_fill"})
+
+ORDER_TYPE_OUT = {t: t.value for t in OrderType}
+ORDER_TYPE_IN: dict[str, OrderType] = {
+    "market": OrderType.MARKET,
+    "limit": OrderType.LIMIT,
+    "stop": OrderType.STOP,
+    "stop_limit": OrderType.STOP_LIMIT,
+    "trailing_stop": OrderType.STOP,  # ntlab has no trailing type yet; adopted as the stop it becomes
+}
+
+#: Replacements get a client order id derived from the original, so any session can map them back.
+_REPLACEMENT = re.compile(r"^(?P<base>.+)~r(?P<n>\d+)$")
+
+
+def order_status(status: str, filled_qty: Decimal = Decimal(0)) -> OrderStatus:
+    """ntlab's status for an Alpaca order snapshot."""
+    mapped = ORDER_STATUS.get(status)
+    if mapped is None:
+        log.warning("unknown Alpaca order status %r; treating the order as open", status)
+        mapped = S.ACCEPTED
+    if mapped is S.ACCEPTED and filled_qty > 0:
+        return S.PARTIALLY_FILLED
+    return mapped
+
+
+def replacement_client_id(order_id: str, n: int) -> str:
+    """The client order id of the ``n``-th replacement of ntlab order ``order_id`` (max 48 chars)."""
+    suffix = f"~r{n}"
+    if len(order_id) + len(suffix) > 48:
+        raise ValueError(f"order id {order_id!r} is too long to derive a replacement client id")
+    return order_id + suffix
+
+
+def ntlab_id(client_order_id: str) -> str:
+    """The ntlab order id behind an Alpaca client order id (replacements map to their original)."""
+    found = _REPLACEMENT.match(client_order_id)
+    return found.group("base") if found else client_order_id
+
+
+def order_body(order: Order, client_order_id: str | None = None) -> dict[str, Any]:
+    """The POST /v2/orders body for an ntlab order; ntlab's id is the client order id."""
+    body: dict[str, Any] = {
+        "symbol": order.symbol,
+        "qty": _text(order.quantity),
+        "side": order.side.value,
+        "type": ORDER_TYPE_OUT[order.order_type],
+        "time_in_force": order.time_in_force.value,
+        "client_order_id": client_order_id or order.order_id,
+    }
+    if order.limit_price is not None:
+        body["limit_price"] = _text(order.limit_price)
+    if order.stop_price is not None:
+        body["stop_price"] = _text(order.stop_price)
+    return body
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def _text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def broker_order(data: dict[str, Any]) -> BrokerOrder:
+    """An Alpaca order as ntlab sees it: ``order_id`` is ntlab's id, ``broker_order_id`` Alpaca's."""
+    filled = _dec(data.get("filled_qty")) or Decimal(0)
+    created = parse_time(data.get("created_at")) or datetime.now(UTC)
+    kind = data.get("type") or data.get("order_type") or "market"
+    tif = data.get("time_in_force") or "day"
+    status = data.get("status", "new")
+    mapped = order_status(status, filled)
+    return BrokerOrder.model_construct(
+        order_id=ntlab_id(data["client_order_id"]),
+        symbol=data.get("symbol") or "",
+        side=Side(data.get("side") or "buy"),
+        quantity=_dec(data.get("qty")) or Decimal(0),
+        order_type=ORDER_TYPE_IN.get(kind, OrderType.MARKET),
+        time_in_force=TimeInForce(tif) if tif in TimeInForce._value2member_map_ else TimeInForce.DAY,
+        status=mapped,
+        limit_price=_dec(data.get("limit_price")),
+        stop_price=_dec(data.get("stop_price")),
+        filled_quantity=filled,
+        avg_fill_price=_dec(data.get("filled_avg_price")) if filled else None,
+        fees=Decimal(0),
+        broker_order_id=data.get("id"),
+        created_at=created,
+        updated_at=parse_time(data.get("updated_at")) or created,
+        reason=None if mapped is not S.REJECTED else f"alpaca status {status}",
+        venue=VENUE,
+        external=False,
+    )
+
+
+def fill_id(alpaca_order_id: str, cum_qty: Any) -> str:
+    return f"{alpaca_order_id}:{_text(Decimal(str(cum_qty)).normalize())}"
+
+
+def fill_from_event(data: dict[str, Any]) -> Fill | None:
+    """The execution a fill/partial_fill event reports (``price``/``qty`` are this execution's)."""
+    order = data["order"]
+    qty, price = _dec(data.get("qty")), _dec(data.get("price"))
+    if qty is None or price is None:
+        return None
+    return Fill.model_construct(
+        fill_id=fill_id(order["id"], order["filled_qty"]),
+        order_id=ntlab_id(order["client_order_id"]),
+        symbol=order["symbol"],
+        side=Side(order["side"]),
+        quantity=qty,
+        price=price,
+        time=parse_time(data.get("timestamp")) or datetime.now(UTC),
+        fee=Decimal(0),
+        liquidity=None,
+        venue=VENUE,
+    )
+
+
+def fill_from_activity(activity: dict[str, Any], client_order_id: str) -> Fill:
+    """A FILL account activity as an ntlab fill (the caller resolves the client order id)."""
+    return Fill.model_construct(
+        fill_id=fill_id(activity["order_id"], activity["cum_qty"]),
+        order_id=ntlab_id(client_order_id),
+        symbol=activity["symbol"],
+        side=Side(activity["side"]),
+        quantity=Decimal(str(activity["qty"])),
+        price=Decimal(str(activity["price"])),
+        time=parse_time(activity.get("transaction_time")) or datetime.now(UTC),
+        fee=Decimal(0),
+        liquidity=None,
+        venue=VENUE,
+    )
+
+
+def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
+    """One trade_updates message as an ntlab update, or None for events that change nothing."""
+    event = data.get("event", "")
+    order = data.get("order") or {}
+    if "client_order_id" not in order:
+        return None
+    order_id = ntlab_id(order["client_order_id"])
+    when = parse_time(data.get("timestamp")) or parse_time(order.get("updated_at"))
+    broker_id = order.get("id")
+    if event in FILL_EVENTS:
+        fill = fill_from_event(data)
+        return OrderUpdate.model_construct(
+            order_id=order_id,
+            status=None,
+            fill=fill,
+            broker_order_id=broker_id,
+            reason=None,
+            cancel_rejected=False,
+            time=when,
+        )
+    if event == "order_cancel_rejected":
+        return OrderUpdate.model_construct(
+            order_id=order_id,
+            status=None,
+            fill=None,
+            broker_order_id=broker_id,
+            reason="alpaca refused the cancel",
+            cancel_rejected=True,
+            time=when,
+        )
+    if event == "order_replace_rejected":
+        status = order_status(order.get("status", "new"), _dec(order.get("filled_qty")) or Decimal(0))
+        return OrderUpdate.model_construct(
+            order_id=order_id,
+            status=status,
+            fill=None,
+            broker_order_id=broker_id,
+            reason="alpaca refused the replace",
+            cancel_rejected=False,
+            time=when,
+        )
+    if event not in EVENT_STATUS:
+        log.warning("unknown trade_updates event %r for %s ignored", event, order_id)
+        return None
+    status = EVENT_STATUS[event]
+    if status is None:
+        return None
+    reason = f"alpaca: {event}" if status in (S.REJECTED, S.CANCELLED, S.EXPIRED) else None
+    return OrderUpdate.model_construct(
+        order_id=order_id,
+        status=status,
+        fill=None,
+        broker_order_id=broker_id,
+        reason=reason,
+        cancel_rejected=False,
+        time=when,
+    )
+
+
+def update_from_order(order: BrokerOrder) -> OrderUpdate:
+    """A status report synthesised from a REST snapshot (for sweeps and safe-submit adoption)."""
+    status = order.status
+    if status is S.PARTIALLY_FILLED or status is S.FILLED:
+        status = S.ACCEPTED  # the fills themselves move the order on
+    return OrderUpdate.model_construct(
+        order_id=order.order_id,
+        status=status,
+        fill=None,
+        broker_order_id=order.broker_order_id,
+        reason=order.reason,
+        cancel_rejected=False,
+        time=order.updated_at,
+    )
+
+
+def position(data: dict[str, Any]) -> Position:
+    qty = abs(Decimal(str(data["qty"])))
+    if data.get("side") == "short":
+        qty = -qty
+    return Position.model_construct(
+        symbol=data["symbol"],
+        quantity=qty,
+        avg_cost=_dec(data.get("avg_entry_price")),
+        realized_pnl=Decimal(0),
+        fees=Decimal(0),
+    )
