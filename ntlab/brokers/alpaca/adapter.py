@@ -286,10 +286,9 @@ class AlpacaBroker:
         return answer
 
     async def _backoff(self, attempt: int, answer: _Answer) -> None:
-        delay = self.retry_initial * 2**attempt * random.uniform(0.5, 1.5)
         if answer.kind == "limited":
-            delay = max(delay, float(answer.data or 0))
-        await asyncio.sleep(delay)
+            return  # the limiter already holds every request until Retry-After has passed
+        await asyncio.sleep(self.retry_initial * 2**attempt * random.uniform(0.5, 1.5))
 
     def _raise_for(self, answer: _Answer, what: str) -> None:
         if answer.kind == "limited":

@@ -9,47 +9,58 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 
 class RateLimiter:
     """``await limiter.acquire()`` before each request; ``limiter.observe(status, headers)`` after."""
 
-    def __init__(self, per_minute: int | None = 200, *, burst: int | None = None) -> None:
+    def __init__(
+        self,
+        per_minute: int | None = 200,
+        *,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.per_minute = per_minute
+        self._clock, self._sleep = clock, sleep
         if per_minute is not None:
             self.burst = burst if burst is not None else max(1, per_minute // 10)
             self.rate = max(per_minute - self.burst, 1) / 60.0
         else:
             self.burst, self.rate = 0, 0.0
         self._tokens = float(self.burst)
-        self._stamp = time.monotonic()
+        self._stamp = clock()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self.waited = 0.0
+        self.pauses: list[float] = []
 
     def pause(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a Retry-After)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + max(seconds, 0.0))
+        self.pauses.append(seconds)
+        self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
     async def acquire(self) -> None:
         if self.per_minute is None and self._paused_until == 0.0:
             return
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 wait = self._paused_until - now
                 if wait <= 0 and self.per_minute is None:
+                    self._paused_until = 0.0
                     return
                 if wait <= 0:
                     self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
                     self._stamp = now
-                    if self._tokens >= 1:
+                    if self._tokens >= 1 - 1e-9:  # float dust must not make us spin
                         self._tokens -= 1
                         return
                     wait = (1 - self._tokens) / self.rate
                 self.waited += wait
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
 
     def observe(self, status: int, headers: Mapping[str, str]) -> float | None:
         """Learn from a response; returns the pause imposed (seconds) if any."""
