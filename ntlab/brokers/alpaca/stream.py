@@ -100,7 +100,9 @@ class TradeStream:
         self.listening.clear()
 
     async def drain(self) -> None:
-        """Wait until every message received so far has been handed on."""
+        """Wait until every message received so far, and any recovery sweep, has been handed on."""
+        while self._sweeps:
+            await asyncio.gather(*self._sweeps, return_exceptions=True)
         await self._queue.join()
 
     # --- the connection loop ---------------------------------------------------------------------------------
@@ -205,7 +207,11 @@ class TradeStream:
         task.add_done_callback(self._sweeps.discard)
 
     async def _sweep(self, since: datetime | None) -> None:
-        try:
-            await self._on_reconnect(since)
-        except Exception:
-            log.exception("recovery sweep after reconnect failed; the next reconnect tries again")
+        for attempt in range(5):
+            try:
+                await self._on_reconnect(since)
+                return
+            except Exception as error:
+                log.warning("recovery sweep after reconnect failed (%s); trying again", type(error).__name__)
+                await asyncio.sleep(min(self.backoff_max, self.backoff_initial * 2**attempt))
+        log.error("recovery sweep gave up; call reconcile() to recover missed events")
