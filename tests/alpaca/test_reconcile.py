@@ -1,0 +1,135 @@
+"""Reconciliation against the fake: on restart from the journal, and after the stream reconnects."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ntlab.core import OrderManager, OrderRequest, OrderStatus
+
+from .conftest import assert_invariants, make_broker, settle, wait_until
+
+
+def external(fake, client_id: str, **over):
+    body = {
+        "symbol": "MSFT",
+        "qty": "40",
+        "side": "buy",
+        "type": "limit",
+        "limit_price": "300",
+        "time_in_force": "gtc",
+        "client_order_id": client_id,
+    }
+    body.update(over)
+    return fake.book.submit(body)
+
+
+async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, tmp_path):
+    journal = tmp_path / "session.sqlite"
+    broker = make_broker(fake)
+    async with OrderManager(broker, journal=journal) as om:
+        filled_later = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(300)))
+        cancelled_elsewhere = await om.place_order(
+            OrderRequest(
+                symbol="MSFT",
+                side="buy",
+                quantity=Decimal(5),
+                order_type="limit",
+                limit_price=Decimal("400"),
+                time_in_force="gtc",
+            )
+        )
+        still_open = await om.place_order(
+            OrderRequest(
+                symbol="TSLA",
+                side="sell",
+                quantity=Decimal(5),
+                order_type="limit",
+                limit_price=Decimal("260"),
+                time_in_force="gtc",
+            )
+        )
+    # While ntlab is down: the market order fills, one order is cancelled from another app, and an
+    # order is placed outside ntlab.
+    await fake.advance(3)
+    fake.book.cancel(fake.book.by_client_id[cancelled_elsewhere.order_id].id)
+    outside = external(fake, "placed-in-the-web-ui")
+    broker = make_broker(fake)
+    async with OrderManager(broker, journal=journal) as om:
+        assert om.order(filled_later.order_id).status is OrderStatus.FILLED
+        assert om.order(filled_later.order_id).filled_quantity == 300
+        assert om.order(cancelled_elsewhere.order_id).status is OrderStatus.CANCELLED
+        assert om.order(still_open.order_id).status is OrderStatus.ACCEPTED
+        adopted = om.order("placed-in-the-web-ui")
+        assert adopted.external and adopted.broker_order_id == outside.id and adopted.quantity == 40
+        # The adopted order now fills through the stream like any other.
+        fake.book.replace(outside.id, {"limit_price": "500", "client_order_id": "placed-in-the-web-ui~r1"})
+        await fake.advance(2)
+        await settle(fake, om, broker)
+        assert om.order("placed-in-the-web-ui").status is OrderStatus.FILLED
+        await om.cancel_all()
+        await settle(fake, om, broker)
+        assert_invariants(fake, om)
+
+
+async def test_reconnect_sweep_recovers_missed_events_and_adopts(fake, tmp_path):
+    broker = make_broker(fake)
+    async with OrderManager(broker, journal=tmp_path / "j.sqlite") as om:
+        big = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(400)))
+        resting = await om.place_order(
+            OrderRequest(
+                symbol="MSFT",
+                side="buy",
+                quantity=Decimal(5),
+                order_type="limit",
+                limit_price=Decimal("400"),
+                time_in_force="gtc",
+            )
+        )
+        await settle(fake, om, broker)
+        fake.faults.refuse_stream = 2
+        fake.drop_streams()
+        await wait_until(lambda: not broker.stream.listening.is_set())
+        # Missed while disconnected: fills, an outside cancel, an outside order that starts filling.
+        outside = external(
+            fake,
+            "desk-order-1",
+            symbol="TSLA",
+            qty="900",
+            type="market",
+            side="sell",
+            limit_price=None,
+            time_in_force="day",
+        )
+        await fake.advance(1)
+        fake.book.cancel(fake.book.by_client_id[resting.order_id].id)
+        await settle(fake, om, broker)
+        assert broker.stream.reconnects >= 1
+        assert om.order(big.order_id).status is OrderStatus.FILLED
+        assert om.order(resting.order_id).status is OrderStatus.CANCELLED
+        desk = om.order("desk-order-1")
+        assert desk.external and desk.filled_quantity == fake.book.orders[outside.id].filled_qty > 0
+        await fake.advance(5)
+        await settle(fake, om, broker)
+        assert om.order("desk-order-1").status is OrderStatus.FILLED
+        assert_invariants(fake, om)
+
+
+async def test_disagreement_is_settled_by_the_broker(fake, tmp_path):
+    """The journal thinks an order is open; Alpaca says it expired: Alpaca wins, with a synthesised event."""
+    journal = tmp_path / "s.sqlite"
+    async with OrderManager(make_broker(fake), journal=journal) as om:
+        r = await om.place_order(
+            OrderRequest(
+                symbol="SPY",
+                side="buy",
+                quantity=Decimal(1),
+                order_type="limit",
+                limit_price=Decimal("500"),
+                time_in_force="day",
+            )
+        )
+    fake.book.session_end = fake.book.now
+    await fake.advance(1)
+    assert fake.book.by_client_id[r.order_id].status == "expired"
+    async with OrderManager(make_broker(fake), journal=journal) as om:
+        assert om.order(r.order_id).status is OrderStatus.EXPIRED
