@@ -1,0 +1,323 @@
+"""Matching for one symbol on the paper venue: orders against the market's quotes and trades.
+
+Assumptions (see the README's "Paper venue" section):
+- Market orders and marketable limits take the touch (buy at the ask, sell at the bid) up to its displayed
+  size; size taken at a quote stays taken until the quote changes. What is left takes later quotes.
+- A resting buy limit fills as maker at its limit when the ask falls to it (up to the ask size), or, with
+  the configured probability, when a trade prints at or below it (up to the trade's size). Sells mirror.
+- A buy stop triggers when the ask (or a trade) reaches the stop; a sell stop when the bid (or a trade)
+  does. Then it acts as a market (stop) or limit (stop_limit) order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.market.frames import QuoteArrays, TradeArrays
+
+BPS = Decimal(10_000)
+
+
+@dataclass(slots=True)
+class VenueOrder:
+    """The venue's own record of an order."""
+
+    order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType
+    time_in_force: TimeInForce
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    created_ns: int
+    active_ns: int
+    status: OrderStatus = OrderStatus.ACCEPTED
+    filled: Decimal = Decimal(0)
+    notional: Decimal = Decimal(0)
+    triggered: bool = False
+    updated_ns: int = 0
+    reason: str | None = None
+    limit_f: float = field(default=math.nan)
+    stop_f: float = field(default=math.nan)
+
+    def __post_init__(self) -> None:
+        if self.limit_price is not None:
+            self.limit_f = float(self.limit_price)
+        if self.stop_price is not None:
+            self.stop_f = float(self.stop_price)
+        self.triggered = self.stop_price is None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled
+
+    @property
+    def is_buy(self) -> bool:
+        return self.side is Side.BUY
+
+    @property
+    def acts_as_market(self) -> bool:
+        return self.order_type in (OrderType.MARKET, OrderType.STOP)
+
+
+@dataclass(slots=True)
+class Execution:
+    """A fill the book made (already booked on the order); the venue turns it into a Fill."""
+
+    order: VenueOrder
+    quantity: Decimal
+    price: Decimal
+    liquidity: Liquidity
+    time_ns: int
+
+
+def execute(
+    order: VenueOrder, quantity: Decimal, price: Decimal, liquidity: Liquidity, now_ns: int
+) -> Execution:
+    order.filled += quantity
+    order.notional += quantity * price
+    order.updated_ns = now_ns
+    return Execution(order, quantity, price, liquidity, now_ns)
+
+
+class SymbolBook:
+    """Resting orders of one symbol and where the market is for it."""
+
+    def __init__(
+        self,
+        quotes: QuoteArrays,
+        trades: TradeArrays,
+        tick: Decimal,
+        lot: Decimal,
+        price_offset_bps: Decimal,
+        liquidity_factor: float,
+    ) -> None:
+        self.quotes = quotes
+        self.trades = trades
+        self.tick = tick
+        self.tick_f = float(tick)
+        self.lot = lot
+        self.lot_f = float(lot)
+        factor = 1.0 + float(price_offset_bps) / 10_000
+        self.bid = np.round(quotes.bid * factor / self.tick_f).astype(np.int64)  # in ticks
+        self.ask = np.round(quotes.ask * factor / self.tick_f).astype(np.int64)
+        self.bid_size = quotes.bid_size * liquidity_factor
+        self.ask_size = quotes.ask_size * liquidity_factor
+        self.resting: list[VenueOrder] = []
+        self.qi = -1  # index of the quote in force
+        self.ti = 0  # next trade not yet seen
+        self.taken_bid = 0.0
+        self.taken_ask = 0.0
+
+    # --- where the market is ---------------------------------------------------------------------------
+    def seek(self, now_ns: int) -> None:
+        """Move to the quote in force at ``now_ns`` (without matching anything)."""
+        qi = int(np.searchsorted(self.quotes.time_ns, now_ns, side="right")) - 1
+        if qi != self.qi:
+            self.qi = qi
+            self.taken_bid = self.taken_ask = 0.0
+        self.ti = int(np.searchsorted(self.trades.time_ns, now_ns, side="right"))
+
+    def price(self, ticks: int) -> Decimal:
+        return ticks * self.tick
+
+    def _units(self, size: float) -> Decimal:
+        lots = math.floor(size / self.lot_f + 1e-9)
+        return Decimal(lots) * self.lot if lots > 0 else Decimal(0)
+
+    # --- taking liquidity -------------------------------------------------------------------------------
+    def take(
+        self, order: VenueOrder, now_ns: int, slippage_bps: Decimal, all_or_none: bool = False
+    ) -> Execution | None:
+        """Execute against the touch of the quote in force, as taker."""
+        qi = self.qi
+        if qi < 0:
+            return None
+        if order.is_buy:
+            ticks = int(self.ask[qi])
+            if (
+                order.limit_price is not None
+                and not order.acts_as_market
+                and ticks * self.tick_f > order.limit_f + 1e-12
+            ):
+                return None
+            available = self._units(self.ask_size[qi] - self.taken_ask)
+        else:
+            ticks = int(self.bid[qi])
+            if (
+                order.limit_price is not None
+                and not order.acts_as_market
+                and ticks * self.tick_f < order.limit_f - 1e-12
+            ):
+                return None
+            available = self._units(self.bid_size[qi] - self.taken_bid)
+        quantity = min(order.remaining, available)
+        if quantity <= 0 or (all_or_none and quantity < order.remaining):
+            return None
+        price = ticks * self.tick
+        if slippage_bps and order.acts_as_market:
+            slip = price * slippage_bps / BPS
+            steps = math.ceil(slip / self.tick)
+            price = price + steps * self.tick if order.is_buy else price - steps * self.tick
+        if order.is_buy:
+            self.taken_ask += float(quantity)
+        else:
+            self.taken_bid += float(quantity)
+        return execute(order, quantity, price, Liquidity.TAKER, now_ns)
+
+    # --- stepping through time -----------------------------------------------------------------------
+    def advance(
+        self,
+        to_ns: int,
+        slippage_bps: Decimal,
+        passive_draw: Callable[[], bool],
+    ) -> list[Execution]:
+        """Walk quotes and trades up to ``to_ns``, matching resting orders in time order."""
+        executions: list[Execution] = []
+        times_q = self.quotes.time_ns
+        times_t = self.trades.time_ns
+        q_end = int(np.searchsorted(times_q, to_ns, side="right")) - 1
+        t_end = int(np.searchsorted(times_t, to_ns, side="right"))
+        if not self.resting:
+            if q_end != self.qi:
+                self.qi, self.taken_bid, self.taken_ask = q_end, 0.0, 0.0
+            self.ti = t_end
+            return executions
+        candidates_q = self._relevant_quotes(self.qi + 1, q_end + 1)
+        candidates_t = self._relevant_trades(self.ti, t_end)
+        iq = it = 0
+        while iq < len(candidates_q) or it < len(candidates_t):
+            next_q = times_q[candidates_q[iq]] if iq < len(candidates_q) else None
+            next_t = times_t[candidates_t[it]] if it < len(candidates_t) else None
+            if next_t is None or (next_q is not None and next_q <= next_t):
+                index = int(candidates_q[iq])
+                iq += 1
+                self.qi, self.taken_bid, self.taken_ask = index, 0.0, 0.0
+                self._on_quote(int(next_q), slippage_bps, executions)  # type: ignore[arg-type]
+            else:
+                index = int(candidates_t[it])
+                it += 1
+                self._on_trade(index, slippage_bps, passive_draw, executions)
+            if not self.resting:
+                break
+        if q_end != self.qi:
+            self.qi, self.taken_bid, self.taken_ask = q_end, 0.0, 0.0
+        self.ti = t_end
+        return executions
+
+    def _relevant_quotes(self, start: int, stop: int) -> np.ndarray:
+        """Quote indices in [start, stop) at which some resting order could fill or trigger."""
+        if start >= stop:
+            return np.empty(0, dtype=np.int64)
+        if any(o.triggered and o.acts_as_market for o in self.resting) or any(
+            o.active_ns > self.quotes.time_ns[start] for o in self.resting
+        ):
+            return np.arange(start, stop)
+        bid = self.bid[start:stop] * self.tick_f
+        ask = self.ask[start:stop] * self.tick_f
+        mask = np.zeros(stop - start, dtype=bool)
+        for order in self.resting:
+            if not order.triggered:
+                mask |= (ask >= order.stop_f - 1e-12) if order.is_buy else (bid <= order.stop_f + 1e-12)
+            elif order.is_buy:
+                mask |= ask <= order.limit_f + 1e-12
+            else:
+                mask |= bid >= order.limit_f - 1e-12
+        return np.flatnonzero(mask) + start
+
+    def _relevant_trades(self, start: int, stop: int) -> np.ndarray:
+        if start >= stop:
+            return np.empty(0, dtype=np.int64)
+        price = self.trades.price[start:stop]
+        mask = np.zeros(stop - start, dtype=bool)
+        for order in self.resting:
+            if not order.triggered:
+                mask |= (price >= order.stop_f - 1e-12) if order.is_buy else (price <= order.stop_f + 1e-12)
+            elif not order.acts_as_market:
+                mask |= (price <= order.limit_f + 1e-12) if order.is_buy else (price >= order.limit_f - 1e-12)
+        return np.flatnonzero(mask) + start
+
+    def _on_quote(self, now_ns: int, slippage_bps: Decimal, executions: list[Execution]) -> None:
+        qi = self.qi
+        for order in list(self.resting):
+            if order.active_ns > now_ns:
+                continue
+            if not order.triggered:
+                touch = self.ask[qi] * self.tick_f if order.is_buy else self.bid[qi] * self.tick_f
+                hit = touch >= order.stop_f - 1e-12 if order.is_buy else touch <= order.stop_f + 1e-12
+                if not hit:
+                    continue
+                order.triggered = True
+            if order.acts_as_market:
+                execution = self.take(order, now_ns, slippage_bps)
+            else:
+                execution = self._cross(order, now_ns)
+            if execution is not None:
+                executions.append(execution)
+                if order.remaining <= 0:
+                    self.resting.remove(order)
+
+    def _cross(self, order: VenueOrder, now_ns: int) -> Execution | None:
+        """A resting limit the quote has come through: filled at its limit, as maker."""
+        qi = self.qi
+        if order.is_buy:
+            if self.ask[qi] * self.tick_f > order.limit_f + 1e-12:
+                return None
+            available = self._units(self.ask_size[qi] - self.taken_ask)
+        else:
+            if self.bid[qi] * self.tick_f < order.limit_f - 1e-12:
+                return None
+            available = self._units(self.bid_size[qi] - self.taken_bid)
+        quantity = min(order.remaining, available)
+        if quantity <= 0:
+            return None
+        if order.is_buy:
+            self.taken_ask += float(quantity)
+        else:
+            self.taken_bid += float(quantity)
+        assert order.limit_price is not None
+        return execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
+
+    def _on_trade(
+        self, index: int, slippage_bps: Decimal, passive_draw: Callable[[], bool], executions: list[Execution]
+    ) -> None:
+        now_ns = int(self.trades.time_ns[index])
+        price = float(self.trades.price[index])
+        size = float(self.trades.size[index])
+        for order in list(self.resting):
+            if order.active_ns > now_ns or size <= 0:
+                continue
+            if not order.triggered:
+                hit = price >= order.stop_f - 1e-12 if order.is_buy else price <= order.stop_f + 1e-12
+                if not hit:
+                    continue
+                order.triggered = True
+                execution = (
+                    self.take(order, now_ns, slippage_bps)
+                    if order.acts_as_market
+                    else self._cross(order, now_ns)
+                )
+            elif order.acts_as_market:
+                continue
+            else:
+                through = price <= order.limit_f + 1e-12 if order.is_buy else price >= order.limit_f - 1e-12
+                if not through or not passive_draw():
+                    continue
+                quantity = min(order.remaining, self._units(size))
+                if quantity <= 0:
+                    continue
+                size -= float(quantity)
+                assert order.limit_price is not None
+                execution = execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
+            if execution is not None:
+                executions.append(execution)
+                if order.remaining <= 0:
+                    self.resting.remove(order)

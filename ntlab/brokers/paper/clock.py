@@ -1,0 +1,67 @@
+"""Clocks for the paper venue: simulated time that code steps, or a replay of the market in real time."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from ntlab.errors import ConfigError
+
+
+def to_ns(value: datetime | pd.Timestamp | str) -> int:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.tz_convert("UTC").as_unit("ns").value)
+
+
+def duration_ns(value: timedelta | pd.Timedelta | str | float | int) -> int:
+    """A step as nanoseconds: a timedelta, a pandas string like "5min" or "30s", or seconds."""
+    try:
+        step = pd.Timedelta(seconds=value) if isinstance(value, int | float) else pd.Timedelta(value)
+    except ValueError as error:
+        raise ConfigError(f"cannot read {value!r} as a duration; use e.g. '30s', '5min', '1h'") from error
+    if step < pd.Timedelta(0):
+        raise ConfigError(f"the clock only moves forward; got {value!r}")
+    return int(step.as_unit("ns").value)
+
+
+def from_ns(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC) + timedelta(
+        microseconds=(ns % 1_000_000_000) // 1000
+    )
+
+
+class SimClock:
+    """Simulated time that moves only when code advances it: deterministic for tests and notebooks."""
+
+    realtime = False
+
+    def __init__(self, start: datetime | str | None = None) -> None:
+        self.start_ns: int | None = None if start is None else to_ns(start)
+
+    def target_ns(self, now_ns: int) -> int:
+        return now_ns
+
+
+class RealTimeClock:
+    """Replays the market ``speed`` times faster than the wall clock (1 = real time, 60 = a minute a second)."""
+
+    realtime = True
+
+    def __init__(self, speed: float = 1.0, start: datetime | str | None = None) -> None:
+        if not speed > 0:
+            raise ConfigError(f"speed must be positive, got {speed}")
+        self.speed = float(speed)
+        self.start_ns: int | None = None if start is None else to_ns(start)
+        self._anchor: tuple[float, int] | None = None
+
+    def target_ns(self, now_ns: int) -> int:
+        """Where simulated time should be now, given the wall time elapsed since the first call."""
+        wall = time.monotonic()
+        if self._anchor is None:
+            self._anchor = (wall, now_ns)
+        started_wall, started_sim = self._anchor
+        return max(now_ns, started_sim + int((wall - started_wall) * self.speed * 1e9))
