@@ -1,7 +1,8 @@
 """AlpacaBroker: the Broker protocol over Alpaca's Trading API v2 and its trade_updates stream.
 
-One pooled keep-alive ``httpx.AsyncClient`` carries every REST call; a semaphore bounds how many are in
-flight (httpx's per-request cost grows with that number) and a token bucket keeps under Alpaca's budget.
+One pooled keep-alive ``httpx.AsyncClient`` carries every REST call, over ``PooledTransport`` (an O(1)
+keep-alive pool on asyncio streams; httpx's default pool costs more CPU per request the more are in flight).
+A semaphore bounds how many requests are in flight and a token bucket keeps under Alpaca's budget.
 
 Submitting is safe to repeat because ntlab's order id is always sent as ``client_order_id``: after a
 timeout, a reset or a 5xx the adapter asks Alpaca for that id before sending again; a 404 means it never
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from ntlab.brokers.alpaca import mapping
 from ntlab.brokers.alpaca.ratelimit import RateLimiter, retry_after
 from ntlab.brokers.alpaca.stream import TradeStream
+from ntlab.brokers.alpaca.transport import PooledTransport
 from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
 from ntlab.errors import (
@@ -111,6 +113,7 @@ class AlpacaBroker:
         submit_attempts: int = 3,
         retry_initial: float = 0.1,
         stream: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not key_id:
             raise ConfigError("Alpaca needs a key id (BROKER_API_KEY)")
@@ -138,6 +141,7 @@ class AlpacaBroker:
         self.max_in_flight = max_in_flight
         self.limiter = RateLimiter(requests_per_minute)
         self._use_stream = stream
+        self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(max_in_flight)
         self._stream: TradeStream | None = None
@@ -180,6 +184,7 @@ class AlpacaBroker:
                 ),
                 follow_redirects=False,
                 trust_env=False,
+                transport=self._transport or PooledTransport(max_connections=self.max_in_flight),
             )
         return self._client
 

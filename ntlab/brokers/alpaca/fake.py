@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import time
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,7 +108,7 @@ class FakeAlpaca:
         self._stalls: set[asyncio.Task[Any]] = set()
         self.requests = 0
         self.stream_connections = 0
-        self.sent_events: list[dict[str, Any]] = []
+        self.sent_events: deque[dict[str, Any]] = deque(maxlen=100_000)
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     async def start(self) -> FakeAlpaca:
@@ -658,6 +659,7 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
         port=args.port,
         host=args.host,
+        cash=args.cash,
     )
     await fake.start()
     print(f"fake Alpaca on {fake.base_url} (stream {fake.stream_url})")
@@ -677,6 +679,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost", "::1"])
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
     parser.add_argument("--rate-limit", type=int, default=200, help="requests per minute; 0 for none")
+    parser.add_argument("--cash", type=float, default=100_000, help="the paper account's starting cash")
     parser.add_argument("--sample", action="store_true", help="fill against ntlab's sample market")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)

@@ -269,6 +269,7 @@ class FakeBook:
     cash: Decimal = Decimal(100_000)
     shorting_enabled: bool = True
     orders: dict[str, FakeOrder] = field(default_factory=dict)
+    open_orders: dict[str, FakeOrder] = field(default_factory=dict)
     by_client_id: dict[str, FakeOrder] = field(default_factory=dict)
     positions: dict[str, FakePosition] = field(default_factory=dict)
     activities: list[dict[str, Any]] = field(default_factory=list)
@@ -360,6 +361,7 @@ class FakeBook:
             seq=self._seq,
         )
         self.orders[order.id] = order
+        self.open_orders[order.id] = order
         self.by_client_id[client_id] = order
         return order
 
@@ -382,6 +384,7 @@ class FakeBook:
             raise BookError(422, 42210000, "order is not cancelable")
         order.status = "canceled"
         order.canceled_at = order.updated_at = self.now
+        self.open_orders.pop(order.id, None)
         self._emit("canceled", order)
 
     def replace(self, order_id: str, body: dict[str, Any]) -> FakeOrder:
@@ -415,6 +418,8 @@ class FakeBook:
         old.replaced_at = old.updated_at = self.now
         old.replaced_by = new.id
         self.orders[new.id] = new
+        self.open_orders[new.id] = new
+        self.open_orders.pop(old.id, None)
         self.by_client_id[client_id] = new
         self._emit("replaced", old)
         return new
@@ -463,8 +468,8 @@ class FakeBook:
 
     def buying_power(self) -> Decimal:
         reserved = Decimal(0)
-        for order in self.orders.values():
-            if order.open and order.side == "buy":
+        for order in self.open_orders.values():
+            if order.side == "buy":
                 quote = self.feed.quote(order.symbol, self.now)
                 price = order.limit_price or (quote[1] if quote else Decimal(0))
                 reserved += order.remaining * price
@@ -488,12 +493,14 @@ class FakeBook:
 
     def match(self) -> None:
         """Route new orders, trigger stops, fill what the touch allows, settle IOC/FOK and expiries."""
-        for order in sorted((o for o in self.orders.values() if o.open), key=lambda o: o.seq):
+        for order in list(self.open_orders.values()):
             if order.status in ("accepted", "pending_new"):
                 order.status = "new"
                 order.updated_at = self.now
                 self._emit("new", order)
             self._match_one(order)
+            if not order.open:
+                self.open_orders.pop(order.id, None)
 
     def _match_one(self, order: FakeOrder) -> None:
         quote = self.feed.quote(order.symbol, self.now)
