@@ -24,7 +24,7 @@ def requests() -> list[OrderRequest]:
     out = []
     for i in range(4):
         out.append(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(20 + i)))
-        out.append(OrderRequest(symbol="TSLA", side="sell", quantity=Decimal(150 + 100 * i)))
+        out.append(OrderRequest(symbol="NVDA", side="sell", quantity=Decimal(150 + 100 * i)))
         out.append(
             OrderRequest(
                 symbol="MSFT",

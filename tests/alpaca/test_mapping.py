@@ -185,5 +185,5 @@ def test_replacement_ids_round_trip():
 
 
 def test_short_position_is_negative():
-    pos = mapping.position({"symbol": "TSLA", "qty": "-5", "side": "short", "avg_entry_price": "200.1"})
+    pos = mapping.position({"symbol": "NVDA", "qty": "-5", "side": "short", "avg_entry_price": "200.1"})
     assert pos.quantity == -5 and pos.avg_cost == Decimal("200.1")

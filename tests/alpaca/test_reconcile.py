@@ -27,7 +27,7 @@ async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, t
     journal = tmp_path / "session.sqlite"
     broker = make_broker(fake)
     async with OrderManager(broker, journal=journal) as om:
-        filled_later = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(300)))
+        filled_later = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(100)))
         cancelled_elsewhere = await om.place_order(
             OrderRequest(
                 symbol="MSFT",
@@ -40,7 +40,7 @@ async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, t
         )
         still_open = await om.place_order(
             OrderRequest(
-                symbol="TSLA",
+                symbol="NVDA",
                 side="sell",
                 quantity=Decimal(5),
                 order_type="limit",
@@ -56,7 +56,7 @@ async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, t
     broker = make_broker(fake)
     async with OrderManager(broker, journal=journal) as om:
         assert om.order(filled_later.order_id).status is OrderStatus.FILLED
-        assert om.order(filled_later.order_id).filled_quantity == 300
+        assert om.order(filled_later.order_id).filled_quantity == 100
         assert om.order(cancelled_elsewhere.order_id).status is OrderStatus.CANCELLED
         assert om.order(still_open.order_id).status is OrderStatus.ACCEPTED
         adopted = om.order("placed-in-the-web-ui")
@@ -93,7 +93,7 @@ async def test_reconnect_sweep_recovers_missed_events_and_adopts(fake, tmp_path)
         outside = external(
             fake,
             "desk-order-1",
-            symbol="TSLA",
+            symbol="NVDA",
             qty="900",
             type="market",
             side="sell",

@@ -31,6 +31,7 @@ from ntlab.brokers.alpaca.fake_book import (
     MarketFeed,
     QuoteFeed,
     SyntheticFeed,
+    default_feed,
     iso,
     num,
 )
@@ -86,11 +87,14 @@ class FakeAlpaca:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the fake serves on loopback only")
         if feed is None:
-            feed = MarketFeed(market) if market is not None else SyntheticFeed()
+            feed = MarketFeed(market) if market is not None else default_feed()
         start = getattr(feed, "start", None)
         self.book = FakeBook(feed=feed, cash=_decimal(cash))
         if isinstance(start, datetime):
             self.book.now = start
+        end = getattr(feed, "end", None)
+        if isinstance(end, datetime):
+            self.book.session_end = end
         self.book.listeners.append(self._broadcast)
         self.faults = Faults()
         self.clock_mode = clock
@@ -647,13 +651,8 @@ def _decimal(value: Any) -> Any:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    market = None
-    if args.sample:
-        from ntlab.market import sample_market
-
-        market = sample_market()
     fake = FakeAlpaca(
-        market=market,
+        feed=SyntheticFeed() if args.synthetic else None,
         clock="realtime",
         speed=args.speed,
         rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
@@ -680,7 +679,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
     parser.add_argument("--rate-limit", type=int, default=200, help="requests per minute; 0 for none")
     parser.add_argument("--cash", type=float, default=100_000, help="the paper account's starting cash")
-    parser.add_argument("--sample", action="store_true", help="fill against ntlab's sample market")
+    parser.add_argument("--synthetic", action="store_true", help="a random walk instead of the sample market")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):

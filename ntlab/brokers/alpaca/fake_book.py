@@ -106,34 +106,54 @@ class SyntheticFeed:
 
 
 class MarketFeed:
-    """Quotes from an ``ntlab.market`` Market (its ``quotes`` frame), as-of the fake's clock."""
+    """Quotes from an ``ntlab.market`` Market, as of the fake's clock (the last quote at or before it).
+
+    FX symbols are left out: Alpaca does not trade FX, so the fake answers them as unknown assets.
+    """
 
     def __init__(self, market: Any) -> None:
-        frame = market.quotes
-        self._by_symbol: dict[
-            str, tuple[list[datetime], list[tuple[Decimal, Decimal, Decimal, Decimal]]]
-        ] = {}
-        for symbol, rows in frame.groupby("symbol", sort=False):
-            rows = rows.sort_values("time")
-            times = [t.to_pydatetime() for t in rows["time"]]
-            quotes = [
-                (Decimal(str(b)), Decimal(str(a)), Decimal(str(bs)), Decimal(str(as_)))
-                for b, a, bs, as_ in zip(
-                    rows["bid"], rows["ask"], rows["bid_size"], rows["ask_size"], strict=True
-                )
-            ]
-            self._by_symbol[str(symbol)] = (times, quotes)
-        self.start = min(times[0] for times, _ in self._by_symbol.values())
+        from ntlab.core.instruments import AssetKind, classify_symbol
+
+        self.market = market
+        self.symbols = {s for s in market.symbols if classify_symbol(s) is not AssetKind.FX}
+        first = market.quotes["time"].min().to_pydatetime()
+        last = market.quotes["time"].max().to_pydatetime()
+        self.start: datetime = first
+        self.end: datetime = last
+        self._cache: dict[tuple[str, int], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 
     def quote(self, symbol: str, t: datetime) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
-        import bisect
-
-        found = self._by_symbol.get(symbol)
-        if found is None:
+        if symbol not in self.symbols:
             return None
-        times, quotes = found
-        i = bisect.bisect_right(times, t) - 1
-        return quotes[max(i, 0)]
+        arrays = self.market.quote_arrays(symbol)
+        stamp = int(t.timestamp() * 1_000_000) * 1000
+        i = max(int(arrays.time_ns.searchsorted(stamp, side="right")) - 1, 0)
+        key = (symbol, i)
+        found = self._cache.get(key)
+        if found is None:
+            found = (
+                Decimal(repr(float(arrays.bid[i]))),
+                Decimal(repr(float(arrays.ask[i]))),
+                Decimal(int(arrays.bid_size[i]))
+                if arrays.bid_size[i] >= 1
+                else Decimal(repr(float(arrays.bid_size[i]))),
+                Decimal(int(arrays.ask_size[i]))
+                if arrays.ask_size[i] >= 1
+                else Decimal(repr(float(arrays.ask_size[i]))),
+            )
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+
+def default_feed() -> QuoteFeed:
+    """The sample market when pandas and ``ntlab.market`` are there, else the synthetic walk."""
+    try:
+        from ntlab.market import sample_market
+    except ImportError:
+        return SyntheticFeed()
+    return MarketFeed(sample_market())
 
 
 @dataclass
