@@ -27,6 +27,16 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+_iso_memo: list[Any] = [None, ""]
+
+
+def _iso(value: datetime) -> str:
+    """isoformat, remembering the last answer: consecutive events usually share one timestamp object."""
+    if value is not _iso_memo[0]:
+        _iso_memo[0], _iso_memo[1] = value, value.isoformat()
+    return str(_iso_memo[1])
+
+
 def _time(value: Any) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
@@ -140,7 +150,7 @@ def order_record(state: OrderState) -> dict[str, Any]:
         "time_in_force": state.time_in_force.value,
         "limit_price": None if state.limit_price is None else str(state.limit_price),
         "stop_price": None if state.stop_price is None else str(state.stop_price),
-        "created_at": state.created_at.isoformat(),
+        "created_at": _iso(state.created_at),
         "arrival_bid": None if state.arrival_bid is None else str(state.arrival_bid),
         "arrival_ask": None if state.arrival_ask is None else str(state.arrival_ask),
         "parent_id": state.parent_id,
@@ -186,7 +196,7 @@ def update_record(update: OrderUpdate) -> dict[str, Any]:
         "broker_order_id": update.broker_order_id,
         "reason": update.reason,
         "cancel_rejected": update.cancel_rejected,
-        "time": None if update.time is None else update.time.isoformat(),
+        "time": None if update.time is None else _iso(update.time),
     }
     fill = update.fill
     if fill is not None:
@@ -196,7 +206,7 @@ def update_record(update: OrderUpdate) -> dict[str, Any]:
             "side": fill.side.value,
             "quantity": str(fill.quantity),
             "price": str(fill.price),
-            "time": fill.time.isoformat(),
+            "time": _iso(fill.time),
             "fee": str(fill.fee),
             "liquidity": None if fill.liquidity is None else fill.liquidity.value,
             "venue": fill.venue,

@@ -57,8 +57,8 @@ class Market:
             if trades is not None
             else pd.DataFrame({c: pd.Series(dtype="float64") for c in TRADE_COLUMNS})
         )
-        symbols = list(dict.fromkeys(quotes["symbol"].astype(str)))
         if instruments is None:
+            symbols = [str(s) for s in pd.unique(quotes["symbol"])]
             registry = InstrumentRegistry()
             instruments = {}
             for symbol in symbols:

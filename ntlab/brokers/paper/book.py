@@ -113,6 +113,8 @@ class SymbolBook:
         self.ask_size = quotes.ask_size * liquidity_factor
         self.resting: list[VenueOrder] = []
         self.qi = -1  # index of the quote in force
+        self.seen_ns = -1  # the time qi and ti were last sought for
+        self.quote_cache: tuple[int, object] | None = None
         self.ti = 0  # next trade not yet seen
         self.taken_bid = 0.0
         self.taken_ask = 0.0
@@ -120,6 +122,9 @@ class SymbolBook:
     # --- where the market is ---------------------------------------------------------------------------
     def seek(self, now_ns: int) -> None:
         """Move to the quote in force at ``now_ns`` (without matching anything)."""
+        if now_ns == self.seen_ns:
+            return
+        self.seen_ns = now_ns
         qi = int(np.searchsorted(self.quotes.time_ns, now_ns, side="right")) - 1
         if qi != self.qi:
             self.qi = qi
@@ -186,6 +191,7 @@ class SymbolBook:
         times_t = self.trades.time_ns
         q_end = int(np.searchsorted(times_q, to_ns, side="right")) - 1
         t_end = int(np.searchsorted(times_t, to_ns, side="right"))
+        self.seen_ns = to_ns
         if not self.resting:
             if q_end != self.qi:
                 self.qi, self.taken_bid, self.taken_ask = q_end, 0.0, 0.0

@@ -90,6 +90,7 @@ class PaperBroker:
         self._close_ns = int(market.session_close.value)
         self._now_ns = self.clock.start_ns if self.clock.start_ns is not None else self._open_ns
         self._latency_ns = duration_ns(self.config.latency)
+        self._now_dt = (self._now_ns, from_ns(self._now_ns))
         self._books: dict[str, SymbolBook] = {}
         self._orders: dict[str, VenueOrder] = {}
         self._at_close: list[VenueOrder] = []
@@ -127,7 +128,9 @@ class PaperBroker:
             self._ledger = None
 
     def now(self) -> datetime:
-        return from_ns(self._now_ns)
+        if self._now_dt[0] != self._now_ns:
+            self._now_dt = (self._now_ns, from_ns(self._now_ns))
+        return self._now_dt[1]
 
     @property
     def now_ns(self) -> int:
@@ -168,7 +171,10 @@ class PaperBroker:
         qi = book.qi
         if qi < 0:
             return None
-        return trusted(
+        cached = book.quote_cache
+        if cached is not None and cached[0] == qi:
+            return cached[1]  # type: ignore[return-value]
+        quote = trusted(
             Quote,
             {
                 "symbol": symbol,
@@ -179,11 +185,13 @@ class PaperBroker:
                 "ask_size": Decimal(repr(round(float(book.ask_size[qi]), 8))),
             },
         )
+        book.quote_cache = (qi, quote)
+        return quote
 
     # --- protocol: orders --------------------------------------------------------------------------------
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
         now_ns = self._now_ns
-        now = from_ns(now_ns)
+        now = self.now()
         if order.order_id in self._orders:
             self._write(attempt=order.order_id)
             return [
@@ -379,7 +387,7 @@ class PaperBroker:
             bps = config.maker_fee_bps if execution.liquidity is Liquidity.MAKER else config.taker_fee_bps
             fee = execution.price * execution.quantity * bps / BPS + config.fee_per_share * execution.quantity
             self._fill_seq += 1
-            time = from_ns(execution.time_ns)
+            time = self.now() if execution.time_ns == self._now_ns else from_ns(execution.time_ns)
             fill = trusted(
                 Fill,
                 {
