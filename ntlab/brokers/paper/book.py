@@ -43,6 +43,7 @@ class VenueOrder:
     filled: Decimal = Decimal(0)
     notional: Decimal = Decimal(0)
     triggered: bool = False
+    arrived: bool = True  # False until a delayed (latency) order first meets the market
     updated_ns: int = 0
     reason: str | None = None
     limit_f: float = field(default=math.nan)
@@ -219,6 +220,25 @@ class SymbolBook:
         self.ti = t_end
         return executions
 
+    def activate(self, now_ns: int, slippage_bps: Decimal) -> list[Execution]:
+        """Orders whose latency has passed meet the quote in force now, as new arrivals."""
+        executions = []
+        for order in list(self.resting):
+            if order.arrived or order.active_ns > now_ns:
+                continue
+            order.arrived = True
+            if not order.triggered:
+                continue
+            execution = self.take(order, now_ns, slippage_bps)
+            if execution is not None:
+                executions.append(execution)
+                if order.remaining <= 0:
+                    self.resting.remove(order)
+        return executions
+
+    def pending_arrivals(self, after_ns: int, until_ns: int) -> list[int]:
+        return [o.active_ns for o in self.resting if not o.arrived and after_ns < o.active_ns <= until_ns]
+
     def _relevant_quotes(self, start: int, stop: int) -> np.ndarray:
         """Quote indices in [start, stop) at which some resting order could fill or trigger."""
         if start >= stop:
@@ -256,13 +276,15 @@ class SymbolBook:
         for order in list(self.resting):
             if order.active_ns > now_ns:
                 continue
+            arriving = not order.arrived
+            order.arrived = True
             if not order.triggered:
                 touch = self.ask[qi] * self.tick_f if order.is_buy else self.bid[qi] * self.tick_f
                 hit = touch >= order.stop_f - 1e-12 if order.is_buy else touch <= order.stop_f + 1e-12
                 if not hit:
                     continue
-                order.triggered = True
-            if order.acts_as_market:
+                order.triggered = arriving = True
+            if order.acts_as_market or arriving:  # a new or just-triggered order takes like any arrival
                 execution = self.take(order, now_ns, slippage_bps)
             else:
                 execution = self._cross(order, now_ns)
@@ -306,11 +328,7 @@ class SymbolBook:
                 if not hit:
                     continue
                 order.triggered = True
-                execution = (
-                    self.take(order, now_ns, slippage_bps)
-                    if order.acts_as_market
-                    else self._cross(order, now_ns)
-                )
+                execution = self.take(order, now_ns, slippage_bps)
             elif order.acts_as_market:
                 continue
             else:

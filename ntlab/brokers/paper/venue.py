@@ -238,6 +238,7 @@ class PaperBroker:
         if tif is TimeInForce.CLS:
             self._at_close.append(venue_order)
         elif self._latency_ns > 0:
+            venue_order.arrived = False
             book.resting.append(venue_order)
         else:
             if book.qi < 0 or not book.resting:
@@ -321,8 +322,14 @@ class PaperBroker:
             crosses_close = self._now_ns < self._close_ns <= target
             match_to = self._close_ns - 1 if crosses_close else target
             draw = self._passive_draw
-            for book in self._books.values():
-                executions.extend(book.advance(match_to, self.config.slippage_bps, draw))
+            slippage = self.config.slippage_bps
+            arrivals = sorted(
+                {t for b in self._books.values() for t in b.pending_arrivals(self._now_ns, match_to)}
+            )
+            for moment in [*arrivals, match_to]:
+                for book in self._books.values():
+                    executions.extend(book.advance(moment, slippage, draw))
+                    executions.extend(book.activate(moment, slippage))
             if crosses_close:
                 closing = self._close_session(executions)
             self._now_ns = target
