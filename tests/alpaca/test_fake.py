@@ -242,3 +242,42 @@ async def test_list_orders_and_cancel_all(fake):
         r = await c.delete("/v2/orders")
         assert r.status_code == 207 and {x["status"] for x in r.json()} == {200}
         assert len((await c.get("/v2/orders", params={"status": "closed"})).json()) == 3
+
+
+async def test_command_line_server_and_from_config(monkeypatch):
+    """`python -m ntlab.brokers.alpaca.fake` serves; BROKER_* variables point the adapter at it."""
+    import socket
+    import subprocess
+    import sys
+
+    from ntlab.brokers.alpaca import AlpacaBroker
+    from ntlab.config import ExecutionConfig
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ntlab.brokers.alpaca.fake", "--port", str(port), "--synthetic"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        monkeypatch.setenv("BROKER", "alpaca")
+        monkeypatch.setenv("BROKER_API_KEY", "FAKEPAPERKEY")
+        monkeypatch.setenv("BROKER_SECRET_KEY", "fake-paper-secret")
+        monkeypatch.setenv("BROKER_BASE_URL", f"http://127.0.0.1:{port}")
+        broker = AlpacaBroker.from_config(ExecutionConfig(_env_file=None))
+        assert broker.stream_url == f"ws://127.0.0.1:{port}/stream" and not broker.live
+        for _ in range(200):
+            try:
+                account = await broker.account()
+                break
+            except Exception:
+                await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the command-line fake never answered")
+        assert account.status == "ACTIVE"
+        await broker.close()
+    finally:
+        process.terminate()
+        process.wait(10)
