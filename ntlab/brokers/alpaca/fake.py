@@ -137,9 +137,7 @@ class FakeAlpaca:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, backlog=1024)
         await site.start()
-        server = site._server
-        assert server is not None
-        self._port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._port = int(self._runner.addresses[0][1])
         if self.clock_mode == "realtime":
             self._ticker = asyncio.get_running_loop().create_task(self._run_clock())
         return self

@@ -261,13 +261,13 @@ def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
     if event not in EVENT_STATUS:
         log.warning("unknown trade_updates event %r for %s ignored", event, order_id)
         return None
-    status = EVENT_STATUS[event]
-    if status is None:
+    mapped = EVENT_STATUS[event]
+    if mapped is None:
         return None
-    reason = f"alpaca: {event}" if status in (S.REJECTED, S.CANCELLED, S.EXPIRED) else None
+    reason = f"alpaca: {event}" if mapped in (S.REJECTED, S.CANCELLED, S.EXPIRED) else None
     return OrderUpdate.model_construct(
         order_id=order_id,
-        status=status,
+        status=mapped,
         fill=None,
         broker_order_id=broker_id,
         reason=reason,

@@ -156,14 +156,17 @@ class PooledTransport(httpx.AsyncBaseTransport):
             headers.append((b"Content-Length", str(len(body)).encode()))
         target = request.url.raw_path
         try:
-            data = conn.h11.send(h11.Request(method=request.method.encode(), target=target, headers=headers))
+            parts = [
+                conn.h11.send(h11.Request(method=request.method.encode(), target=target, headers=headers))
+            ]
             if body:
-                data += conn.h11.send(h11.Data(data=body))  # type: ignore[operator]
-            data += conn.h11.send(h11.EndOfMessage())  # type: ignore[operator]
+                parts.append(conn.h11.send(h11.Data(data=body)))
+            parts.append(conn.h11.send(h11.EndOfMessage()))
+            data = b"".join(p for p in parts if p)
         except h11.LocalProtocolError as error:
             raise httpx.LocalProtocolError(str(error)) from None
         try:
-            conn.writer.write(data)  # type: ignore[arg-type]
+            conn.writer.write(data)
             await asyncio.wait_for(conn.writer.drain(), timeouts.get("write"))
         except TimeoutError:
             raise httpx.WriteTimeout("sending the request timed out") from None
