@@ -6,6 +6,7 @@ keys can try it. Fills come from the fake's own clock: tests step it (``await fa
 it in real time (``python -m ntlab.brokers.alpaca.fake --port 8765``). Faults are injected through
 ``fake.faults`` (see ``fake_faults``).
 
+The websocket lives in ``fake_stream``, the account in ``fake_book``, the fault plan in ``fake_faults``.
 Built on aiohttp.web: one package serves HTTP and websockets, its C parser keeps the server cheap next to the
 client on a small machine, and it exposes the raw transport so a fault can reset a connection mid-request.
 """
@@ -19,23 +20,15 @@ import json
 import logging
 import math
 import time
-from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from ntlab.brokers.alpaca.fake_book import (
-    BookError,
-    FakeBook,
-    MarketFeed,
-    QuoteFeed,
-    SyntheticFeed,
-    default_feed,
-    iso,
-    num,
-)
+from ntlab.brokers.alpaca.fake_book import BookError, FakeBook, iso, num
 from ntlab.brokers.alpaca.fake_faults import Faults
+from ntlab.brokers.alpaca.fake_feed import MarketFeed, QuoteFeed, SyntheticFeed, default_feed
+from ntlab.brokers.alpaca.fake_stream import FakeStream
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +44,6 @@ def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-class _Listener:
-    """One authenticated, listening stream connection."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
 
 
 class FakeAlpaca:
@@ -95,24 +81,20 @@ class FakeAlpaca:
         end = getattr(feed, "end", None)
         if isinstance(end, datetime):
             self.book.session_end = end
-        self.book.listeners.append(self._broadcast)
         self.faults = Faults()
+        self.stream = FakeStream((key_id, secret_key), self.faults, binary_frames=binary_frames)
+        self.book.listeners.append(self.stream.broadcast)
         self.clock_mode = clock
         self.speed = speed
         self.tick = tick
         self.rate_limit = rate_limit
         self._keys = (key_id, secret_key)
-        self._binary = binary_frames
         self._host, self._port = host, port
-        self._listeners: set[_Listener] = set()
-        self._sockets: set[web.WebSocketResponse] = set()
         self._window: dict[str, tuple[int, int]] = {}
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stalls: set[asyncio.Task[Any]] = set()
         self.requests = 0
-        self.stream_connections = 0
-        self.sent_events: deque[dict[str, Any]] = deque(maxlen=100_000)
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     async def start(self) -> FakeAlpaca:
@@ -132,7 +114,7 @@ class FakeAlpaca:
         r.add_get("/v2/account/activities", self._activities)
         r.add_get("/v2/clock", self._clock)
         r.add_get("/v2/stocks/{symbol}/quotes/latest", self._latest_quote)
-        r.add_get("/stream", self._stream)
+        r.add_get("/stream", self.stream.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, backlog=1024)
@@ -150,9 +132,7 @@ class FakeAlpaca:
             self._ticker = None
         for task in list(self._stalls):
             task.cancel()
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await ws.close()
+        await self.stream.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -218,13 +198,15 @@ class FakeAlpaca:
 
     def drop_streams(self) -> int:
         """Cut every stream connection without a close frame, as a network failure would."""
-        dropped = 0
-        for ws in list(self._sockets):
-            transport = ws._req.transport if ws._req is not None else None
-            if transport is not None:
-                transport.abort()
-                dropped += 1
-        return dropped
+        return self.stream.drop()
+
+    @property
+    def stream_connections(self) -> int:
+        return self.stream.connections
+
+    @property
+    def sent_events(self) -> Any:
+        return self.stream.sent_events
 
     # --- HTTP plumbing --------------------------------------------------------------------------------------
     def _error(self, status: int, code: int, message: str, **extra: Any) -> web.Response:
@@ -514,132 +496,6 @@ class FakeAlpaca:
                 },
             }
         )
-
-    # --- the trade_updates stream -------------------------------------------------------------------------
-    def _broadcast(self, message: dict[str, Any]) -> None:
-        text = _dumps(message)
-        self.sent_events.append(message)
-        for listener in self._listeners:
-            listener.queue.put_nowait(text)
-
-    async def _send(self, ws: web.WebSocketResponse, text: str) -> None:
-        if self._binary:
-            await ws.send_bytes(text.encode())
-        else:
-            await ws.send_str(text)
-
-    async def _stream(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=None)
-        await ws.prepare(request)
-        self.stream_connections += 1
-        if self.faults.refuse_stream > 0:
-            self.faults.refuse_stream -= 1
-            assert request.transport is not None
-            request.transport.abort()
-            return ws
-        self._sockets.add(ws)
-        listener: _Listener | None = None
-        pump: asyncio.Task[None] | None = None
-        try:
-            authorized = False
-            async for msg in ws:
-                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    break
-                try:
-                    data = json.loads(msg.data)
-                    action = data.get("action")
-                except (ValueError, AttributeError):
-                    await self._send(
-                        ws,
-                        _dumps(
-                            {
-                                "stream": "authorization",
-                                "data": {"status": "unauthorized", "action": "authenticate"},
-                            }
-                        ),
-                    )
-                    continue
-                if action in ("authenticate", "auth"):
-                    creds = data.get("data") or {}
-                    authorized = (creds.get("key_id"), creds.get("secret_key")) == self._keys
-                    status = "authorized" if authorized else "unauthorized"
-                    await self._send(
-                        ws,
-                        _dumps(
-                            {"stream": "authorization", "data": {"status": status, "action": "authenticate"}}
-                        ),
-                    )
-                    if not authorized:
-                        break
-                elif action == "listen":
-                    if not authorized:
-                        await self._send(
-                            ws,
-                            _dumps(
-                                {
-                                    "stream": "authorization",
-                                    "data": {"status": "unauthorized", "action": "listen"},
-                                }
-                            ),
-                        )
-                        break
-                    streams = [s for s in (data.get("data") or {}).get("streams", []) if s == "trade_updates"]
-                    if streams and listener is None:
-                        listener = _Listener()
-                        self._listeners.add(listener)
-                        pump = asyncio.get_running_loop().create_task(self._pump(ws, request, listener))
-                    elif not streams and listener is not None:
-                        self._listeners.discard(listener)
-                        listener = None
-                    await self._send(ws, _dumps({"stream": "listening", "data": {"streams": streams}}))
-        finally:
-            if listener is not None:
-                self._listeners.discard(listener)
-            if pump is not None:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pump
-            self._sockets.discard(ws)
-        return ws
-
-    async def _pump(self, ws: web.WebSocketResponse, request: web.Request, listener: _Listener) -> None:
-        """Send trade updates to one connection, committing the stream faults on the way."""
-        sent = 0
-        held: str | None = None
-        while True:
-            if held is not None:
-                try:  # a held event goes out late, not never
-                    text = await asyncio.wait_for(listener.queue.get(), 0.05)
-                except TimeoutError:
-                    text, held = held, None
-                    await self._send(ws, text)
-                    sent += 1
-                    continue
-            else:
-                text = await listener.queue.get()
-            faults = self.faults
-            if faults.reorder_events > 0 and held is None:
-                held = text
-                continue
-            batch = [text]
-            if held is not None:
-                batch.append(held)
-                held = None
-                faults.reorder_events -= 1
-            for item in batch:
-                copies = 1
-                if faults.duplicate_events > 0:
-                    faults.duplicate_events -= 1
-                    copies = 2
-                for _ in range(copies):
-                    if faults.drop_stream_after is not None and sent >= faults.drop_stream_after:
-                        faults.drop_stream_after = None
-                        self._listeners.discard(listener)
-                        if request.transport is not None:
-                            request.transport.abort()
-                        return
-                    await self._send(ws, item)
-                    sent += 1
 
 
 def _decimal(value: Any) -> Any:
