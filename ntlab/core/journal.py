@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ntlab.errors import NtlabError
 
 _SCHEMA = """
@@ -44,12 +46,11 @@ def _default(value: Any) -> Any:
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
     raise TypeError(f"cannot journal {type(value).__name__}")
 
 
-_encode = json.JSONEncoder(default=_default, separators=(",", ":"), ensure_ascii=False).encode
+def _encode(data: dict[str, Any]) -> str:
+    return orjson.dumps(data, default=_default).decode()
 
 
 @dataclass(frozen=True, slots=True)
