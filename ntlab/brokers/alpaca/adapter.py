@@ -1,6 +1,6 @@
 """AlpacaBroker: the Broker protocol over Alpaca's Trading API v2 and its trade_updates stream.
 
-One pooled keep-alive ``httpx.AsyncClient`` carries every REST call, over ``PooledTransport`` (an O(1)
+One pooled keep-alive ``httpx.AsyncClient`` (in ``rest``) carries every REST call, over ``PooledTransport`` (an O(1)
 keep-alive pool on asyncio streams; httpx's default pool costs more CPU per request the more are in flight).
 A semaphore bounds how many requests are in flight and a token bucket keeps under Alpaca's budget.
 
@@ -15,9 +15,7 @@ adapter refuses Alpaca's live host whatever URL it is given.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,20 +25,17 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ntlab.brokers.alpaca import mapping
-from ntlab.brokers.alpaca.ratelimit import RateLimiter, retry_after
+from ntlab.brokers.alpaca.ratelimit import RateLimiter
+from ntlab.brokers.alpaca.rest import AlpacaRest, Answer
 from ntlab.brokers.alpaca.stream import TradeStream
-from ntlab.brokers.alpaca.transport import PooledTransport
 from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
 from ntlab.errors import (
-    AuthenticationError,
     BrokerError,
     BrokerTimeout,
-    BrokerUnavailable,
     ConfigError,
     LiveTradingError,
     OrderRejected,
-    RateLimited,
 )
 
 if TYPE_CHECKING:
@@ -73,18 +68,6 @@ class AlpacaAccount(BaseModel):
     trading_blocked: bool | None = None
     account_blocked: bool | None = None
     shorting_enabled: bool | None = None
-
-
-class _Answer:
-    """What one HTTP attempt came to, so submit can decide between adopt, resend and give up."""
-
-    __slots__ = ("data", "error", "kind", "status")
-
-    def __init__(self, kind: str, status: int = 0, data: Any = None, error: str = "") -> None:
-        self.kind = kind  # ok | refused | duplicate | missing | ambiguous | unsent | limited
-        self.status = status
-        self.data = data
-        self.error = error
 
 
 class AlpacaBroker:
@@ -140,10 +123,9 @@ class AlpacaBroker:
         self.retry_initial = retry_initial
         self.max_in_flight = max_in_flight
         self.limiter = RateLimiter(requests_per_minute)
+        self._rest: AlpacaRest | None = None
         self._use_stream = stream
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._slots = asyncio.Semaphore(max_in_flight)
         self._stream: TradeStream | None = None
         self._sink: UpdateSink | None = None
         self._clients: dict[str, str] = {}  # Alpaca order id -> client order id
@@ -168,26 +150,6 @@ class AlpacaBroker:
     __str__ = __repr__
 
     # --- lifecycle ------------------------------------------------------------------------------------------
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                headers={
-                    "APCA-API-KEY-ID": self._key_id,
-                    "APCA-API-SECRET-KEY": self._secret.get_secret_value(),
-                },
-                timeout=httpx.Timeout(self.timeout),
-                limits=httpx.Limits(
-                    max_connections=self.max_in_flight,
-                    max_keepalive_connections=self.max_in_flight,
-                    keepalive_expiry=60,
-                ),
-                follow_redirects=False,
-                trust_env=False,
-                transport=self._transport or PooledTransport(max_connections=self.max_in_flight),
-            )
-        return self._client
-
     async def connect(self, sink: UpdateSink) -> None:
         """Check the keys, learn the broker's clock, and start the trade_updates stream into ``sink``."""
         self._sink = sink
@@ -208,15 +170,32 @@ class AlpacaBroker:
         if self._stream is not None:
             await self._stream.close()
             self._stream = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._rest is not None:
+            await self._rest.aclose()
+            self._rest = None
 
     async def __aenter__(self) -> AlpacaBroker:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    @property
+    def rest(self) -> AlpacaRest:
+        """The REST client, made on first use (so constructing the adapter does no I/O)."""
+        if self._rest is None:
+            self._rest = AlpacaRest(
+                self.base_url,
+                self._key_id,
+                self._secret,
+                timeout=self.timeout,
+                max_in_flight=self.max_in_flight,
+                limiter=self.limiter,
+                retry_initial=self.retry_initial,
+                transport=self._transport,
+                stats=self.stats,
+            )
+        return self._rest
 
     @property
     def stream(self) -> TradeStream | None:
@@ -227,90 +206,6 @@ class AlpacaBroker:
 
     def last_quote(self, symbol: str) -> Quote | None:
         return self._quotes.get(symbol)
-
-    # --- HTTP -------------------------------------------------------------------------------------------------
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        base: str | None = None,
-    ) -> httpx.Response:
-        """One request under the budget and the in-flight bound. Transport errors propagate."""
-        await self.limiter.acquire()
-        client = self._http()
-        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        async with self._slots:
-            self.stats["requests"] += 1
-            response = await client.request(
-                method,
-                path if base is None else base + path,
-                params=params,
-                content=content,
-                headers=_JSON if content is not None else None,
-            )
-        self.limiter.observe(response.status_code, response.headers)
-        return response
-
-    async def _attempt(self, method: str, path: str, **kw: Any) -> _Answer:
-        """One request, classified; never raises for network trouble."""
-        try:
-            response = await self._send(method, path, **kw)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            return _Answer("unsent", error=f"{type(error).__name__}")
-        except httpx.TransportError as error:
-            return _Answer("ambiguous", error=f"{type(error).__name__}")
-        status = response.status_code
-        if status < 300:
-            data = response.json() if response.content else None
-            return _Answer("ok", status, data)
-        body = _error_body(response)
-        message = f"alpaca {status} {body.get('code', '')}: {body.get('message', response.reason_phrase)}"
-        if status == 429:
-            return _Answer("limited", status, retry_after(response.headers), message)
-        if status >= 500:
-            return _Answer("ambiguous", status, error=message)
-        if status == 401:
-            raise AuthenticationError(f"Alpaca refused the credentials ({message})")
-        if status == 404:
-            return _Answer("missing", status, body, message)
-        if status == 422 and "unique" in str(body.get("message", "")):
-            return _Answer("duplicate", status, body, message)
-        return _Answer("refused", status, body, message)
-
-    async def _request(self, method: str, path: str, *, attempts: int = 3, **kw: Any) -> _Answer:
-        """An idempotent request, retried through 5xx, 429 and network trouble."""
-        answer = _Answer("unsent")
-        for attempt in range(attempts):
-            answer = await self._attempt(method, path, **kw)
-            if answer.kind in ("ok", "missing", "refused", "duplicate"):
-                return answer
-            await self._backoff(attempt, answer)
-        return answer
-
-    async def _backoff(self, attempt: int, answer: _Answer) -> None:
-        if answer.kind == "limited":
-            return  # the limiter already holds every request until Retry-After has passed
-        await asyncio.sleep(self.retry_initial * 2**attempt * random.uniform(0.5, 1.5))
-
-    def _raise_for(self, answer: _Answer, what: str) -> None:
-        if answer.kind == "limited":
-            raise RateLimited(f"{what}: {answer.error}", retry_after=float(answer.data or 1.0))
-        if answer.kind == "unsent":
-            raise BrokerUnavailable(f"{what}: Alpaca unreachable ({answer.error})")
-        if answer.kind == "ambiguous":
-            raise BrokerTimeout(f"{what}: no usable answer from Alpaca ({answer.error})")
-        raise BrokerError(f"{what}: {answer.error}")
-
-    async def _get(self, path: str, params: dict[str, Any] | None = None, *, base: str | None = None) -> Any:
-        answer = await self._request("GET", path, params=params, base=base)
-        if answer.kind == "missing":
-            return None
-        if answer.kind != "ok":
-            self._raise_for(answer, f"GET {path}")
-        return answer.data
 
     # --- orders -----------------------------------------------------------------------------------------------
     def _learn(self, data: dict[str, Any]) -> BrokerOrder:
@@ -326,11 +221,11 @@ class AlpacaBroker:
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
         """POST the order; on an unclear outcome ask by client id before sending again (same id)."""
         body = mapping.order_body(order)
-        last: _Answer = _Answer("unsent")
+        last: Answer = Answer("unsent")
         for attempt in range(self.submit_attempts):
             if attempt:
                 self.stats["resubmits"] += 1
-            answer = await self._attempt("POST", "/v2/orders", body=body)
+            answer = await self.rest.attempt("POST", "/v2/orders", body=body)
             if answer.kind == "ok":
                 return [mapping.update_from_order(self._learn(answer.data))]
             if answer.kind in ("refused", "missing"):
@@ -343,13 +238,13 @@ class AlpacaBroker:
                     # Alpaca holds the id yet cannot show it: never send a third copy blind.
                     raise BrokerTimeout(f"{order.order_id}: Alpaca reports the id as used but cannot find it")
             last = answer
-            await self._backoff(attempt, answer)
+            await self.rest.backoff(attempt, answer)
         if last.kind == "ambiguous":
             raise BrokerTimeout(f"submit {order.order_id}: {last.error}; Alpaca may hold it, look it up")
-        self._raise_for(last, f"submit {order.order_id}")
+        self.rest.raise_for(last, f"submit {order.order_id}")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _rejection(self, order: Order, answer: _Answer) -> OrderUpdate:
+    def _rejection(self, order: Order, answer: Answer) -> OrderUpdate:
         return OrderUpdate.model_construct(
             order_id=order.order_id,
             status=mapping.S.REJECTED,
@@ -364,7 +259,7 @@ class AlpacaBroker:
         """Look an order up by client id after an unclear submit; None only on a definite 404."""
         for attempt in range(tries):
             self.stats["lookups"] += 1
-            answer = await self._request(
+            answer = await self.rest.request(
                 "GET", "/v2/orders:by_client_order_id", params={"client_order_id": order_id}
             )
             if answer.kind == "ok":
@@ -374,7 +269,7 @@ class AlpacaBroker:
                     await asyncio.sleep(self.retry_initial)
                     continue
                 return None
-            self._raise_for(answer, f"lookup {order_id}")
+            self.rest.raise_for(answer, f"lookup {order_id}")
         return None
 
     async def _follow(self, data: dict[str, Any]) -> BrokerOrder:
@@ -384,7 +279,7 @@ class AlpacaBroker:
             if not successor:
                 break
             self._learn(data)
-            nxt = await self._get(f"/v2/orders/{successor}")
+            nxt = await self.rest.get(f"/v2/orders/{successor}")
             if nxt is None:
                 break
             data = nxt
@@ -407,7 +302,7 @@ class AlpacaBroker:
             return [
                 OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason="Alpaca has no such order")
             ]
-        answer = await self._request("DELETE", f"/v2/orders/{alpaca_id}")
+        answer = await self.rest.request("DELETE", f"/v2/orders/{alpaca_id}")
         if answer.kind == "ok":
             return []
         if answer.kind in ("refused", "missing"):
@@ -416,7 +311,7 @@ class AlpacaBroker:
             if found is not None and found.status.is_final and found.status is not mapping.S.FILLED:
                 return [mapping.update_from_order(found)]
             return [OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason=answer.error)]
-        self._raise_for(answer, f"cancel {order.order_id}")
+        self.rest.raise_for(answer, f"cancel {order.order_id}")
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def replace_order(
@@ -442,21 +337,21 @@ class AlpacaBroker:
             n = self._replacements.get(order.order_id, 0) + 1
             self._replacements[order.order_id] = n
             body["client_order_id"] = mapping.replacement_client_id(order.order_id, n)
-            answer = await self._request("PATCH", f"/v2/orders/{alpaca_id}", body=body, attempts=1)
+            answer = await self.rest.request("PATCH", f"/v2/orders/{alpaca_id}", body=body, attempts=1)
             if answer.kind == "ok":
                 return self._learn(answer.data)
             if answer.kind != "duplicate":
                 if answer.kind in ("refused", "missing"):
                     raise OrderRejected(f"replace {order.order_id}: {answer.error}", order_id=order.order_id)
-                self._raise_for(answer, f"replace {order.order_id}")
+                self.rest.raise_for(answer, f"replace {order.order_id}")
         raise OrderRejected(f"replace {order.order_id}: no free replacement id", order_id=order.order_id)
 
     async def get_order(self, alpaca_id: str) -> BrokerOrder | None:
-        data = await self._get(f"/v2/orders/{alpaca_id}")
+        data = await self.rest.get(f"/v2/orders/{alpaca_id}")
         return None if data is None else self._learn(data)
 
     async def get_order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
-        data = await self._get("/v2/orders:by_client_order_id", {"client_order_id": client_order_id})
+        data = await self.rest.get("/v2/orders:by_client_order_id", {"client_order_id": client_order_id})
         return None if data is None else self._learn(data)
 
     async def list_orders(
@@ -469,7 +364,7 @@ class AlpacaBroker:
             params: dict[str, Any] = {"status": status, "limit": 500, "direction": "asc", "nested": "false"}
             if cursor is not None:
                 params["after"] = _stamp(cursor)
-            page = await self._get("/v2/orders", params) or []
+            page = await self.rest.get("/v2/orders", params) or []
             found.extend(self._learn(item) for item in page)
             if len(page) < 500 or (limit is not None and len(found) >= limit):
                 break
@@ -484,13 +379,13 @@ class AlpacaBroker:
 
     # --- account, positions, fills ---------------------------------------------------------------------------
     async def account(self) -> AlpacaAccount:
-        data = await self._get("/v2/account")
+        data = await self.rest.get("/v2/account")
         if data is None:
             raise BrokerError("GET /v2/account found nothing")
         return AlpacaAccount.model_validate(data)
 
     async def positions(self) -> list[Position]:
-        return [mapping.position(item) for item in await self._get("/v2/positions") or []]
+        return [mapping.position(item) for item in await self.rest.get("/v2/positions") or []]
 
     async def fill_activities(self, since: datetime | None = None) -> list[dict[str, Any]]:
         """Raw FILL activities since a time, oldest first, every page."""
@@ -502,7 +397,7 @@ class AlpacaBroker:
                 params["after"] = _stamp(since)
             if token is not None:
                 params["page_token"] = token
-            page = await self._get("/v2/account/activities/FILL", params) or []
+            page = await self.rest.get("/v2/account/activities/FILL", params) or []
             rows.extend(page)
             if len(page) < 100:
                 return rows
@@ -524,7 +419,7 @@ class AlpacaBroker:
 
     async def refresh_quote(self, symbol: str) -> Quote | None:
         """Fetch the latest quote from the data API so ``last_quote`` (and pre-trade risk) can use it."""
-        data = await self._get(f"/v2/stocks/{symbol}/quotes/latest", base=self.data_url)
+        data = await self.rest.get(f"/v2/stocks/{symbol}/quotes/latest", base=self.data_url)
         if not data or "quote" not in data:
             return None
         q = data["quote"]
@@ -540,7 +435,7 @@ class AlpacaBroker:
         return quote
 
     async def _sync_clock(self) -> None:
-        data = await self._get("/v2/clock")
+        data = await self.rest.get("/v2/clock")
         stamp = mapping.parse_time((data or {}).get("timestamp"))
         if stamp is not None:
             self._offset = stamp - datetime.now(UTC)
@@ -597,14 +492,6 @@ class AlpacaBroker:
         """Wait until every stream message received so far has reached the sink (tests, notebooks)."""
         if self._stream is not None:
             await self._stream.drain()
-
-
-def _error_body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {"message": response.text[:200]}
-    return body if isinstance(body, dict) else {"message": str(body)[:200]}
 
 
 def _stamp(t: datetime) -> str:
