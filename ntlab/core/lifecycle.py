@@ -102,6 +102,10 @@ class OrderState:
     venue: str | None = None
     external: bool = False
     fill_ids: set[str] = field(default_factory=set)
+    cached: Order | None = None  # the last snapshot, dropped whenever the state changes
+
+    def changed(self) -> None:
+        self.cached = None
 
     @property
     def avg_fill_price(self) -> Decimal | None:
@@ -114,7 +118,9 @@ class OrderState:
         return self.quantity - self.filled_quantity
 
     def snapshot(self) -> Order:
-        return trusted(
+        if self.cached is not None:
+            return self.cached
+        self.cached = trusted(
             Order,
             dict(
                 order_id=self.order_id,
@@ -142,6 +148,7 @@ class OrderState:
                 external=self.external,
             ),
         )
+        return self.cached
 
 
 class Outcome:
@@ -189,6 +196,7 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
             order.quantity,
         )
         return Outcome(False, note="overfill refused")
+    order.changed()
     order.fill_ids.add(fill.fill_id)
     order.filled_quantity += fill.quantity
     order.filled_notional += fill.quantity * fill.price
@@ -220,6 +228,7 @@ def apply_status(
     if not can_transition(order.status, status):
         log.info("order %s: ignored transition %s -> %s", order.order_id, order.status.value, status.value)
         return Outcome(False, note=f"illegal {order.status.value} -> {status.value}")
+    order.changed()
     order.status = status
     order.updated_at = when or order.updated_at
     if reason is not None:
@@ -231,6 +240,7 @@ def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str
     """A refused cancel puts the order back where its executions say it is."""
     if order.status is not S.PENDING_CANCEL:
         return Outcome(False, note="no cancel pending")
+    order.changed()
     order.status = S.PARTIALLY_FILLED if order.filled_quantity > 0 else S.ACCEPTED
     order.updated_at = when or order.updated_at
     order.reason = reason or "cancel rejected"
@@ -241,6 +251,7 @@ def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:
     """Apply one broker report: the fill first (it carries facts), then the status."""
     outcomes: list[Outcome] = []
     if update.broker_order_id and not order.broker_order_id:
+        order.changed()
         order.broker_order_id = update.broker_order_id
     if update.fill is not None:
         outcomes.append(apply_fill(order, update.fill, update.time))

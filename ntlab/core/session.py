@@ -73,6 +73,7 @@ class SessionState:
         return state
 
     def deny(self, state: OrderState, error: OrderDenied) -> None:
+        state.changed()
         state.status = OrderStatus.REJECTED
         state.reason_code = error.reason.value
         state.reason = str(error.args[0])
@@ -84,6 +85,7 @@ class SessionState:
                 self.fills.append(outcome.fill)
                 self.positions.apply(outcome.fill)
         if update.status is OrderStatus.REJECTED and update.reason and state.status is OrderStatus.REJECTED:
+            state.changed()
             state.reason_code = state.reason_code or "broker_rejected"
         return outcomes
 
