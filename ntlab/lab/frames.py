@@ -1,0 +1,48 @@
+"""Session data in the shape :func:`ntlab.analytics.tca` takes, from plain order and fill snapshots.
+
+Used by ``lab.tca()`` and by ``ntlab report --journal FILE``, so it needs no running session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ntlab.core.models import Fill, Order
+
+
+def tca_frames(orders: Sequence[Order], fills: Sequence[Fill]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(orders, fills) frames for TCA: orders that reached the market, with ``arrival_time`` = creation.
+
+    Orders refused before the broker are left out (they never traded and carry no cost); ``algo`` is the
+    order's tag (set by execution algorithms) and ``venue`` where it was routed.
+    """
+    traded = [o for o in orders if o.reason_code is None]
+    order_frame = pd.DataFrame(
+        {
+            "order_id": [o.order_id for o in traded],
+            "symbol": [o.symbol for o in traded],
+            "side": [o.side.value for o in traded],
+            "quantity": [float(o.quantity) for o in traded],
+            "arrival_time": pd.to_datetime([o.created_at for o in traded], utc=True),
+            "algo": [o.tag or ("child" if o.parent_id else "manual") for o in traded],
+            "venue": [o.venue or "" for o in traded],
+            "parent_id": [o.parent_id or "" for o in traded],
+        }
+    )
+    known = {o.order_id for o in traded}
+    kept = [f for f in fills if f.order_id in known]
+    fill_frame = pd.DataFrame(
+        {
+            "order_id": [f.order_id for f in kept],
+            "fill_id": [f.fill_id for f in kept],
+            "time": pd.to_datetime([f.time for f in kept], utc=True),
+            "price": [float(f.price) for f in kept],
+            "quantity": [float(f.quantity) for f in kept],
+            "fee": [float(f.fee) for f in kept],
+            "venue": [f.venue or "" for f in kept],
+            "liquidity": [f.liquidity.value if f.liquidity else "" for f in kept],
+        }
+    )
+    return order_frame, fill_frame

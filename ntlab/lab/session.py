@@ -1,0 +1,452 @@
+"""Lab: the notebook facade over one OrderManager running in a background thread.
+
+Every sync method has an ``a``-prefixed async twin (``buy``/``abuy``); both run the same coroutine on the
+core's loop. Views (``lab.orders``, ``lab.fills``, ``lab.positions``) are DataFrames built from snapshots taken
+on that loop. Everything here is reachable from ``ntlab.core`` without a notebook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ntlab.config import ExecutionConfig
+from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, OrderStatus, Quote, RiskLimits
+from ntlab.core.enums import Side
+from ntlab.errors import ConfigError, NtlabError
+from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
+from ntlab.lab.handles import OrderHandle
+from ntlab.lab.views import fills_frame, orders_frame, positions_frame
+
+if TYPE_CHECKING:
+    from ntlab.brokers.base import Broker
+    from ntlab.market import Market
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JOURNAL = "ntlab-session.sqlite"
+
+
+class Lab:
+    """An interactive trading session: ``lab = Lab()``, then ``lab.buy("AAPL", 100)``.
+
+    - ``broker``: ``"paper"`` (default; the built-in venue on ``market`` or the seeded sample market),
+      ``"alpaca"``, or any object implementing the Broker protocol. Defaults to ``BROKER`` from the environment.
+    - ``clock="sim"``: simulated time, deterministic, stepped with ``lab.advance("5min")``.
+      ``speed=60`` (or ``clock="realtime"``): the market replays at that speed so resting orders fill as you watch.
+    - ``journal``: the session's event log (default ``ntlab-session.sqlite`` in the working directory);
+      reopening with the same file restores the session. ``journal=None`` keeps nothing.
+    """
+
+    def __init__(
+        self,
+        broker: str | Broker | None = None,
+        *,
+        clock: str = "sim",
+        speed: float | None = None,
+        market: Market | None = None,
+        seed: int = 7,
+        journal: str | Path | None = DEFAULT_JOURNAL,
+        risk: RiskLimits | None = None,
+        id_prefix: str | None = None,
+        config: ExecutionConfig | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.config = config or ExecutionConfig()
+        if speed is not None:
+            clock = "realtime"
+        if clock not in ("sim", "realtime"):
+            raise ConfigError(
+                f"clock={clock!r}: use 'sim' (stepped by lab.advance) or 'realtime' (with speed=)"
+            )
+        self.clock = clock
+        self.timeout = timeout
+        self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed)
+        if id_prefix is None and getattr(self.broker, "name", "") == "paper" and clock == "sim":
+            id_prefix = "sim"
+        self._core = CoreThread()
+        self._om = OrderManager(self.broker, journal=journal, risk=risk, id_prefix=id_prefix)
+        self._listeners: list[Callable[[], None]] = []
+        self._widgets: list[Any] = []
+        try:
+            self._core.run(self._om.start(), timeout)
+        except BaseException:
+            self._core.stop()
+            raise
+        self._closed = False
+
+    def _make_broker(self, broker: Any, clock: str, speed: float, market: Any, seed: int) -> Broker:
+        if broker is None:
+            broker = self.config.broker
+        if not isinstance(broker, str):
+            return broker  # type: ignore[no-any-return]
+        if broker == "paper":
+            from ntlab.brokers.paper import PaperBroker
+            from ntlab.market import sample_market
+
+            return PaperBroker(market or sample_market(seed=seed), clock=clock, speed=speed)  # type: ignore[arg-type]
+        if broker == "alpaca":
+            from ntlab.brokers.alpaca import AlpacaBroker
+
+            return AlpacaBroker.from_config(self.config)
+        raise ConfigError(f"broker={broker!r} is not known; use 'paper', 'alpaca' or pass a Broker instance")
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    @property
+    def manager(self) -> OrderManager:
+        """The OrderManager behind this Lab (run its coroutines with ``lab.run(...)``)."""
+        return self._om
+
+    @property
+    def live(self) -> bool:
+        return self.config.live and getattr(self.broker, "name", "paper") != "paper"
+
+    def run(self, coroutine: Any, timeout: float | None = None) -> Any:
+        """Run any coroutine on the core loop and wait for it."""
+        return self._core.run(coroutine, timeout or self.timeout)
+
+    async def arun(self, coroutine: Any) -> Any:
+        return await self._core.arun(coroutine)
+
+    def close(self) -> None:
+        """Stop widgets, the manager (flushing the journal) and the core thread. Safe to call twice."""
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        for unsubscribe in self._listeners:
+            unsubscribe()
+        for widget in self._widgets:
+            widget.stop()
+        try:
+            self._core.run(self._om.close(), self.timeout)
+        finally:
+            self._core.stop()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._om.orders())} orders"
+        mode = "LIVE" if self.live else "paper"
+        return f"Lab({self.broker!r}, {mode}, {state})"
+
+    # --- placing and cancelling --------------------------------------------------------------------------
+    def _request(
+        self,
+        symbol: str,
+        side: Side | str,
+        quantity: Any,
+        limit: Any,
+        stop: Any,
+        tif: str,
+        order_type: str | None,
+        **extra: Any,
+    ) -> OrderRequest:
+        if order_type is None:
+            order_type = {
+                (False, False): "market",
+                (True, False): "limit",
+                (False, True): "stop",
+                (True, True): "stop_limit",
+            }[(limit is not None, stop is not None)]
+        return OrderRequest(
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            order_type=order_type,
+            limit_price=limit,
+            stop_price=stop,
+            time_in_force=tif,
+            **extra,
+        )
+
+    async def aplace(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
+        """Place an OrderRequest (or build one from keyword fields) and return its live handle."""
+        if request is None:
+            request = OrderRequest(**fields)
+        response = await self._core.arun(self._om.place_order(request))
+        return OrderHandle(self, response.order_id)
+
+    def place(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
+        if request is None:
+            request = OrderRequest(**fields)
+        response = self._core.run(self._om.place_order(request), self.timeout)
+        return OrderHandle(self, response.order_id)
+
+    def buy(
+        self,
+        symbol: str,
+        quantity: Any,
+        limit: Any = None,
+        stop: Any = None,
+        tif: str = "day",
+        order_type: str | None = None,
+        **extra: Any,
+    ) -> OrderHandle:
+        """Buy: market by default, limit with ``limit=``, stop with ``stop=``, stop-limit with both."""
+        return self.place(self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra))
+
+    def sell(
+        self,
+        symbol: str,
+        quantity: Any,
+        limit: Any = None,
+        stop: Any = None,
+        tif: str = "day",
+        order_type: str | None = None,
+        **extra: Any,
+    ) -> OrderHandle:
+        return self.place(self._request(symbol, "sell", quantity, limit, stop, tif, order_type, **extra))
+
+    async def abuy(
+        self,
+        symbol: str,
+        quantity: Any,
+        limit: Any = None,
+        stop: Any = None,
+        tif: str = "day",
+        order_type: str | None = None,
+        **extra: Any,
+    ) -> OrderHandle:
+        return await self.aplace(
+            self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra)
+        )
+
+    async def asell(
+        self,
+        symbol: str,
+        quantity: Any,
+        limit: Any = None,
+        stop: Any = None,
+        tif: str = "day",
+        order_type: str | None = None,
+        **extra: Any,
+    ) -> OrderHandle:
+        return await self.aplace(
+            self._request(symbol, "sell", quantity, limit, stop, tif, order_type, **extra)
+        )
+
+    @staticmethod
+    def _id(order: OrderHandle | Order | str) -> str:
+        return order if isinstance(order, str) else order.order_id
+
+    def cancel(self, order: OrderHandle | Order | str) -> OrderHandle:
+        order_id = self._id(order)
+        self._core.run(self._om.cancel_order(order_id), self.timeout)
+        return OrderHandle(self, order_id)
+
+    async def acancel(self, order: OrderHandle | Order | str) -> OrderHandle:
+        order_id = self._id(order)
+        await self._core.arun(self._om.cancel_order(order_id))
+        return OrderHandle(self, order_id)
+
+    def cancel_all(self, symbol: str | None = None) -> int:
+        """Cancel every open order (of one symbol); returns how many were asked to cancel."""
+        return len(self._core.run(self._om.cancel_all(symbol), self.timeout))
+
+    async def acancel_all(self, symbol: str | None = None) -> int:
+        return len(await self._core.arun(self._om.cancel_all(symbol)))
+
+    async def _flatten(self, symbol: str | None) -> list[OrderHandle]:
+        await self._om.cancel_all(symbol)
+        handles = []
+        for position in self._om.positions():
+            if position.quantity == 0 or (symbol is not None and position.symbol != symbol):
+                continue
+            side = "sell" if position.quantity > 0 else "buy"
+            response = await self._om.place_order(
+                OrderRequest(
+                    symbol=position.symbol, side=side, quantity=abs(position.quantity), tag="flatten"
+                )
+            )
+            handles.append(OrderHandle(self, response.order_id))
+        return handles
+
+    def flatten(self, symbol: str | None = None) -> list[OrderHandle]:
+        """Cancel open orders and send market orders that bring positions (of one symbol) to zero."""
+        return self._core.run(self._flatten(symbol), self.timeout)
+
+    async def aflatten(self, symbol: str | None = None) -> list[OrderHandle]:
+        return await self._core.arun(self._flatten(symbol))
+
+    # --- looking -----------------------------------------------------------------------------------------
+    def quote(self, symbol: str) -> Quote:
+        """The latest quote the broker knows for ``symbol``."""
+        quote = self._core.call(self.broker.last_quote, symbol.strip().upper())
+        if quote is None:
+            raise NtlabError(f"no quote for {symbol!r}; check the symbol (the market has {self._symbols()})")
+        return quote  # type: ignore[no-any-return]
+
+    async def aquote(self, symbol: str) -> Quote:
+        quote = await self._acall(self.broker.last_quote, symbol.strip().upper())
+        if quote is None:
+            raise NtlabError(f"no quote for {symbol!r}; check the symbol (the market has {self._symbols()})")
+        return quote  # type: ignore[no-any-return]
+
+    async def _acall(self, function: Any, *args: Any) -> Any:
+        async def invoke() -> Any:
+            return function(*args)
+
+        return await self._core.arun(invoke())
+
+    def _symbols(self) -> str:
+        market = getattr(self.broker, "market", None)
+        return ", ".join(market.symbols) if market is not None else "the broker's symbols"
+
+    def order(self, order_id: str) -> OrderHandle:
+        self._core.call(self._om.order, order_id)  # raises UnknownOrder early
+        return OrderHandle(self, order_id)
+
+    async def aorder(self, order_id: str) -> OrderHandle:
+        await self._acall(self._om.order, order_id)
+        return OrderHandle(self, order_id)
+
+    def snapshot(self, order_id: str) -> Order:
+        return self._core.call(self._om.order, order_id)  # type: ignore[no-any-return]
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """All orders of the session, indexed by order_id."""
+        return orders_frame(self._core.call(self._om.orders))
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        return fills_frame(self._core.call(self._om.fills))
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """Positions with average cost, mark (mid), market value and realized/unrealized P&L."""
+
+        def take() -> tuple[list[Any], dict[str, Decimal | None]]:
+            positions = self._om.positions()
+            marks = {}
+            for p in positions:
+                quote = self.broker.last_quote(p.symbol)
+                marks[p.symbol] = quote.mid if quote is not None else None
+            return positions, marks
+
+        positions, marks = self._core.call(take)
+        return positions_frame(positions, marks)
+
+    # --- time --------------------------------------------------------------------------------------------
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self._core.call(self.broker.now))
+
+    def advance(self, step: Any = "1min") -> pd.Timestamp:
+        """Step simulated time ("30s", "5min", a timedelta); resting orders fill on the way."""
+        advance = getattr(self.broker, "advance", None)
+        if advance is None or self.clock != "sim":
+            raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
+        return pd.Timestamp(self._core.run(advance(step), self.timeout))
+
+    async def aadvance(self, step: Any = "1min") -> pd.Timestamp:
+        advance = getattr(self.broker, "advance", None)
+        if advance is None or self.clock != "sim":
+            raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
+        return pd.Timestamp(await self._core.arun(advance(step)))
+
+    # --- events ------------------------------------------------------------------------------------------
+    def on_event(self, callback: Callable[[OrderEvent], Any]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every order event, on the loop of whoever registered it.
+
+        From a notebook the callback runs on the kernel's loop (handed over with call_soon_threadsafe), never
+        on the core thread; without a running loop it runs on the core thread and must not block.
+        """
+        try:
+            target: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            target = None
+
+        def forward(event: OrderEvent) -> None:
+            if target is None:
+                callback(event)
+            elif not target.is_closed():
+                target.call_soon_threadsafe(callback, event)
+
+        unsubscribe = self._core.call(self._om.on_event, forward)
+        self._listeners.append(unsubscribe)
+        return unsubscribe  # type: ignore[no-any-return]
+
+    def wait_for(self, order_id: str, statuses: set[OrderStatus], timeout: float) -> Order:
+        """Block until the order reaches one of ``statuses`` (or a final status); used by handles."""
+        return self._core.run(self._wait(order_id, statuses, timeout), None)  # type: ignore[no-any-return]
+
+    async def await_for(self, order_id: str, statuses: set[OrderStatus], timeout: float) -> Order:
+        return await self._core.arun(self._wait(order_id, statuses, timeout))  # type: ignore[no-any-return]
+
+    async def _wait(self, order_id: str, statuses: set[OrderStatus], timeout: float) -> Order:
+        done = asyncio.Event()
+
+        def check(event: OrderEvent) -> None:
+            if event.order.order_id == order_id and (
+                event.order.status in statuses or event.order.status.is_final
+            ):
+                done.set()
+
+        unsubscribe = self._om.on_event(check)
+        try:
+            current = self._om.order(order_id)
+            if current.status not in statuses and not current.status.is_final:
+                try:
+                    await asyncio.wait_for(done.wait(), timeout)
+                except TimeoutError:
+                    status = self._om.order(order_id).status.value
+                    wanted = " or ".join(sorted(s.value for s in statuses))
+                    raise TimeoutError(
+                        f"order {order_id} is still {status} after {timeout} s (waited for {wanted})"
+                    ) from None
+            return self._om.order(order_id)
+        finally:
+            unsubscribe()
+
+    # --- analysis and display ----------------------------------------------------------------------------
+    def tca(self, **options: Any) -> Any:
+        """Transaction-cost analysis of this session against the market's quotes (and trades)."""
+        from ntlab.analytics import tca
+        from ntlab.lab.frames import tca_frames
+
+        market = getattr(self.broker, "market", None)
+        if market is None:
+            raise NtlabError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
+        orders, fills = tca_frames(self._core.call(self._om.orders), self._core.call(self._om.fills))
+        return tca(orders, fills, market.quotes, market.trades, **options)
+
+    def ticket(self) -> Any:
+        """An order ticket widget."""
+        from ntlab.lab.widgets import OrderTicket
+
+        return self._keep(OrderTicket(self))
+
+    def blotter(self) -> Any:
+        """A live table of orders with a cancel button per open order."""
+        from ntlab.lab.widgets import Blotter
+
+        return self._keep(Blotter(self))
+
+    def dashboard(self) -> Any:
+        from ntlab.lab.widgets import Dashboard
+
+        return self._keep(Dashboard(self))
+
+    def _keep(self, widget: Any) -> Any:
+        self._widgets.append(widget)
+        return widget
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.dashboard())
