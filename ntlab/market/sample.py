@@ -8,7 +8,7 @@ markouts and market impact mean something:
 - the mid is a random walk whose volatility and trading intensity are U-shaped over the day (busy open and
   close, quiet lunch), plus a small permanent impact of each trade, so order flow moves prices;
 - spreads of a few ticks for liquid equities (wider at the open), about 1 bp for BTC/USD, under a pip for
-  EUR/USD; displayed sizes of a few hundred shares, so a 100-share order fills at the touch and a
+  EUR/USD; displayed sizes in round lots of a few hundred shares, so a 100-share order fills at the touch and a
   5,000-share market order walks through several quotes;
 - trades print at the bid or the ask, with autocorrelated signs (buyers follow buyers), lognormal sizes
   and realistic daily volumes.
@@ -41,16 +41,25 @@ class SymbolSpec:
     price: float
     daily_vol: float  # standard deviation of the day's log return
     spread_ticks: float  # typical quoted spread, in ticks
+    spread_range: tuple[float, float]  # narrowest and widest quoted spread, in ticks
     quote_size: float  # typical displayed size at the touch, in units
+    quote_lot: Decimal  # displayed sizes are multiples of this (round lots of 100 shares for equities)
     daily_volume: float  # units traded in the session
     trades_per_day: int
 
 
 def _equity(
-    symbol: str, price: float, vol: float, spread: float, size: float, volume: float, n: int
+    symbol: str,
+    price: float,
+    vol: float,
+    spread: float,
+    size: float,
+    volume: float,
+    n: int,
+    widest: float = 3,
 ) -> SymbolSpec:
     instrument = Instrument(symbol=symbol, kind=AssetKind.EQUITY, tick_size=Decimal("0.01"))
-    return SymbolSpec(instrument, price, vol, spread, size, volume, n)
+    return SymbolSpec(instrument, price, vol, spread, (1, widest), size, Decimal(100), volume, n)
 
 
 SPECS: dict[str, SymbolSpec] = {
@@ -58,7 +67,7 @@ SPECS: dict[str, SymbolSpec] = {
     "MSFT": _equity("MSFT", 410.0, 0.014, 2.0, 250, 1_800_000, 22_000),
     "NVDA": _equity("NVDA", 120.0, 0.028, 1.2, 600, 6_000_000, 36_000),
     "SPY": _equity("SPY", 520.0, 0.009, 1.1, 900, 5_000_000, 34_000),
-    "BRK.B": _equity("BRK.B", 410.0, 0.011, 3.0, 120, 300_000, 6_000),
+    "BRK.B": _equity("BRK.B", 410.0, 0.011, 2.5, 120, 300_000, 6_000, widest=5),
     "BTC/USD": SymbolSpec(
         Instrument(
             symbol="BTC/USD", kind=AssetKind.CRYPTO, tick_size=Decimal("0.01"), lot_size=Decimal("0.0001")
@@ -66,7 +75,9 @@ SPECS: dict[str, SymbolSpec] = {
         65_000.0,
         0.025,
         650.0,
+        (400, 1_300),
         1.5,
+        Decimal("0.0001"),
         2_500.0,
         20_000,
     ),
@@ -75,7 +86,9 @@ SPECS: dict[str, SymbolSpec] = {
         1.08,
         0.005,
         7.0,
+        (5, 10),
         2_000_000,
+        Decimal(100_000),
         6_000_000_000,
         25_000,
     ),
@@ -95,6 +108,13 @@ def _rng(seed: int, symbol: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(symbol.encode())])
 
 
+def _round_to(values: np.ndarray, step: Decimal) -> np.ndarray:
+    """Values rounded to a multiple of ``step`` (at least one step), exactly as the decimal prints."""
+    places = max(0, -int(step.as_tuple().exponent))
+    size = float(step)
+    return np.round(np.maximum(np.round(values / size), 1.0) * size, places)
+
+
 def _symbol_frames(spec: SymbolSpec, seed: int, open_ns: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = _rng(seed, spec.instrument.symbol)
     tick = float(spec.instrument.tick_size)
@@ -102,69 +122,62 @@ def _symbol_frames(spec: SymbolSpec, seed: int, open_ns: int) -> tuple[pd.DataFr
     seconds = np.arange(n, dtype=np.float64)
     shape = intraday_shape(seconds)
 
-    # Trades first: per-second counts follow the U-shape; signs persist (buyers follow buyers).
+    # Trades: per-second counts follow the U-shape, times uniform within the second.
     counts = rng.poisson(spec.trades_per_day / n * shape)
     total = int(counts.sum())
     second_of_trade = np.repeat(np.arange(n), counts)
+    within = rng.integers(0, 1_000_000_000, total)
+    within = within[np.lexsort((within, second_of_trade))]  # second_of_trade is sorted already
+    # Signs in time order persist (buyers follow buyers): a flip with probability 0.3 per trade.
     flips = rng.random(total) < 0.3
-    signs = np.where(np.cumsum(flips) % 2 == 0, 1.0, -1.0)
-    signs *= np.where(rng.random() < 0.5, 1.0, -1.0)
+    signs = np.where(np.cumsum(flips) % 2 == 0, 1.0, -1.0) * (1.0 if rng.random() < 0.5 else -1.0)
     sizes = rng.lognormal(mean=0.0, sigma=0.9, size=total)
-    sizes *= spec.daily_volume / sizes.sum()
-    lot = float(spec.instrument.lot_size)
-    lot_places = max(0, -int(spec.instrument.lot_size.as_tuple().exponent))
-    sizes = np.round(np.maximum(np.round(sizes / lot) * lot, lot), lot_places)
+    sizes = _round_to(sizes * spec.daily_volume / sizes.sum(), spec.instrument.lot_size)
 
-    # Mid: diffusion scaled by the intraday shape, plus a permanent impact of signed volume each second.
+    # Mid: diffusion scaled by the intraday shape, plus a permanent impact of each second's signed volume
+    # that shows in the next second's quote, so buying pushes later mids up (positive markouts).
     sigma = spec.daily_vol / np.sqrt(n)
     diffusion = rng.standard_normal(n) * sigma * np.sqrt(shape)
     flow = np.bincount(second_of_trade, weights=signs * sizes, minlength=n)
-    impact = 0.15 * sigma * flow / (spec.daily_volume / spec.trades_per_day * 3)
-    log_mid = np.log(spec.price) + np.cumsum(diffusion + impact)
-    mid = np.exp(log_mid)
+    impact = 0.5 * sigma * flow / (spec.daily_volume / spec.trades_per_day * 3)
+    steps = diffusion + np.concatenate(([0.0], impact[:-1]))
+    mid = np.exp(np.log(spec.price) + np.cumsum(steps))
 
-    spread_ticks = np.maximum(
-        1, np.round(spec.spread_ticks * (0.7 + 0.3 * shape) * rng.lognormal(0.0, 0.25, n))
+    # Spread in ticks: wider when the market is busy (the open), bounded to what the instrument shows.
+    spread_ticks = np.clip(
+        np.round(spec.spread_ticks * (0.7 + 0.3 * shape) * rng.lognormal(0.0, 0.25, n)),
+        spec.spread_range[0],
+        spec.spread_range[1],
     )
     bid_ticks = np.floor(mid / tick - spread_ticks / 2)
     bid = bid_ticks * tick
     ask = (bid_ticks + spread_ticks) * tick
-    bid_size = np.round(
-        np.maximum(np.round(rng.lognormal(0.0, 0.6, n) * spec.quote_size / lot) * lot, lot), lot_places
-    )
-    ask_size = np.round(
-        np.maximum(np.round(rng.lognormal(0.0, 0.6, n) * spec.quote_size / lot) * lot, lot), lot_places
-    )
     places = max(0, -int(spec.instrument.tick_size.as_tuple().exponent))
     bid, ask = np.round(bid, places), np.round(ask, places)
+    bid_size = _round_to(rng.lognormal(0.0, 0.6, n) * spec.quote_size, spec.quote_lot)
+    ask_size = _round_to(rng.lognormal(0.0, 0.6, n) * spec.quote_size, spec.quote_lot)
 
-    quote_times = open_ns + (seconds * 1e9).astype(np.int64)
-    within = (rng.random(total) * 1e9).astype(np.int64)
+    quote_ns = open_ns + np.arange(n, dtype=np.int64) * 1_000_000_000
     trade_ns = open_ns + second_of_trade.astype(np.int64) * 1_000_000_000 + within
-    order = np.lexsort((within, second_of_trade))
-    trade_ns = trade_ns[order]
-    price = np.where(signs[order] > 0, ask[second_of_trade[order]], bid[second_of_trade[order]])
+    price = np.where(signs > 0, ask[second_of_trade], bid[second_of_trade])
 
     symbol = spec.instrument.symbol
     quotes = pd.DataFrame(
         {
             "symbol": symbol,
-            "time": pd.to_datetime(quote_times, utc=True),
+            "time": _utc(quote_ns),
             "bid": bid,
             "ask": ask,
             "bid_size": bid_size,
             "ask_size": ask_size,
         }
     )
-    trades = pd.DataFrame(
-        {
-            "symbol": symbol,
-            "time": pd.to_datetime(trade_ns, utc=True),
-            "price": price,
-            "size": sizes[order],
-        }
-    )
+    trades = pd.DataFrame({"symbol": symbol, "time": _utc(trade_ns), "price": price, "size": sizes})
     return quotes, trades
+
+
+def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
 
 
 @lru_cache(maxsize=8)
@@ -172,6 +185,8 @@ def _build(seed: int, date: str, symbols: tuple[str, ...]) -> Market:
     unknown = [s for s in symbols if s not in SPECS]
     if unknown:
         raise DataError(f"the sample market has no {', '.join(unknown)}; choose from {', '.join(SPECS)}")
+    if not symbols:
+        raise DataError(f"ask for at least one symbol; the sample market has {', '.join(SPECS)}")
     try:
         open_local = pd.Timestamp(f"{date} 09:30", tz="America/New_York")
     except ValueError as error:
@@ -195,7 +210,18 @@ def _build(seed: int, date: str, symbols: tuple[str, ...]) -> Market:
 def sample_market(seed: int = 7, date: str = "2026-03-02", symbols: Sequence[str] | None = None) -> Market:
     """The sample market for ``seed`` and ``date``: AAPL, MSFT, NVDA, SPY, BRK.B, BTC/USD and EUR/USD.
 
-    Results are cached; the same arguments return the same (shared, read-only) Market.
+    One session 09:30–16:00 America/New_York for every symbol (crypto and FX too, over the same window).
+    Generation is cached on (seed, date, symbols); each call returns a new :class:`Market` holding its own
+    copies of the frames, so changing one caller's frames never changes what the next caller gets.
     """
-    chosen = tuple(symbols) if symbols is not None else DEFAULT_SYMBOLS
-    return _build(int(seed), str(date), chosen)
+    chosen = tuple(dict.fromkeys(symbols)) if symbols is not None else DEFAULT_SYMBOLS
+    if isinstance(symbols, str):
+        chosen = (symbols,)
+    shared = _build(int(seed), str(date), chosen)
+    return Market(
+        shared.quotes.copy(),
+        shared.trades.copy(),
+        dict(shared.instruments),
+        shared.session_open,
+        shared.session_close,
+    )
