@@ -15,12 +15,14 @@ pytest.importorskip("websockets")
 
 from ntlab.brokers.alpaca import AlpacaBroker
 from ntlab.brokers.alpaca.fake import FakeAlpaca
+from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.core import OrderManager
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeAlpaca]:
-    async with FakeAlpaca(rate_limit=None) as server:
+    """A fake with its own seeded prices, so these tests do not move when the sample market changes."""
+    async with FakeAlpaca(feed=SyntheticFeed(), rate_limit=None) as server:
         yield server
 
 

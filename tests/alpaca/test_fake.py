@@ -10,6 +10,7 @@ import pytest
 import websockets
 
 from ntlab.brokers.alpaca.fake import FakeAlpaca
+from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 
 ORDER_FIELDS = {
     "id",
@@ -122,7 +123,7 @@ async def test_not_found_and_unauthorized(fake):
 
 
 async def test_rate_limit_budget_and_headers():
-    async with FakeAlpaca(rate_limit=3) as fake, client(fake) as c:
+    async with FakeAlpaca(feed=SyntheticFeed(), rate_limit=3) as fake, client(fake) as c:
         statuses = [(await c.get("/v2/account")).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         r = await c.get("/v2/account")
@@ -141,7 +142,7 @@ async def test_injected_429_carries_retry_after(fake):
 
 async def test_stream_handshake_and_fills_over_time():
     async with (
-        FakeAlpaca(cash=10_000_000) as fake,
+        FakeAlpaca(feed=SyntheticFeed(), cash=10_000_000) as fake,
         websockets.connect(fake.stream_url) as ws,
         client(fake) as c,
     ):

@@ -104,13 +104,18 @@ async def test_reconnect_sweep_recovers_missed_events_and_adopts(fake, tmp_path)
         fake.book.cancel(fake.book.by_client_id[resting.order_id].id)
         await settle(fake, om, broker)
         assert broker.stream.reconnects >= 1
-        assert om.order(big.order_id).status is OrderStatus.FILLED
+        held = fake.book.by_client_id[big.order_id]
+        assert om.order(big.order_id).filled_quantity == held.filled_qty > 0
         assert om.order(resting.order_id).status is OrderStatus.CANCELLED
         desk = om.order("desk-order-1")
         assert desk.external and desk.filled_quantity == fake.book.orders[outside.id].filled_qty > 0
-        await fake.advance(5)
+        for _ in range(30):
+            if fake.book.orders[outside.id].status == "filled" and held.status == "filled":
+                break
+            await fake.advance(1)
         await settle(fake, om, broker)
         assert om.order("desk-order-1").status is OrderStatus.FILLED
+        assert om.order(big.order_id).status is OrderStatus.FILLED
         assert_invariants(fake, om)
 
 
@@ -133,3 +138,31 @@ async def test_disagreement_is_settled_by_the_broker(fake, tmp_path):
     assert fake.book.by_client_id[r.order_id].status == "expired"
     async with OrderManager(make_broker(fake), journal=journal) as om:
         assert om.order(r.order_id).status is OrderStatus.EXPIRED
+
+
+async def test_orders_placed_elsewhere_that_already_finished_still_count(fake, tmp_path):
+    """An outside order that filled completely before ntlab looked is closed, so it is not in open_orders();
+    its fills still moved the account. The fix is in OrderManager.reconcile (adopt orders known only from
+    fills_since); until then this records the gap."""
+    import pytest
+
+    broker = make_broker(fake)
+    async with OrderManager(broker, journal=tmp_path / "j.sqlite") as om:
+        await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(10)))
+        fake.faults.refuse_stream = 1
+        fake.drop_streams()
+        await wait_until(lambda: not broker.stream.listening.is_set())
+        external(
+            fake,
+            "filled-elsewhere",
+            symbol="NVDA",
+            qty="20",
+            type="market",
+            limit_price=None,
+            time_in_force="day",
+        )
+        await fake.advance(2)
+        await settle(fake, om, broker)
+        if "filled-elsewhere" not in {o.order_id for o in om.orders()}:
+            pytest.xfail("OrderManager.reconcile adopts open orders only; closed outside orders are missed")
+        assert_invariants(fake, om)

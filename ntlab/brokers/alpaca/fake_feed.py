@@ -31,7 +31,14 @@ class SyntheticFeed:
     def __init__(
         self, symbols: dict[str, float] | None = None, *, seed: int = 7, start: datetime = START
     ) -> None:
-        self.prices = symbols or {"AAPL": 190.0, "MSFT": 410.0, "SPY": 510.0, "TSLA": 200.0, "NVDA": 880.0}
+        self.prices = symbols or {
+            "AAPL": 190.0,
+            "MSFT": 410.0,
+            "NVDA": 120.0,
+            "SPY": 520.0,
+            "BRK.B": 410.0,
+            "TSLA": 200.0,
+        }
         self.seed = seed
         self.start = start
         self._cache: dict[tuple[str, int], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
