@@ -82,10 +82,12 @@ def _times(column: pd.Series, what: str) -> pd.Series:
             else:
                 times = pd.Series(pd.to_datetime(values, unit=unit, utc=True))
         else:
-            times = pd.to_datetime(column.astype("object"), utc=True, format="ISO8601")
+            if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty", "datetime", "date"):
+                column = column.astype("string")  # mixed values: numbers among strings are not ISO times
+            times = pd.to_datetime(column, utc=True, format="ISO8601")
+        times = pd.Series(pd.DatetimeIndex(times).tz_convert("UTC").as_unit("ns"), name="time")
     except (ValueError, TypeError, OverflowError) as error:
         raise DataError(f"{what}: the time column has values that are not times ({error})") from error
-    times = pd.Series(pd.DatetimeIndex(times).tz_convert("UTC").as_unit("ns"), name="time")
     missing = times.isna().to_numpy()
     if missing.any():
         raise DataError(
