@@ -77,7 +77,15 @@ def order(run: str, i: int) -> Order:
     )
 
 
-async def run_adapter(base: str, n: int, in_flight: int, run: str) -> tuple[float, list[float]]:
+def httpx_pool(in_flight: int) -> httpx.AsyncBaseTransport:
+    """httpx's own transport (httpcore), for comparison with PooledTransport."""
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    return httpx.AsyncHTTPTransport(limits=limits)
+
+
+async def run_adapter(
+    base: str, n: int, in_flight: int, run: str, *, stock: bool = False
+) -> tuple[float, list[float]]:
     broker = AlpacaBroker(
         FAKE_KEY_ID,
         FAKE_SECRET,
@@ -85,6 +93,7 @@ async def run_adapter(base: str, n: int, in_flight: int, run: str) -> tuple[floa
         requests_per_minute=None,
         max_in_flight=in_flight,
         stream=False,
+        transport=httpx_pool(in_flight) if stock else None,
     )
     latencies: list[float] = []
     queue = iter(range(n))
@@ -138,6 +147,7 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--manager", action="store_true", help="also through OrderManager.place_order")
+    parser.add_argument("--httpx-pool", action="store_true", help="also with httpx's default transport")
     parser.add_argument("--base-url", help="an already running fake (default: start one)")
     args = parser.parse_args()
     # Earlier rows' orders keep streaming fills; the manager rightly ignores orders it does not know.
@@ -154,7 +164,11 @@ async def main() -> None:
             f"{os.cpu_count()} cores shared with the fake"
         )
         print(f"{'path':<10} {'in flight':>9} {'orders/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
-        paths = [("adapter", run_adapter)] + ([("manager", run_manager)] if args.manager else [])
+        paths = [("adapter", run_adapter)]
+        if args.httpx_pool:
+            paths.append(("httpcore", lambda *a: run_adapter(*a, stock=True)))
+        if args.manager:
+            paths.append(("manager", run_manager))
         for name, runner in paths:
             for k in args.in_flight:
                 rate, lat = await runner(base, args.orders, k, f"{name[0]}{k}{os.getpid() % 1000}")

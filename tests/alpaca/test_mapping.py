@@ -187,3 +187,20 @@ def test_replacement_ids_round_trip():
 def test_short_position_is_negative():
     pos = mapping.position({"symbol": "NVDA", "qty": "-5", "side": "short", "avg_entry_price": "200.1"})
     assert pos.quantity == -5 and pos.avg_cost == Decimal("200.1")
+
+
+@pytest.mark.parametrize(
+    ("alpaca", "ntlab"),
+    [
+        ("accepted", S.ACCEPTED),
+        ("pending_new", S.ACCEPTED),
+        ("new", S.ACCEPTED),
+        ("filled", S.ACCEPTED),
+        ("partially_filled", S.ACCEPTED),
+        ("rejected", S.REJECTED),
+        ("canceled", S.CANCELLED),
+    ],
+)
+def test_submit_ack_leaves_fills_to_the_executions(alpaca, ntlab):
+    update = mapping.ack(_order_json(status=alpaca, client_order_id="abc-000001~r1"))
+    assert update.status is ntlab and update.order_id == "abc-000001" and update.fill is None

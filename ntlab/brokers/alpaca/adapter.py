@@ -208,14 +208,17 @@ class AlpacaBroker:
         return self._quotes.get(symbol)
 
     # --- orders -----------------------------------------------------------------------------------------------
-    def _learn(self, data: dict[str, Any]) -> BrokerOrder:
-        """Remember which ntlab order an Alpaca order is, and translate it."""
+    def _remember(self, data: dict[str, Any]) -> None:
+        """Remember which ntlab order an Alpaca order is (activities name only Alpaca's id)."""
         alpaca_id, client_id = data.get("id"), data.get("client_order_id")
         if alpaca_id and client_id:
             self._clients[alpaca_id] = client_id
-            ntlab_id = mapping.ntlab_id(client_id)
             if data.get("replaced_by") is None:
-                self._current[ntlab_id] = alpaca_id
+                self._current[mapping.ntlab_id(client_id)] = alpaca_id
+
+    def _learn(self, data: dict[str, Any]) -> BrokerOrder:
+        """Remember the order's ids, and translate it."""
+        self._remember(data)
         return mapping.broker_order(data)
 
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
@@ -227,7 +230,8 @@ class AlpacaBroker:
                 self.stats["resubmits"] += 1
             answer = await self.rest.attempt("POST", "/v2/orders", body=body)
             if answer.kind == "ok":
-                return [mapping.update_from_order(self._learn(answer.data))]
+                self._remember(answer.data)
+                return [mapping.ack(answer.data)]
             if answer.kind in ("refused", "missing"):
                 return [self._rejection(order, answer)]
             if answer.kind in ("ambiguous", "duplicate"):
@@ -278,7 +282,7 @@ class AlpacaBroker:
             successor = data.get("replaced_by")
             if not successor:
                 break
-            self._learn(data)
+            self._remember(data)
             nxt = await self.rest.get(f"/v2/orders/{successor}")
             if nxt is None:
                 break
@@ -446,7 +450,7 @@ class AlpacaBroker:
         for data in messages:
             order = data.get("order") or {}
             if order.get("id") and order.get("client_order_id"):
-                self._learn(order)
+                self._remember(order)
             stamp = mapping.parse_time(data.get("timestamp"))
             if stamp is not None:
                 self._offset = stamp - datetime.now(UTC)

@@ -276,6 +276,23 @@ def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
     )
 
 
+def ack(data: dict[str, Any]) -> OrderUpdate:
+    """The status report for a submit's answer, straight from the JSON (the hot path: no snapshot)."""
+    filled = _dec(data.get("filled_qty")) or Decimal(0)
+    status = order_status(data.get("status", "new"), filled)
+    if status is S.PARTIALLY_FILLED or status is S.FILLED:
+        status = S.ACCEPTED  # the fills themselves move the order on
+    return OrderUpdate.model_construct(
+        order_id=ntlab_id(data["client_order_id"]),
+        status=status,
+        fill=None,
+        broker_order_id=data.get("id"),
+        reason=f"alpaca status {data.get('status')}" if status is S.REJECTED else None,
+        cancel_rejected=False,
+        time=parse_time(data.get("updated_at")),
+    )
+
+
 def update_from_order(order: BrokerOrder) -> OrderUpdate:
     """A status report synthesised from a REST snapshot (for sweeps and safe-submit adoption)."""
     status = order.status
