@@ -132,7 +132,7 @@ class OrderTicket(widgets.VBox):
             ]
         )
         self.order_type.observe(self._type_changed, names="value")
-        self.symbol.observe(lambda _: self.show_quote(), names="value")
+        self.symbol.observe(self._symbol_changed, names="value")
         self.submit.on_click(self._submit_clicked)
         self.confirm.on_click(self._confirm_clicked)
         self.abandon.on_click(self._abandon_clicked)
@@ -144,9 +144,18 @@ class OrderTicket(widgets.VBox):
         self.limit_price.disabled = kind not in ("limit", "stop_limit")
         self.stop_price.disabled = kind not in ("stop", "stop_limit")
         if kind in ("limit", "stop_limit") and not self.limit_price.value:
-            quote = self._quote()
-            if quote is not None:
-                self.limit_price.value = str(quote.bid if self.side.value == "buy" else quote.ask)
+            self._prefill_limit()
+
+    def _symbol_changed(self, _change: dict[str, Any]) -> None:
+        self.show_quote()
+        if not self.limit_price.disabled:
+            self._prefill_limit()  # a price from the previous symbol would be a fat finger
+
+    def _prefill_limit(self) -> None:
+        """Start the limit at the passive touch: the bid for a buy, the ask for a sell."""
+        quote = self._quote()
+        if quote is not None:
+            self.limit_price.value = str(quote.bid if self.side.value == "buy" else quote.ask)
 
     def _quote(self) -> Any:
         symbol = (self.symbol.value or "").strip().upper()

@@ -30,6 +30,8 @@ def test_price_fields_follow_the_order_type(lab):
     assert Decimal(ticket.limit_price.value) == lab.quote("AAPL").bid  # prefilled at the touch
     ticket.order_type.value = "stop_limit"
     assert not ticket.limit_price.disabled and not ticket.stop_price.disabled
+    ticket.symbol.value = "NVDA"  # the limit follows the new symbol's touch
+    assert Decimal(ticket.limit_price.value) == lab.quote("NVDA").bid
     ticket.order_type.value = "stop"
     assert ticket.limit_price.disabled and not ticket.stop_price.disabled
 
