@@ -187,3 +187,21 @@ async def test_unlimited_budget_never_waits():
     for _ in range(10):
         await limiter.acquire()
     assert limiter.waited == 0
+
+
+async def test_lookup_failing_too_resends_and_the_duplicate_answer_finds_it(fake, broker):
+    """503 after acceptance, then the lookup fails: resend with the same id, get 422 duplicate, look again."""
+    fake.faults.fail_next(1, 503, method="POST", path="/v2/orders", after_processing=True)
+    fake.faults.fail_next(3, 500, method="GET", path="/v2/orders:by_client_order_id")
+    [ack] = await broker.submit_order(new_order("dup-000001"))
+    assert ack.status is OrderStatus.ACCEPTED and ack.broker_order_id
+    assert fake.accepted_client_ids() == ["dup-000001"]
+    assert fake.book.submit_attempts == ["dup-000001", "dup-000001"]  # the second was refused as a duplicate
+    assert broker.stats["resubmits"] == 1 and broker.stats["lookups"] == 2
+
+
+async def test_a_submit_that_never_arrived_is_sent_again_with_the_same_id(fake, broker):
+    fake.faults.reset_next(2, method="POST", path="/v2/orders")
+    [ack] = await broker.submit_order(new_order("lost-000001"))
+    assert ack.status is OrderStatus.ACCEPTED
+    assert fake.book.submit_attempts == ["lost-000001"] and broker.stats["resubmits"] == 2

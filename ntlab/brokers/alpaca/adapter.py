@@ -33,6 +33,7 @@ from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
 from ntlab.errors import (
     BrokerError,
     BrokerTimeout,
+    BrokerUnavailable,
     ConfigError,
     LiveTradingError,
     OrderRejected,
@@ -235,12 +236,20 @@ class AlpacaBroker:
             if answer.kind in ("refused", "missing"):
                 return [self._rejection(order, answer)]
             if answer.kind in ("ambiguous", "duplicate"):
-                found = await self._find(order.order_id, tries=2 if answer.kind == "duplicate" else 1)
-                if found is not None:
-                    return [mapping.update_from_order(found)]
-                if answer.kind == "duplicate":
-                    # Alpaca holds the id yet cannot show it: never send a third copy blind.
-                    raise BrokerTimeout(f"{order.order_id}: Alpaca reports the id as used but cannot find it")
+                try:
+                    found = await self._find(order.order_id, tries=2 if answer.kind == "duplicate" else 1)
+                except (BrokerTimeout, BrokerUnavailable):
+                    # The lookup failed too. Sending again is still safe: Alpaca refuses a second order
+                    # with this client id (422), and that answer sends us back to look it up.
+                    answer = Answer("ambiguous", error=f"{answer.error}; lookup failed")
+                else:
+                    if found is not None:
+                        return [mapping.update_from_order(found)]
+                    if answer.kind == "duplicate":
+                        # Alpaca holds the id yet cannot show it: never send another copy blind.
+                        raise BrokerTimeout(
+                            f"{order.order_id}: Alpaca reports the id as used but cannot find it"
+                        )
             last = answer
             await self.rest.backoff(attempt, answer)
         if last.kind == "ambiguous":
