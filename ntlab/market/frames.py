@@ -1,8 +1,9 @@
 """The market data container: quotes and trades for a set of instruments, as long pandas DataFrames.
 
 Frames are long format (a ``symbol`` column), times tz-aware UTC, sorted by time within each symbol. The
-paper venue reads them through :meth:`Market.quote_arrays` / :meth:`Market.trade_arrays`, numpy views
-cached per symbol, so matching never touches pandas. Treat the frames as read-only.
+paper venue reads them through :meth:`Market.quote_arrays` / :meth:`Market.trade_arrays`, read-only numpy
+arrays cached per symbol, so matching never touches pandas. Treat the frames as read-only too: the cached
+arrays would not see a change.
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ markouts and market impact mean something:
   same window, which keeps one clock for every symbol);
 - the mid is a random walk whose volatility and trading intensity are U-shaped over the day (busy open and
   close, quiet lunch), plus a small permanent impact of each trade, so order flow moves prices;
-- spreads of a few ticks for liquid equities (wider at the open), about 1 bp for BTC/USD, under a pip for
-  EUR/USD; displayed sizes in round lots of a few hundred shares, so a 100-share order fills at the touch and a
-  5,000-share market order walks through several quotes;
+- spreads of 1–3 ticks for liquid equities (up to 5 for BRK.B), wider at the open; about 1 bp for BTC/USD;
+  0.5–1 pip for EUR/USD;
+- displayed sizes in round lots of a few hundred shares, so a 100-share order fills at the touch while a
+  5,000-share market order finds far less there and fills over several quotes; fractions of a BTC; EUR/USD
+  in millions;
 - trades print at the bid or the ask, with autocorrelated signs (buyers follow buyers), lognormal sizes
   and realistic daily volumes.
 
