@@ -41,7 +41,7 @@ class TradeArrays:
 
 
 def _time_ns(times: pd.Series) -> np.ndarray:
-    return pd.DatetimeIndex(times).as_unit("ns").asi8
+    return np.asarray(pd.DatetimeIndex(times).as_unit("ns").asi8, dtype=np.int64)
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:

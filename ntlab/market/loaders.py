@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from ntlab.core.instruments import Instrument
 from ntlab.errors import DataError
 from ntlab.market.frames import QUOTE_COLUMNS, TRADE_COLUMNS, Market
 
-Source = str | Path | pd.DataFrame
+Source: TypeAlias = str | Path | pd.DataFrame
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".gz", ".bz2", ".zip", ".xz")

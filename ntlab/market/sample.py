@@ -102,8 +102,8 @@ DEFAULT_SYMBOLS = tuple(SPECS)
 def intraday_shape(seconds: np.ndarray, total: float = SESSION_SECONDS) -> np.ndarray:
     """U-shaped activity over the session (mean 1): about 3x busier at the open and 2.5x at the close."""
     t = seconds / total
-    shape = 1.0 + 2.5 * np.exp(-t / 0.06) + 1.8 * np.exp(-(1.0 - t) / 0.05)
-    return shape / shape.mean()
+    shape: np.ndarray = 1.0 + 2.5 * np.exp(-t / 0.06) + 1.8 * np.exp(-(1.0 - t) / 0.05)
+    return shape / float(shape.mean())
 
 
 def _rng(seed: int, symbol: str) -> np.random.Generator:
