@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -23,15 +24,49 @@ LIQUIDITY = pd.CategoricalDtype(["maker", "taker"])
 
 
 def _floats(values: Sequence[Decimal | None]) -> np.ndarray:
-    return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+    try:
+        return np.fromiter(map(float, values), dtype="float64", count=len(values))
+    except TypeError:  # some are None
+        return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
 
 
 def _times(values: Sequence[object]) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(pd.to_datetime(list(values), utc=True)).as_unit("ns")
+    if not values:
+        return pd.DatetimeIndex([], tz="UTC").as_unit("ns")
+    return pd.DatetimeIndex(values).tz_convert("UTC").as_unit("ns")
+
+
+ORDER_FIELDS = [
+    "order_id",
+    "symbol",
+    "side",
+    "order_type",
+    "time_in_force",
+    "status",
+    "quantity",
+    "filled_quantity",
+    "limit_price",
+    "stop_price",
+    "avg_fill_price",
+    "fees",
+    "arrival_bid",
+    "arrival_ask",
+    "created_at",
+    "updated_at",
+    "reason_code",
+    "reason",
+    "parent_id",
+    "tag",
+    "venue",
+    "broker_order_id",
+    "external",
+]
 
 
 def _category(values: Sequence[object], dtype: pd.CategoricalDtype) -> pd.Categorical:
-    return pd.Categorical([None if v is None else str(v) for v in values], dtype=dtype)
+    """Enum values as categories; mapping through a dict keeps this linear and cheap."""
+    codes = {v: i for i, v in enumerate(dtype.categories)}
+    return pd.Categorical.from_codes([-1 if v is None else codes[str(v)] for v in values], dtype=dtype)
 
 
 def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
@@ -39,33 +74,36 @@ def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
 
     ``slippage_bps`` is s·(average fill − arrival mid)/arrival mid·1e4 (positive = cost), NaN until filled.
     """
+    if orders:
+        rows = map(itemgetter(*ORDER_FIELDS), map(vars, orders))
+        c = dict(zip(ORDER_FIELDS, zip(*rows, strict=True), strict=True))
+    else:
+        c = {name: () for name in ORDER_FIELDS}
     columns: dict[str, object] = {
-        "symbol": pd.Categorical([o.symbol for o in orders]),
-        "side": _category([o.side for o in orders], SIDES),
-        "order_type": _category([o.order_type for o in orders], TYPES),
-        "time_in_force": _category([o.time_in_force for o in orders], TIFS),
-        "status": _category([o.status for o in orders], STATUSES),
-        "quantity": _floats([o.quantity for o in orders]),
-        "filled_quantity": _floats([o.filled_quantity for o in orders]),
-        "limit_price": _floats([o.limit_price for o in orders]),
-        "stop_price": _floats([o.stop_price for o in orders]),
-        "avg_fill_price": _floats([o.avg_fill_price for o in orders]),
-        "fees": _floats([o.fees for o in orders]),
-        "arrival_bid": _floats([o.arrival_bid for o in orders]),
-        "arrival_ask": _floats([o.arrival_ask for o in orders]),
-        "created_at": _times([o.created_at for o in orders]),
-        "updated_at": _times([o.updated_at for o in orders]),
-        "reason_code": pd.array([o.reason_code for o in orders], dtype="string"),
-        "reason": pd.array([o.reason for o in orders], dtype="string"),
-        "parent_id": pd.array([o.parent_id for o in orders], dtype="string"),
-        "tag": pd.array([o.tag for o in orders], dtype="string"),
-        "venue": pd.array([o.venue for o in orders], dtype="string"),
-        "broker_order_id": pd.array([o.broker_order_id for o in orders], dtype="string"),
-        "external": np.array([o.external for o in orders], dtype=bool),
+        "symbol": pd.Categorical(c["symbol"]),
+        "side": _category(c["side"], SIDES),
+        "order_type": _category(c["order_type"], TYPES),
+        "time_in_force": _category(c["time_in_force"], TIFS),
+        "status": _category(c["status"], STATUSES),
+        "quantity": _floats(c["quantity"]),
+        "filled_quantity": _floats(c["filled_quantity"]),
+        "limit_price": _floats(c["limit_price"]),
+        "stop_price": _floats(c["stop_price"]),
+        "avg_fill_price": _floats(c["avg_fill_price"]),
+        "fees": _floats(c["fees"]),
+        "arrival_bid": _floats(c["arrival_bid"]),
+        "arrival_ask": _floats(c["arrival_ask"]),
+        "created_at": _times(c["created_at"]),
+        "updated_at": _times(c["updated_at"]),
+        "reason_code": pd.array(c["reason_code"], dtype="string"),
+        "reason": pd.array(c["reason"], dtype="string"),
+        "parent_id": pd.array(c["parent_id"], dtype="string"),
+        "tag": pd.array(c["tag"], dtype="string"),
+        "venue": pd.array(c["venue"], dtype="string"),
+        "broker_order_id": pd.array(c["broker_order_id"], dtype="string"),
+        "external": np.array(c["external"], dtype=bool),
     }
-    frame = pd.DataFrame(
-        columns, index=pd.Index([o.order_id for o in orders], name="order_id", dtype="string")
-    )
+    frame = pd.DataFrame(columns, index=pd.Index(list(c["order_id"]), name="order_id", dtype="string"))
     frame.insert(
         frame.columns.get_loc("filled_quantity") + 1,
         "remaining_quantity",
