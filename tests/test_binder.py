@@ -21,7 +21,9 @@ def test_binder_installs_ntlab_with_the_notebook_extras():
 def test_repo2docker_builds_the_notebook_environment():
     result = subprocess.run(
         ["repo2docker", "--no-build", "--no-run", "--debug", str(ROOT)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     dockerfile = result.stdout + result.stderr
     assert "python=3.11" in dockerfile
