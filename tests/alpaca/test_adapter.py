@@ -205,3 +205,17 @@ async def test_a_submit_that_never_arrived_is_sent_again_with_the_same_id(fake, 
     [ack] = await broker.submit_order(new_order("lost-000001"))
     assert ack.status is OrderStatus.ACCEPTED
     assert fake.book.submit_attempts == ["lost-000001"] and broker.stats["resubmits"] == 2
+
+
+async def test_latest_quote_feeds_last_quote(fake, broker):
+    assert broker.last_quote("AAPL") is None
+    quote = await broker.refresh_quote("AAPL")
+    bid, ask, bid_size, ask_size = fake.book.feed.quote("AAPL", fake.book.now)
+    assert quote is not None and (quote.bid, quote.ask, quote.bid_size, quote.ask_size) == (
+        bid,
+        ask,
+        bid_size,
+        ask_size,
+    )
+    assert broker.last_quote("AAPL") == quote
+    assert await broker.refresh_quote("ZZZZ") is None

@@ -282,3 +282,14 @@ async def test_command_line_server_and_from_config(monkeypatch):
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_crypto_takes_gtc_or_ioc_only():
+    feed = SyntheticFeed({"BTC/USD": 65000.0, "AAPL": 190.0})
+    async with FakeAlpaca(feed=feed, rate_limit=None, cash=10_000_000) as fake, client(fake) as c:
+        day = await c.post("/v2/orders", json=order("c-day", symbol="BTC/USD", qty="0.5"))
+        assert day.status_code == 422 and day.json()["code"] == 40010001
+        gtc = await c.post(
+            "/v2/orders", json=order("c-gtc", symbol="BTC/USD", qty="0.5", time_in_force="gtc")
+        )
+        assert gtc.status_code == 200 and gtc.json()["asset_class"] == "crypto"

@@ -486,10 +486,10 @@ class FakeAlpaca:
                 "quote": {
                     "t": iso(self.book.now),
                     "ap": float(ask),
-                    "as": float(ask_size) / 100,
+                    "as": float(ask_size),
                     "ax": "Q",
                     "bp": float(bid),
-                    "bs": float(bid_size) / 100,
+                    "bs": float(bid_size),
                     "bx": "Q",
                     "c": ["R"],
                     "z": "C",

@@ -225,6 +225,8 @@ class FakeBook:
         tif = body.get("time_in_force")
         if tif not in TIFS:
             raise BookError(422, 40010001, "invalid time_in_force")
+        if "/" in symbol and tif not in ("gtc", "ioc"):
+            raise BookError(422, 40010001, "invalid crypto time_in_force")
         qty = _decimal(body.get("qty"), "qty")
         if qty is None:
             raise BookError(422, 40010001, "qty or notional is required")
