@@ -37,6 +37,7 @@ from ntlab.errors import (
     ConfigError,
     LiveTradingError,
     OrderRejected,
+    SessionClosed,
 )
 
 if TYPE_CHECKING:
@@ -467,10 +468,16 @@ class AlpacaBroker:
             if update is not None:
                 updates.append(update)
         if updates and self._sink is not None:
-            await self._sink.handle_order_updates(updates)
+            try:
+                await self._sink.handle_order_updates(updates)
+            except SessionClosed:
+                log.debug("%d trade updates arrived after the session closed", len(updates))
 
     async def _on_reconnect(self, since: datetime | None) -> None:
-        await self.sweep(since)
+        try:
+            await self.sweep(since)
+        except SessionClosed:
+            log.debug("no recovery sweep: the session closed")
 
     async def sweep(self, since: datetime | None = None) -> int:
         """Recover what the stream may have missed: fills and order states since ``since``, then let the
