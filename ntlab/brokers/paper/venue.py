@@ -95,7 +95,6 @@ class PaperBroker:
         self._orders: dict[str, VenueOrder] = {}
         self._at_close: list[VenueOrder] = []
         self._fills: list[Fill] = []
-        self._positions: dict[str, PositionState] = {}
         self._rng = np.random.default_rng(self.config.seed)
         self._order_seq = 0
         self._fill_seq = 0
@@ -411,10 +410,6 @@ class PaperBroker:
                 },
             )
             self._fills.append(fill)
-            position = self._positions.get(order.symbol)
-            if position is None:
-                position = self._positions[order.symbol] = PositionState(order.symbol)
-            position.apply(order.side, fill.quantity, fill.price, fill.fee)
             order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
             updates.append(_update(order.order_id, None, time, fill=fill))
         return updates
@@ -460,7 +455,12 @@ class PaperBroker:
         return [f for f in self._fills if since is None or f.time >= since]
 
     async def positions(self) -> list[Position]:
-        return [p.snapshot() for p in self._positions.values()]
+        """The account's positions, from the venue's own fills (computed on request, off the order path)."""
+        positions: dict[str, PositionState] = {}
+        for fill in self._fills:
+            position = positions.setdefault(fill.symbol, PositionState(fill.symbol))
+            position.apply(fill.side, fill.quantity, fill.price, fill.fee)
+        return [p.snapshot() for p in positions.values()]
 
     def submit_counts(self) -> dict[str, int]:
         """How often each client order id reached this venue (needs a ledger)."""
@@ -503,8 +503,6 @@ class PaperBroker:
             fill = Fill.model_validate(row)
             self._fills.append(fill)
             self._fill_seq += 1
-            position = self._positions.setdefault(fill.symbol, PositionState(fill.symbol))
-            position.apply(fill.side, fill.quantity, fill.price, fill.fee)
 
 
 def _order_row(order: VenueOrder) -> dict[str, Any]:
