@@ -290,10 +290,27 @@ class OrderManager:
                 )
         if updates:
             await self.handle_order_updates(updates)
+        known = set(self._state.orders)
         for order in await broker.open_orders():
             if order.order_id not in self._state.orders:
                 await self._ask(_CALL, lambda o=order: self._adopt(o))
                 report["adopted"] += 1
+        # Orders placed elsewhere that traded, open or already closed, moved the positions too:
+        # adopt the closed ones as well, then book every fill of an order this session did not know.
+        since = min((s.created_at for s in self._state.orders.values()), default=None)
+        foreign = [f for f in await broker.fills_since(since) if f.order_id not in known]
+        for order_id in dict.fromkeys(f.order_id for f in foreign):
+            if order_id not in self._state.orders:
+                found = await broker.lookup_order(order_id)
+                if found is None:
+                    continue
+                await self._ask(_CALL, lambda o=found: self._adopt(o))
+                report["adopted"] += 1
+        if foreign:
+            await self.handle_order_updates(
+                [OrderUpdate(order_id=f.order_id, fill=f, time=f.time) for f in foreign]
+            )
+            report["fills_recovered"] += len(foreign)
         return report
 
     # --- the actor -------------------------------------------------------------------------------------

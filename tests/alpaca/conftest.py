@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from ntlab.brokers.alpaca import AlpacaBroker
+from ntlab.brokers.alpaca.fake import FakeAlpaca
+from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.core import OrderManager
-
-MISSING = [name for name in ("aiohttp", "httpx", "websockets") if importlib.util.find_spec(name) is None]
-
-if MISSING:
-    collect_ignore_glob = ["test_*.py"]
-
-    def pytest_report_header() -> str:
-        return (
-            f"tests/alpaca not collected: {', '.join(MISSING)} missing (pip install 'ntlab[alpaca]' aiohttp)"
-        )
-
-else:
-    from ntlab.brokers.alpaca import AlpacaBroker
-    from ntlab.brokers.alpaca.fake import FakeAlpaca
-    from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 
 
 @pytest.fixture
