@@ -6,10 +6,16 @@ Used by ``lab.tca()`` and by ``ntlab report --journal FILE``, so it needs no run
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
 
 from ntlab.core.models import Fill, Order
+
+
+def _utc_ns(times: list[datetime]) -> pd.DatetimeIndex:
+    """UTC nanoseconds, the unit of the market's frames: as-of joins need both sides in one dtype."""
+    return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns")
 
 
 def tca_frames(orders: Sequence[Order], fills: Sequence[Fill]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -25,7 +31,7 @@ def tca_frames(orders: Sequence[Order], fills: Sequence[Fill]) -> tuple[pd.DataF
             "symbol": [o.symbol for o in traded],
             "side": [o.side.value for o in traded],
             "quantity": [float(o.quantity) for o in traded],
-            "arrival_time": pd.to_datetime([o.created_at for o in traded], utc=True),
+            "arrival_time": _utc_ns([o.created_at for o in traded]),
             "algo": [o.tag or ("child" if o.parent_id else "manual") for o in traded],
             "venue": [o.venue or "" for o in traded],
             "parent_id": [o.parent_id or "" for o in traded],
@@ -37,7 +43,7 @@ def tca_frames(orders: Sequence[Order], fills: Sequence[Fill]) -> tuple[pd.DataF
         {
             "order_id": [f.order_id for f in kept],
             "fill_id": [f.fill_id for f in kept],
-            "time": pd.to_datetime([f.time for f in kept], utc=True),
+            "time": _utc_ns([f.time for f in kept]),
             "price": [float(f.price) for f in kept],
             "quantity": [float(f.quantity) for f in kept],
             "fee": [float(f.fee) for f in kept],

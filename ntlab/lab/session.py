@@ -34,6 +34,23 @@ log = logging.getLogger(__name__)
 DEFAULT_JOURNAL = "ntlab-session.sqlite"
 
 
+def _build(**fields: Any) -> OrderRequest:
+    """An OrderRequest whose refusal reads as one line from the caller's cell, not pydantic's internals."""
+    try:
+        return OrderRequest(**fields)
+    except NtlabError as error:
+        raise error.with_traceback(None) from None
+
+
+def paper_ledger(journal: str | Path | None) -> Path | None:
+    """The paper venue's ledger beside a journal: without it a reopened session would hold orders the
+    venue has forgotten, and a simulated clock would start the day again."""
+    if journal is None:
+        return None
+    path = Path(journal)
+    return path.with_name(f"{path.stem}.paper{path.suffix or '.sqlite'}")
+
+
 class Lab:
     """An interactive trading session: ``lab = Lab()``, then ``lab.buy("AAPL", 100)``.
 
@@ -42,7 +59,11 @@ class Lab:
     - ``clock="sim"``: simulated time, deterministic, stepped with ``lab.advance("5min")``.
       ``speed=60`` (or ``clock="realtime"``): the market replays at that speed so resting orders fill as you watch.
     - ``journal``: the session's event log (default ``ntlab-session.sqlite`` in the working directory);
-      reopening with the same file restores the session. ``journal=None`` keeps nothing.
+      reopening with the same file restores the session. With the paper venue a ledger file beside it
+      (``ntlab-session.paper.sqlite``) keeps the venue's book and clock, so resting orders are still resting
+      and simulated time resumes where it stopped. ``journal=None`` keeps nothing: every run starts afresh.
+    - ``id_prefix``: order ids are ``{prefix}-000001``...; on the paper venue's simulated clock it defaults
+      to ``"sim"``, so a seeded notebook with ``journal=None`` numbers its orders the same on every run.
     """
 
     def __init__(
@@ -68,7 +89,7 @@ class Lab:
             )
         self.clock = clock
         self.timeout = timeout
-        self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed)
+        self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed, journal)
         if id_prefix is None and getattr(self.broker, "name", "") == "paper" and clock == "sim":
             id_prefix = "sim"
         self._core = CoreThread()
@@ -82,7 +103,9 @@ class Lab:
             raise
         self._closed = False
 
-    def _make_broker(self, broker: Any, clock: str, speed: float, market: Any, seed: int) -> Broker:
+    def _make_broker(
+        self, broker: Any, clock: str, speed: float, market: Any, seed: int, journal: str | Path | None
+    ) -> Broker:
         if broker is None:
             broker = self.config.broker
         if not isinstance(broker, str):
@@ -91,7 +114,9 @@ class Lab:
             from ntlab.brokers.paper import PaperBroker
             from ntlab.market import sample_market
 
-            return PaperBroker(market or sample_market(seed=seed), clock=clock, speed=speed)  # type: ignore[arg-type]
+            return PaperBroker(  # type: ignore[arg-type]
+                market or sample_market(seed=seed), clock=clock, speed=speed, ledger=paper_ledger(journal)
+            )
         if broker == "alpaca":
             from ntlab.brokers.alpaca import AlpacaBroker
 
@@ -163,7 +188,7 @@ class Lab:
                 (False, True): "stop",
                 (True, True): "stop_limit",
             }[(limit is not None, stop is not None)]
-        return OrderRequest(
+        return _build(
             symbol=symbol,
             side=side,
             quantity=quantity,
@@ -177,13 +202,13 @@ class Lab:
     async def aplace(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
         """Place an OrderRequest (or build one from keyword fields) and return its live handle."""
         if request is None:
-            request = OrderRequest(**fields)
+            request = _build(**fields)
         response = await self._core.arun(self._om.place_order(request))
         return OrderHandle(self, response.order_id)
 
     def place(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
         if request is None:
-            request = OrderRequest(**fields)
+            request = _build(**fields)
         response = self._core.run(self._om.place_order(request), self.timeout)
         return OrderHandle(self, response.order_id)
 
@@ -323,24 +348,35 @@ class Lab:
         """All orders of the session, indexed by order_id."""
         return orders_frame(self._core.call(self._om.orders))
 
+    async def aorders(self) -> pd.DataFrame:
+        """``lab.orders`` for async code: the snapshot is taken on the core loop, the frame built here."""
+        return orders_frame(await self._acall(self._om.orders))
+
     @property
     def fills(self) -> pd.DataFrame:
+        """All fills of the session, indexed by fill_id, with fee and liquidity."""
         return fills_frame(self._core.call(self._om.fills))
+
+    async def afills(self) -> pd.DataFrame:
+        return fills_frame(await self._acall(self._om.fills))
 
     @property
     def positions(self) -> pd.DataFrame:
         """Positions with average cost, mark (mid), market value and realized/unrealized P&L."""
 
-        def take() -> tuple[list[Any], dict[str, Decimal | None]]:
-            positions = self._om.positions()
-            marks = {}
-            for p in positions:
-                quote = self.broker.last_quote(p.symbol)
-                marks[p.symbol] = quote.mid if quote is not None else None
-            return positions, marks
+        return positions_frame(*self._core.call(self._marked_positions))
 
-        positions, marks = self._core.call(take)
-        return positions_frame(positions, marks)
+    async def apositions(self) -> pd.DataFrame:
+        return positions_frame(*await self._acall(self._marked_positions))
+
+    def _marked_positions(self) -> tuple[list[Any], dict[str, Decimal | None]]:
+        """Positions and their marks (mid of the last quote), read together on the core loop."""
+        positions = self._om.positions()
+        marks = {}
+        for p in positions:
+            quote = self.broker.last_quote(p.symbol)
+            marks[p.symbol] = quote.mid if quote is not None else None
+        return positions, marks
 
     # --- time --------------------------------------------------------------------------------------------
     def now(self) -> pd.Timestamp:

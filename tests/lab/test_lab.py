@@ -170,3 +170,57 @@ def _interrupt_main():
     import _thread
 
     _thread.interrupt_main()
+
+
+def test_a_reopened_paper_session_keeps_resting_orders_and_its_clock(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Lab(journal=path) as lab:
+        resting = lab.buy("MSFT", 10, limit=lab.quote("MSFT").bid - Decimal("1")).order_id
+        stopped_at = lab.advance("1min")
+        assert lab.order(resting).status is OrderStatus.ACCEPTED
+    assert (tmp_path / "s.paper.sqlite").exists()  # the venue's ledger beside the journal
+    with Lab(journal=path) as lab:
+        assert lab.now() == stopped_at  # simulated time resumes; the day does not start again
+        assert lab.order(resting).status is OrderStatus.ACCEPTED
+        lab.advance("6h")  # the venue still holds the order: it fills or expires at the close
+        assert lab.order(resting).status in (OrderStatus.FILLED, OrderStatus.EXPIRED)
+
+
+def test_a_malformed_request_reads_as_one_error_from_the_cell(lab):
+    for call in (
+        lambda: lab.buy("AAPL", -5),
+        lambda: lab.place(symbol="AAPL", side="buy", quantity=1, order_type="limit"),
+    ):
+        with pytest.raises(InvalidOrder) as caught:
+            call()
+        files = []
+        tb = caught.value.__traceback__
+        while tb is not None:
+            files.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        assert not any("pydantic" in f or "ntlab/core" in f for f in files)
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_async_views(lab):
+    async def cell():
+        await lab.abuy("AAPL", 5)
+        return await lab.aorders(), await lab.afills(), await lab.apositions()
+
+    orders, fills, positions = asyncio.run(cell())
+    pd.testing.assert_frame_equal(orders, lab.orders)
+    pd.testing.assert_frame_equal(fills, lab.fills)
+    assert positions.loc["AAPL", "quantity"] == 5
+
+
+def test_import_ntlab_stays_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ntlab\n"
+        "assert 'ntlab.lab' not in sys.modules and 'pandas' not in sys.modules\n"
+        "ntlab.Lab\n"
+        "assert 'ipywidgets' not in sys.modules, 'widgets load with the first ticket, not with Lab'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
