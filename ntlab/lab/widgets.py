@@ -1,14 +1,16 @@
 """ipywidgets for the Lab: an order ticket, a live blotter, fills and positions, and a tabbed dashboard.
 
-Widgets change only by having values set. Refreshes are coalesced: order events mark a view dirty, and a
-task on the core loop redraws dirty views at most ``REFRESH_HZ`` times a second, so a burst of thousands of
-fills costs a handful of redraws.
+Widgets change only by having values set, and every redraw runs on the core thread (the refresher's, or
+one asked for from a click), so a widget's values are never set from two threads at once. Refreshes are
+coalesced: order events mark a view dirty, and a task on the core loop redraws dirty views at most
+``REFRESH_HZ`` times a second, so a burst of thousands of fills costs a handful of redraws.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import logging
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -17,10 +19,12 @@ import ipywidgets as widgets
 
 from ntlab.core import Order, OrderRequest, OrderStatus
 from ntlab.errors import NtlabError
-from ntlab.lab.views import fills_frame
+from ntlab.lab.views import fills_frame, positions_frame
 
 if TYPE_CHECKING:
     from ntlab.lab.session import Lab
+
+log = logging.getLogger(__name__)
 
 REFRESH_HZ = 4
 BLOTTER_ROWS = 200
@@ -40,12 +44,19 @@ STATUS_COLOURS = {
 
 
 class Coalescer:
-    """Calls ``redraw`` on the core loop at most ``hz`` times a second, and only after an order event."""
+    """Calls ``redraw`` on the core loop at most ``hz`` times a second, and only after an order event.
 
-    def __init__(self, lab: Lab, redraw: Callable[[], None], hz: float = REFRESH_HZ) -> None:
+    ``always=True`` redraws on every tick instead, for views that follow the market (quotes, marks) and
+    change without any order event; a redraw that sets an unchanged value sends nothing to the frontend.
+    """
+
+    def __init__(
+        self, lab: Lab, redraw: Callable[[], None], hz: float = REFRESH_HZ, *, always: bool = False
+    ) -> None:
         self.lab = lab
         self.redraw = redraw
         self.interval = 1.0 / hz
+        self.always = always
         self.dirty = False
         self.redraws = 0
         self._unsubscribe = lab._core.call(lab.manager.on_event, self._mark)
@@ -57,7 +68,7 @@ class Coalescer:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            if self.dirty:
+            if self.dirty or self.always:
                 self.dirty = False
                 self.flush()
 
@@ -66,9 +77,11 @@ class Coalescer:
         try:
             self.redraw()
         except Exception:  # a broken redraw must not kill the refresher
-            import logging
+            log.exception("widget refresh failed")
 
-            logging.getLogger(__name__).exception("widget refresh failed")
+    def now(self) -> None:
+        """Redraw at once (after a click), on the core thread like every other redraw."""
+        _on_core(self.lab, self.flush)
 
     def stop(self) -> None:
         self._unsubscribe()
@@ -137,7 +150,7 @@ class OrderTicket(widgets.VBox):
         self.confirm.on_click(self._confirm_clicked)
         self.abandon.on_click(self._abandon_clicked)
         self.show_quote()
-        self.refresher = Coalescer(lab, self.show_quote)
+        self.refresher = Coalescer(lab, self.show_quote, always=True)
 
     def _type_changed(self, change: dict[str, Any]) -> None:
         kind = change["new"]
@@ -147,7 +160,7 @@ class OrderTicket(widgets.VBox):
             self._prefill_limit()
 
     def _symbol_changed(self, _change: dict[str, Any]) -> None:
-        self.show_quote()
+        self.refresher.now()
         if not self.limit_price.disabled:
             self._prefill_limit()  # a price from the previous symbol would be a fat finger
 
@@ -328,7 +341,7 @@ class Blotter(widgets.VBox):
             self.message.value = _message(f"{order_id}: {handle.snapshot.status.value}", "#6e7781")
         except NtlabError as error:
             self.message.value = _message(str(error), "#cf222e")
-        self.redraw()
+        self.refresher.now()
 
     def stop(self) -> None:
         self.refresher.stop()
@@ -337,7 +350,16 @@ class Blotter(widgets.VBox):
 class FrameView(widgets.VBox):
     """A DataFrame view (fills or positions) redrawn when orders change."""
 
-    def __init__(self, lab: Lab, title: str, frame: Callable[[], Any], rows: int = BLOTTER_ROWS) -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        title: str,
+        frame: Callable[[], Any],
+        rows: int = BLOTTER_ROWS,
+        *,
+        hz: float = REFRESH_HZ,
+        always: bool = False,
+    ) -> None:
         self.lab = lab
         self.heading = title
         self.frame = frame
@@ -345,7 +367,7 @@ class FrameView(widgets.VBox):
         self.table = widgets.HTML()
         super().__init__([self.table])
         self.redraw()
-        self.refresher = Coalescer(lab, self.redraw)
+        self.refresher = Coalescer(lab, self.redraw, hz, always=always)
 
     def redraw(self) -> None:
         frame = self.frame()
@@ -363,20 +385,14 @@ def fills_view(lab: Lab) -> FrameView:
 
 
 def positions_view(lab: Lab) -> FrameView:
+    """Positions marked to the market: redrawn once a second as marks move, even with no order events."""
     return FrameView(
-        lab, "Positions", lambda: lab.positions if not lab._core.in_core_thread() else _positions(lab)
+        lab,
+        "Positions",
+        lambda: positions_frame(*_on_core(lab, lab._marked_positions)),
+        hz=1,
+        always=True,
     )
-
-
-def _positions(lab: Lab) -> Any:
-    from ntlab.lab.views import positions_frame
-
-    positions = lab.manager.positions()
-    marks = {}
-    for p in positions:
-        quote = lab.broker.last_quote(p.symbol)
-        marks[p.symbol] = quote.mid if quote is not None else None
-    return positions_frame(positions, marks)
 
 
 class Dashboard(widgets.Tab):

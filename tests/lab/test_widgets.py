@@ -117,3 +117,28 @@ def test_dashboard_has_all_views(lab):
     assert dashboard.titles == ("Ticket", "Blotter", "Fills", "Positions")
     assert "AAPL" in dashboard.positions.table.value and "paper-f1" in dashboard.fills.table.value
     dashboard.stop()
+
+
+def test_the_ticket_quote_follows_the_market_without_any_order(lab):
+    ticket = lab.ticket()
+    before = ticket.quote_line.value
+    lab.advance("30min")  # quotes move; no order event happens
+    deadline = time.monotonic() + 5
+    while ticket.quote_line.value == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    quote = lab.quote("AAPL")
+    assert f"bid <b>{quote.bid}</b>" in ticket.quote_line.value
+
+
+def test_every_redraw_runs_on_the_core_thread(lab):
+    import threading
+
+    blotter = lab.blotter()
+    threads = []
+    update = blotter.update
+    blotter.update = lambda orders: (threads.append(threading.current_thread()), update(orders))
+    resting = lab.buy("AAPL", 10, limit=lab.quote("AAPL").bid - Decimal("1"))
+    time.sleep(0.6)  # the refresher's redraw
+    blotter.open_orders.children[0].children[0].click()  # the click's redraw
+    assert resting.status is OrderStatus.CANCELLED and "0 open" in blotter.summary.value
+    assert len(threads) >= 2 and {t.name for t in threads} == {"ntlab-core"}
