@@ -13,6 +13,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,19 @@ class _RetryWait:
         if isinstance(error, RateLimited) and error.retry_after is not None:
             wait = max(wait, error.retry_after)
         return wait
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one pass of the actor collects: answers owed to callers, orders to send, events to publish."""
+
+    events: list[OrderEvent] | None
+    results: list[tuple[Future, Any]] = field(default_factory=list)
+    submits: list[tuple[OrderState, Future]] = field(default_factory=list)
+    cancels: list[tuple[OrderState, Future]] = field(default_factory=list)
+
+    def answer(self, future: Future, value: Any) -> None:
+        self.results.append((future, value))
 
 
 class OrderManager:
@@ -343,55 +357,50 @@ class OrderManager:
             if any(command[0] == _STOP for command in batch):
                 return
 
-    async def _process(self, batch: list[tuple[Any, ...]]) -> None:
-        results: list[tuple[Future, Any]] = []
-        submits: list[tuple[OrderState, Future]] = []
-        cancels: list[tuple[OrderState, Future]] = []
-        events: list[OrderEvent] | None = [] if self._hub.active else None
-        for command in batch:
+    async def _process(self, commands: list[tuple[Any, ...]]) -> None:
+        batch = _Batch(events=[] if self._hub.active else None)
+        for command in commands:
             kind = command[0]
             if kind == _PLACE:
-                self._accept(command[1], command[2], submits, results, events)
+                self._accept(command[1], command[2], batch)
             elif kind == _UPDATES:
                 for update in command[1]:
-                    self._apply(update, events)
-                results.append((command[2], None))
+                    self._apply(update, batch)
+                batch.answer(command[2], None)
             elif kind == _CANCEL:
-                self._begin_cancel(command[1], command[2], cancels, results, events)
+                self._begin_cancel(command[1], command[2], batch)
             elif kind == _SUBMITTED:
-                self._finish_submit(command[1], command[2], command[3], results, events)
+                self._finish_submit(command[1], command[2], command[3], batch)
             elif kind == _CANCELLED:
-                self._finish_cancel(command[1], command[2], command[3], results, events)
+                self._finish_cancel(command[1], command[2], command[3], batch)
             elif kind == _CALL:
                 try:
-                    results.append((command[2], command[1]()))
+                    batch.answer(command[2], command[1]())
                 except Exception as error:
-                    results.append((command[2], error))
+                    batch.answer(command[2], error)
         journal = self._journal
         if journal is not None:
             journal.commit()  # requests are durable before any broker hears of them
-        if submits or cancels:
-            await self._dispatch(submits, cancels, results, events)
+        if batch.submits or batch.cancels:
+            await self._dispatch(batch)
             if journal is not None:
                 journal.commit()
-        for future, value in results:
+        for future, value in batch.results:
             if future.done():
                 continue
             if isinstance(value, BaseException):
                 future.set_exception(value)
             else:
                 future.set_result(value)
-        if events:
-            for event in events:
+        if batch.events:
+            for event in batch.events:
                 self._hub.publish(event)
 
     def _accept(
         self,
         request: OrderRequest,
         future: Future,
-        submits: list[tuple[OrderState, Future]],
-        results: list[tuple[Future, Any]],
-        events: list[OrderEvent] | None,
+        batch: _Batch,
     ) -> None:
         broker = self.broker
         now = broker.now()
@@ -414,70 +423,56 @@ class OrderManager:
             self._state.deny(state, denial)
             denial.order_id = order_id
             self._journal_order("denied", state)
-            results.append((future, denial))
-            if events is not None:
-                events.append(OrderEvent(kind="order", order=state.snapshot()))
+            batch.answer(future, denial)
+            if batch.events is not None:
+                batch.events.append(OrderEvent(kind="order", order=state.snapshot()))
             return
         self._journal_order("request", state)
-        submits.append((state, future))
+        batch.submits.append((state, future))
 
-    async def _dispatch(
-        self,
-        submits: list[tuple[OrderState, Future]],
-        cancels: list[tuple[OrderState, Future]],
-        results: list[tuple[Future, Any]],
-        events: list[OrderEvent] | None,
-    ) -> None:
+    async def _dispatch(self, batch: _Batch) -> None:
         broker = self.broker
         if not broker.local:
-            for state, future in submits:
+            for state, future in batch.submits:
                 self._spawn(self._submit_remote(state.snapshot(), future))
-            for state, future in cancels:
+            for state, future in batch.cancels:
                 self._spawn(self._cancel_remote(state.snapshot(), future))
             return
-        for state, future in submits:
+        for state, future in batch.submits:
             try:
                 outcome: Any = await broker.submit_order(state.snapshot())
             except Exception as error:
                 outcome = error
-            self._finish_submit(state.order_id, outcome, future, results, events)
-        for state, future in cancels:
+            self._finish_submit(state.order_id, outcome, future, batch)
+        for state, future in batch.cancels:
             try:
                 outcome = await broker.cancel_order(state.snapshot())
             except Exception as error:
                 outcome = error
-            self._finish_cancel(state.order_id, outcome, future, results, events)
+            self._finish_cancel(state.order_id, outcome, future, batch)
 
     def _finish_submit(
         self,
         order_id: str,
         outcome: Any,
         future: Future,
-        results: list[tuple[Future, Any]],
-        events: list[OrderEvent] | None,
+        batch: _Batch,
     ) -> None:
         state = self._state.orders[order_id]
         if isinstance(outcome, BaseException):
-            outcome = self._submit_failure(state, outcome, events)
-            results.append((future, outcome))
+            batch.answer(future, self._submit_failure(state, outcome, batch))
             return
         for update in outcome:
-            self._apply(update, events)
+            self._apply(update, batch)
         if state.status is OrderStatus.REJECTED:
-            results.append(
-                (
-                    future,
-                    OrderRejected(
-                        f"{self.broker.name} rejected {order_id}: {state.reason}", order_id=order_id
-                    ),
-                )
+            rejected = OrderRejected(
+                f"{self.broker.name} rejected {order_id}: {state.reason}", order_id=order_id
             )
+            batch.answer(future, rejected)
         else:
-            results.append((future, self._response(state)))
+            batch.answer(future, self._response(state))
 
-    def _submit_failure(
-        self, state: OrderState, error: BaseException, events: list[OrderEvent] | None
-    ) -> BaseException:
+    def _submit_failure(self, state: OrderState, error: BaseException, batch: _Batch) -> BaseException:
         """Record what a failed submit means for the order and return the error for the caller."""
         if isinstance(error, (OrderRejected, BrokerUnavailable)):
             reason = str(error)
@@ -488,7 +483,7 @@ class OrderManager:
                     reason=reason,
                     time=self.broker.now(),
                 ),
-                events,
+                batch,
             )
             if isinstance(error, BrokerUnavailable):
                 return BrokerUnavailable(
@@ -508,40 +503,29 @@ class OrderManager:
         self,
         order_id: str,
         future: Future,
-        cancels: list[tuple[OrderState, Future]],
-        results: list[tuple[Future, Any]],
-        events: list[OrderEvent] | None,
+        batch: _Batch,
     ) -> None:
         state = self._state.orders.get(order_id)
         if state is None:
-            results.append(
-                (future, UnknownOrder(f"no order {order_id!r} in this session", order_id=order_id))
-            )
+            batch.answer(future, UnknownOrder(f"no order {order_id!r} in this session", order_id=order_id))
             return
         if state.status.is_final:
-            results.append(
-                (
-                    future,
-                    OrderNotCancelable(
-                        f"order {order_id} is already {state.status.value}", order_id=order_id
-                    ),
-                )
-            )
+            final = OrderNotCancelable(f"order {order_id} is already {state.status.value}", order_id=order_id)
+            batch.answer(future, final)
             return
         now = self.broker.now()
         if self._journal is not None:
             self._journal.add("cancel_request", order_id, {"time": now.isoformat()})
         outcome = self._state.request_cancel(state, now)
-        self._announce(state, outcome, events)
-        cancels.append((state, future))
+        self._announce(state, outcome, batch)
+        batch.cancels.append((state, future))
 
     def _finish_cancel(
         self,
         order_id: str,
         outcome: Any,
         future: Future,
-        results: list[tuple[Future, Any]],
-        events: list[OrderEvent] | None,
+        batch: _Batch,
     ) -> None:
         state = self._state.orders[order_id]
         if isinstance(outcome, BaseException):
@@ -553,15 +537,15 @@ class OrderManager:
                     reason=f"cancel failed: {outcome}",
                     time=self.broker.now(),
                 ),
-                events,
+                batch,
             )
-            results.append((future, outcome))
+            batch.answer(future, outcome)
             return
         for update in outcome:
-            self._apply(update, events)
-        results.append((future, self._response(state)))
+            self._apply(update, batch)
+        batch.answer(future, self._response(state))
 
-    def _apply(self, update: OrderUpdate, events: list[OrderEvent] | None) -> None:
+    def _apply(self, update: OrderUpdate, batch: _Batch) -> None:
         state = self._state.orders.get(update.order_id)
         if state is None:
             log.warning("update for unknown order %s ignored: %s", update.order_id, update)
@@ -571,12 +555,12 @@ class OrderManager:
             if self._journal is not None:
                 self._journal.add("fill" if update.fill else "update", update.order_id, update_record(update))
             for outcome in outcomes:
-                self._announce(state, outcome, events)
+                self._announce(state, outcome, batch)
 
-    def _announce(self, state: OrderState, outcome: Outcome, events: list[OrderEvent] | None) -> None:
-        if events is not None and outcome.changed:
+    def _announce(self, state: OrderState, outcome: Outcome, batch: _Batch) -> None:
+        if batch.events is not None and outcome.changed:
             kind = "fill" if outcome.fill is not None else "order"
-            events.append(OrderEvent(kind=kind, order=state.snapshot(), fill=outcome.fill))
+            batch.events.append(OrderEvent(kind=kind, order=state.snapshot(), fill=outcome.fill))
 
     def _adopt(self, order: Order) -> None:
         state = self._state.adopt(order)
