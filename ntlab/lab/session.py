@@ -165,9 +165,12 @@ class Lab:
             self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{len(self._om.orders())} orders"
         mode = "LIVE" if self.live else "paper"
-        return f"Lab({self.broker!r}, {mode}, {state})"
+        if self._closed:
+            return f"Lab({mode}, closed)"
+        # read on the core loop: the broker and the manager change there
+        broker, count = self._core.call(lambda: (repr(self.broker), len(self._om.orders())))
+        return f"Lab({broker}, {mode}, {count} orders)"
 
     # --- placing and cancelling --------------------------------------------------------------------------
     def _request(
