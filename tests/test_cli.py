@@ -1,0 +1,33 @@
+import subprocess
+import sys
+
+from ntlab.core import OrderStatus, load_session
+
+
+def test_demo_places_a_mix_of_orders_and_prints_tables(tmp_path):
+    journal = tmp_path / "demo.sqlite"
+    result = subprocess.run(
+        [sys.executable, "-m", "ntlab.cli", "demo", "--journal", str(journal)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "refused demo-" in out and "[price_band]" in out
+    assert "placed and cancelled" in out
+    for table in ("== orders (7)", "== fills", "== positions"):
+        assert table in out
+    session = load_session(journal)  # everything printed is in the journal
+    statuses = {s.status for s in session.orders.values()}
+    assert {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED} <= statuses
+    kinds = {s.order_type.value for s in session.orders.values()}
+    assert {"market", "limit", "stop"} <= kinds
+    assert session.fills
+
+
+def test_bad_arguments_are_explained():
+    result = subprocess.run(
+        [sys.executable, "-m", "ntlab.cli", "report"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "--journal" in result.stderr
