@@ -335,7 +335,12 @@ class Blotter(widgets.VBox):
                 self._buttons.pop(order_id).close()
         self.open_orders.children = tuple(rows)
 
+    def refresh(self) -> None:
+        """Redraw now instead of at the next tick (code that reads the widget right after an order)."""
+        self.refresher.now()
+
     def cancel(self, order_id: str) -> None:
+        """What an open order's Cancel button does; the outcome shows in ``message``."""
         try:
             handle = self.lab.cancel(order_id)
             self.message.value = _message(f"{order_id}: {handle.snapshot.status.value}", "#6e7781")
