@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import Callback, EventHub, OrderEvent
@@ -65,7 +65,7 @@ class _RetryWait:
     """Exponential backoff with jitter, but never sooner than a broker's Retry-After."""
 
     def __init__(self, initial: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=5.0, jitter=initial)
+        self._backoff = wait_exponential(multiplier=initial, max=5.0) + wait_random(0, initial)
 
     def __call__(self, state: RetryCallState) -> float:
         wait = float(self._backoff(state))
