@@ -24,7 +24,7 @@ from tenacity.wait import wait_exponential, wait_random
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import Callback, EventHub, OrderEvent
 from ntlab.core.instruments import InstrumentRegistry
-from ntlab.core.journal import Journal
+from ntlab.core.journal import Journal, JournalEvent
 from ntlab.core.lifecycle import OrderState, Outcome
 from ntlab.core.models import Fill, Order, OrderRequest, OrderResponse, OrderUpdate, Position, trusted
 from ntlab.core.risk import RiskEngine, RiskLimits
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 _PLACE, _CANCEL, _UPDATES, _SUBMITTED, _CANCELLED, _CALL, _STOP = range(7)
 _MAX_BATCH = 4096
+_OWN_KINDS = frozenset({"request", "denied", "adopted", "update", "fill", "cancel_request", "halt", "resume"})
 
 Future = asyncio.Future[Any]
 
@@ -259,6 +260,26 @@ class OrderManager:
     @property
     def id_prefix(self) -> str | None:
         return self._id_prefix
+
+    # --- records of other components (execution algorithms) ----------------------------------------------
+    async def record(self, kind: str, data: dict[str, Any], *, key: str | None = None) -> None:
+        """Journal an event that is not an order's (``kind`` must not be one the manager uses itself).
+
+        It goes through the actor, so it is ordered with the orders around it and durable once this returns;
+        replay skips kinds it does not know, and :meth:`journal_events` hands them back after a restart.
+        """
+        if kind in _OWN_KINDS:
+            raise ValueError(f"{kind!r} is an order event kind; pick another name")
+        journal = self._journal
+        if journal is not None:
+            await self._ask(_CALL, lambda: journal.add(kind, key, data))
+
+    def journal_events(self, kinds: Sequence[str]) -> list[JournalEvent]:
+        """The journaled events of these kinds, oldest first (none without a journal)."""
+        if self._journal is None:
+            return []
+        wanted = set(kinds)
+        return [event for event in self._journal.events() if event.kind in wanted]
 
     # --- reconciliation ----------------------------------------------------------------------------------
     async def reconcile(self) -> dict[str, int]:
