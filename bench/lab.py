@@ -1,21 +1,52 @@
-"""Lab figures: sync round trip from the calling thread, DataFrame views and blotter updates.
+"""Lab figures: sync round trip from the calling thread, DataFrame views of 100,000 orders, blotter updates.
 
-python bench/lab.py
+    python bench/lab.py
+
+Orders are 1-unit IOC market orders on AAPL, alternating buy and sell; the simulated clock steps one second
+every 40 orders so the touch refreshes.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 from ntlab import Lab
-from ntlab.core import RiskLimits
+from ntlab.core import OrderRequest, RiskLimits
 from ntlab.lab.views import fills_frame, orders_frame
 from ntlab.lab.widgets import Blotter
+
+REQUESTS = [
+    OrderRequest(symbol="AAPL", side=side, quantity=1, time_in_force="ioc") for side in ("buy", "sell")
+]
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(
+    function: Callable[[], Any], runs: int = 5, between: Callable[[], Any] | None = None
+) -> tuple[float, float]:
+    """(median, worst) milliseconds over ``runs`` calls; ``between`` runs untimed before each."""
+    times = []
+    for _ in range(runs):
+        if between is not None:
+            between()
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), max(times)
+
+
+async def place_many(lab: Lab, count: int) -> None:
+    for i in range(count):
+        if i % 40 == 0:
+            await lab.broker.advance("1s")
+        await lab.manager.place_order(REQUESTS[i % 2])
 
 
 def main() -> None:
@@ -28,46 +59,44 @@ def main() -> None:
             start = time.perf_counter()
             lab.buy("AAPL", 1, tif="ioc") if i % 2 else lab.sell("AAPL", 1, tif="ioc")
             latencies.append((time.perf_counter() - start) * 1e6)
-        print(
-            f"sync lab.buy round trip (3,000 orders)       p50 {percentile(latencies, 0.5):,.0f} us, "
-            f"p99 {percentile(latencies, 0.99):,.0f} us",
-            flush=True,
-        )
+        p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+        print(f"sync lab.buy round trip, 3,000 orders      p50 {p50:,.0f} us, p99 {p99:,.0f} us", flush=True)
 
-        for i in range(97_000):
-            if i % 40 == 0:
-                lab.run(lab.broker.advance("1s"))
-            lab.run(
-                lab.manager.place_order(
-                    lab._request("AAPL", "buy" if i % 2 else "sell", 1, None, None, "ioc", None)
-                )
-            )
-        orders = lab._core.call(lab.manager.orders)
-        fills = lab._core.call(lab.manager.fills)
-        start = time.perf_counter()
-        frame = lab.orders
-        elapsed = time.perf_counter() - start
-        print(f"lab.orders view of {len(frame):,} orders             {elapsed * 1000:,.0f} ms", flush=True)
-        start = time.perf_counter()
-        orders_frame(orders)
-        print(f"  of which building the frame                 {(time.perf_counter() - start) * 1000:,.0f} ms")
-        start = time.perf_counter()
-        fills_frame(fills)
-        print(
-            f"fills view of {len(fills):,} fills               {(time.perf_counter() - start) * 1000:,.0f} ms"
-        )
+        lab.run(place_many(lab, 97_000), timeout=None)
+        orders = lab.run(_call(lab.manager.orders))
+        fills = lab.run(_call(lab.manager.fills))
+
+        # the session moves on between looks: one more order each time
+        median, worst = timed(lambda: lab.orders, between=lambda: lab.buy("AAPL", 1, tif="ioc"))
+        print(f"lab.orders, {len(orders):,} orders            {median:,.0f} ms median, {worst:,.0f} ms worst")
+        median, worst = timed(lambda: orders_frame(orders), runs=3)
+        print(f"orders_frame from snapshots (cold)         {median:,.0f} ms median, {worst:,.0f} ms worst")
+        median, worst = timed(lambda: lab.fills)
+        print(f"lab.fills, {len(fills):,} fills             {median:,.0f} ms median, {worst:,.0f} ms worst")
+        median, worst = timed(lambda: fills_frame(fills), runs=3)
+        print(f"fills_frame from snapshots (cold)          {median:,.0f} ms median, {worst:,.0f} ms worst")
 
         blotter = Blotter(lab)
         blotter.refresher.stop()
         ten_thousand = orders[-10_000:]
-        runs = []
-        for _ in range(5):
-            start = time.perf_counter()
-            blotter.update(ten_thousand)
-            runs.append((time.perf_counter() - start) * 1000)
-        print(
-            f"blotter model update, 10,000 orders          {min(runs):,.1f} ms (best of 5), {max(runs):,.1f} ms worst"
-        )
+        median, worst = timed(lambda: blotter.update(ten_thousand))
+        print(f"blotter model update, 10,000 orders        {median:,.1f} ms median, {worst:,.1f} ms worst")
+
+        live = Blotter(lab)
+        before = live.refresher.redraws
+        start = time.perf_counter()
+        lab.run(place_many(lab, 10_000), timeout=None)
+        burst = time.perf_counter() - start
+        time.sleep(0.5)
+        redraws = live.refresher.redraws - before
+        print(f"burst of 10,000 orders and fills in {burst:.1f} s  {redraws} blotter redraws")
+
+
+def _call(function: Callable[[], Any]) -> Any:
+    async def invoke() -> Any:
+        return function()
+
+    return invoke()
 
 
 if __name__ == "__main__":

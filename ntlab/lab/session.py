@@ -23,7 +23,8 @@ from ntlab.core.enums import Side
 from ntlab.errors import ConfigError, NtlabError
 from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
 from ntlab.lab.handles import OrderHandle
-from ntlab.lab.views import fills_frame, orders_frame, positions_frame
+from ntlab.lab.table import OrderColumns, OrderTable
+from ntlab.lab.views import fills_frame, positions_frame
 
 if TYPE_CHECKING:
     from ntlab.brokers.base import Broker
@@ -98,6 +99,8 @@ class Lab:
         self._widgets: list[Any] = []
         try:
             self._core.run(self._om.start(), timeout)
+            self._table = OrderTable()
+            self._listeners.append(self._core.call(self._watch_orders))
         except BaseException:
             self._core.stop()
             raise
@@ -349,11 +352,19 @@ class Lab:
     @property
     def orders(self) -> pd.DataFrame:
         """All orders of the session, indexed by order_id."""
-        return orders_frame(self._core.call(self._om.orders))
+        return self._core.call(self._order_columns).frame()
+
+    def _watch_orders(self) -> Callable[[], None]:
+        """Keep the orders table converted as orders change, so a look at a long session is cheap."""
+        self._table.sync(self._om.orders())
+        return self._om.on_event(self._table.on_event)
+
+    def _order_columns(self) -> OrderColumns:
+        return self._table.sync(self._om.orders()).columns()
 
     async def aorders(self) -> pd.DataFrame:
         """``lab.orders`` for async code: the snapshot is taken on the core loop, the frame built here."""
-        return orders_frame(await self._acall(self._om.orders))
+        return (await self._acall(self._order_columns)).frame()
 
     @property
     def fills(self) -> pd.DataFrame:

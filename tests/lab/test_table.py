@@ -1,0 +1,50 @@
+"""The orders table a Lab keeps: the same frame as building one from the snapshots, however it got there."""
+
+from decimal import Decimal
+
+import pandas as pd
+
+from ntlab.lab.table import OrderTable
+from ntlab.lab.views import orders_frame
+
+
+async def _orders(lab):
+    return lab.manager.orders()
+
+
+def _session(lab):
+    lab.buy("AAPL", 100)
+    lab.buy("MSFT", 50, limit=lab.quote("MSFT").bid - Decimal("0.5"))
+    lab.sell("NVDA", 40, stop=lab.quote("NVDA").bid - Decimal("0.3"))
+    lab.sell("BTC/USD", "0.25", tif="gtc")
+
+
+def test_the_lab_view_matches_the_snapshots_through_every_change(lab):
+    _session(lab)
+    pd.testing.assert_frame_equal(lab.orders, orders_frame(lab.run(_orders(lab))))
+    lab.advance("20min")  # fills and triggers change rows in place
+    lab.buy("SPY", 5, limit=lab.quote("SPY").bid - Decimal("1"))
+    lab.cancel_all()
+    pd.testing.assert_frame_equal(lab.orders, orders_frame(lab.run(_orders(lab))))
+
+
+def test_sync_converts_changed_snapshots_without_events(lab):
+    _session(lab)
+    before = lab.run(_orders(lab))
+    table = OrderTable(before)
+    lab.advance("20min")
+    lab.cancel_all()
+    lab.buy("SPY", 5)
+    after = lab.run(_orders(lab))
+    assert table.sync(after) is table and len(table) == len(after)
+    pd.testing.assert_frame_equal(table.frame(), orders_frame(after))
+    # a list that is not a continuation (another session's) starts the table again
+    pd.testing.assert_frame_equal(table.sync(after[2:]).frame(), orders_frame(after[2:]))
+
+
+def test_no_orders_is_an_empty_frame_with_the_dtypes(lab):
+    frame = lab.orders
+    assert frame.empty and frame.index.name == "order_id"
+    assert str(frame["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert isinstance(frame["status"].dtype, pd.CategoricalDtype)
+    assert frame["slippage_bps"].dtype == "float64"
