@@ -8,7 +8,7 @@ an illegal transition, a late ack or a duplicate fill leaves the order exactly a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -101,7 +101,7 @@ class OrderState:
     tag: str | None = None
     venue: str | None = None
     external: bool = False
-    fill_ids: set[str] = field(default_factory=set)
+    fill_ids: tuple[str, ...] = ()  # most orders fill a few times: a tuple is a fraction of a set's size
     cached: Order | None = None  # the last snapshot, dropped whenever the state changes
 
     def changed(self) -> None:
@@ -197,7 +197,7 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
         )
         return Outcome(False, note="overfill refused")
     order.changed()
-    order.fill_ids.add(fill.fill_id)
+    order.fill_ids += (fill.fill_id,)
     order.filled_quantity += fill.quantity
     order.filled_notional += fill.quantity * fill.price
     order.fees += fill.fee
