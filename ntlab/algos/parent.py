@@ -227,7 +227,12 @@ class ParentOrder:
     def _price(self, quote: Quote, aggressive: bool) -> Decimal:
         p = self.params
         buy = p.side is Side.BUY
-        price = (quote.ask if aggressive else quote.bid) if buy else (quote.bid if aggressive else quote.ask)
+        if aggressive:
+            price = quote.ask if buy else quote.bid
+        elif buy:  # join the bid, one tick under the offer when venues' quotes lock or cross
+            price = min(quote.bid, quote.ask - self.tick)
+        else:
+            price = max(quote.ask, quote.bid + self.tick)
         if p.limit_price is not None:
             price = min(price, p.limit_price) if buy else max(price, p.limit_price)
         return price
