@@ -23,8 +23,8 @@ from ntlab.core.enums import Side
 from ntlab.errors import ConfigError, NtlabError
 from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
 from ntlab.lab.handles import OrderHandle
-from ntlab.lab.table import OrderColumns, OrderTable
-from ntlab.lab.views import fills_frame, positions_frame
+from ntlab.lab.table import FillColumns, FillTable, OrderColumns, OrderTable
+from ntlab.lab.views import positions_frame
 
 if TYPE_CHECKING:
     from ntlab.brokers.base import Broker
@@ -100,6 +100,7 @@ class Lab:
         try:
             self._core.run(self._om.start(), timeout)
             self._table = OrderTable()
+            self._fills = FillTable()
             self._listeners.append(self._core.call(self._watch_orders))
         except BaseException:
             self._core.stop()
@@ -362,6 +363,9 @@ class Lab:
     def _order_columns(self) -> OrderColumns:
         return self._table.sync(self._om.orders()).columns()
 
+    def _fill_columns(self) -> FillColumns:
+        return self._fills.sync(self._om.fills()).columns()
+
     async def aorders(self) -> pd.DataFrame:
         """``lab.orders`` for async code: the snapshot is taken on the core loop, the frame built here."""
         return (await self._acall(self._order_columns)).frame()
@@ -369,10 +373,10 @@ class Lab:
     @property
     def fills(self) -> pd.DataFrame:
         """All fills of the session, indexed by fill_id, with fee and liquidity."""
-        return fills_frame(self._core.call(self._om.fills))
+        return self._core.call(self._fill_columns).frame()
 
     async def afills(self) -> pd.DataFrame:
-        return fills_frame(await self._acall(self._om.fills))
+        return (await self._acall(self._fill_columns)).frame()
 
     @property
     def positions(self) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The orders view kept row by row: an order is converted once per change, not once per look.
+"""The orders and fills views kept row by row: an order is converted once per change, not once per look.
 
 ``lab.orders`` on a long session then costs copying a few columns, not re-reading every snapshot. Rows are
 updated on the core loop as order events arrive, and every look first checks by identity that each row
@@ -21,9 +21,9 @@ try:
 except ImportError:  # pandas keeps strings in Python objects then
     pa = None
 
-from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.events import OrderEvent
-from ntlab.core.models import Order
+from ntlab.core.models import Fill, Order
 
 SIDES = pd.CategoricalDtype([s.value for s in Side])
 TYPES = pd.CategoricalDtype([t.value for t in OrderType])
@@ -203,3 +203,95 @@ class OrderTable:
 
     def frame(self) -> pd.DataFrame:
         return self.columns().frame()
+
+
+LIQUIDITY = pd.CategoricalDtype([liquidity.value for liquidity in Liquidity])
+_FILL_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "fill_id": str,
+    "time": _ns,
+    "order_id": str,
+    "symbol": str,
+    "side": _coder(SIDES, Side),
+    "quantity": _float,
+    "price": _float,
+    "fee": _float,
+    "liquidity": lambda value: -1 if value is None else _LIQUIDITY_CODES[value],
+    "venue": _text,
+}
+_LIQUIDITY_CODES = {member: LIQUIDITY.categories.get_loc(member.value) for member in Liquidity}
+
+
+class FillTable:
+    """Fills as columns of plain values. Fills never change, so a look converts only the new ones.
+
+    Like :class:`OrderTable`, use it on the core loop and build the frame from ``columns()``.
+    """
+
+    def __init__(self, fills: Sequence[Fill] = ()) -> None:
+        self._reset(fills)
+
+    def _reset(self, fills: Sequence[Fill]) -> None:
+        self._last: Fill | None = None
+        self._count = 0
+        self._columns: dict[str, list[Any]] = {name: [] for name in _FILL_CONVERT}
+        self._extend(fills)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _extend(self, fills: Sequence[Fill]) -> None:
+        if not fills:
+            return
+        for name, convert in _FILL_CONVERT.items():
+            self._columns[name].extend(map(convert, map(attrgetter(name), fills)))
+        self._count += len(fills)
+        self._last = fills[-1]
+
+    def sync(self, fills: Sequence[Fill]) -> FillTable:
+        """Make the rows match ``fills`` (the manager's list, which only grows)."""
+        known = self._count
+        if len(fills) < known or (known and fills[known - 1] is not self._last):
+            self._reset(fills)  # not the list these rows came from: start again
+        else:
+            self._extend(fills[known:])
+        return self
+
+    def columns(self) -> FillColumns:
+        return FillColumns({name: list(values) for name, values in self._columns.items()})
+
+    def frame(self) -> pd.DataFrame:
+        return self.columns().frame()
+
+
+class FillColumns:
+    """A copy of a FillTable's columns; turning it into a frame needs no lock."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    def frame(self) -> pd.DataFrame:
+        """One row per execution, indexed by fill_id, with notional, fee and liquidity."""
+        c = self.columns
+        quantity = np.array(c["quantity"], dtype="float64")
+        price = np.array(c["price"], dtype="float64")
+        return pd.DataFrame(
+            {
+                "time": pd.DatetimeIndex(
+                    np.array(c["time"], dtype="int64").view("datetime64[ns]")
+                ).tz_localize("UTC"),
+                "order_id": string_array(c["order_id"]),
+                "symbol": pd.Categorical(c["symbol"]),
+                "side": pd.Categorical.from_codes(np.array(c["side"], dtype=np.int8), dtype=SIDES),
+                "quantity": quantity,
+                "price": price,
+                "notional": quantity * price,
+                "fee": np.array(c["fee"], dtype="float64"),
+                "liquidity": pd.Categorical.from_codes(
+                    np.array(c["liquidity"], dtype=np.int8), dtype=LIQUIDITY
+                ),
+                "venue": string_array(c["venue"]),
+            },
+            index=pd.Index(string_array(c["fill_id"]), name="fill_id"),
+        )

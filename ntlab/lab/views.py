@@ -13,9 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ntlab.core.models import Fill, Order, Position
-from ntlab.lab.table import SIDES, OrderTable, string_array
-
-LIQUIDITY = pd.CategoricalDtype(["maker", "taker"])
+from ntlab.lab.table import FillTable, OrderTable
 
 
 def _floats(values: Sequence[Decimal | None]) -> np.ndarray:
@@ -23,19 +21,6 @@ def _floats(values: Sequence[Decimal | None]) -> np.ndarray:
         return np.fromiter(map(float, values), dtype="float64", count=len(values))
     except TypeError:  # some are None
         return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
-
-
-def _times(values: Sequence[object]) -> pd.DatetimeIndex:
-    if not values:
-        return pd.DatetimeIndex([], tz="UTC").as_unit("ns")
-    return pd.DatetimeIndex(values).tz_convert("UTC").as_unit("ns")
-
-
-def _category(values: Sequence[object], dtype: pd.CategoricalDtype) -> pd.Categorical:
-    """Enum values as categories; mapping through a dict keeps this linear and cheap."""
-    codes: dict[object, int] = {v: i for i, v in enumerate(dtype.categories)}
-    codes[None] = -1
-    return pd.Categorical.from_codes(np.array([codes[v] for v in values], dtype=np.int8), dtype=dtype)
 
 
 def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
@@ -49,23 +34,7 @@ def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
 
 def fills_frame(fills: Sequence[Fill]) -> pd.DataFrame:
     """One row per execution, indexed by fill_id, with notional, fee and liquidity."""
-    quantity = _floats([f.quantity for f in fills])
-    price = _floats([f.price for f in fills])
-    return pd.DataFrame(
-        {
-            "time": _times([f.time for f in fills]),
-            "order_id": string_array([f.order_id for f in fills]),
-            "symbol": pd.Categorical([f.symbol for f in fills]),
-            "side": _category([f.side for f in fills], SIDES),
-            "quantity": quantity,
-            "price": price,
-            "notional": quantity * price,
-            "fee": _floats([f.fee for f in fills]),
-            "liquidity": _category([f.liquidity for f in fills], LIQUIDITY),
-            "venue": string_array([f.venue for f in fills]),
-        },
-        index=pd.Index(string_array([f.fill_id for f in fills]), name="fill_id"),
-    )
+    return FillTable(fills).frame()
 
 
 def positions_frame(positions: Sequence[Position], marks: Mapping[str, Decimal | None]) -> pd.DataFrame:

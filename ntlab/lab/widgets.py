@@ -19,7 +19,7 @@ import ipywidgets as widgets
 
 from ntlab.core import Order, OrderRequest, OrderStatus
 from ntlab.errors import NtlabError
-from ntlab.lab.views import fills_frame, positions_frame
+from ntlab.lab.views import positions_frame
 
 if TYPE_CHECKING:
     from ntlab.lab.session import Lab
@@ -386,7 +386,7 @@ class FrameView(widgets.VBox):
 
 
 def fills_view(lab: Lab) -> FrameView:
-    return FrameView(lab, "Fills", lambda: fills_frame(_on_core(lab, lab.manager.fills)))
+    return FrameView(lab, "Fills", lambda: _on_core(lab, lab._fill_columns).frame())
 
 
 def positions_view(lab: Lab) -> FrameView:

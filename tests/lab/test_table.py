@@ -4,12 +4,16 @@ from decimal import Decimal
 
 import pandas as pd
 
-from ntlab.lab.table import OrderTable
-from ntlab.lab.views import orders_frame
+from ntlab.lab.table import FillTable, OrderTable
+from ntlab.lab.views import fills_frame, orders_frame
 
 
 async def _orders(lab):
     return lab.manager.orders()
+
+
+async def _fills(lab):
+    return lab.manager.fills()
 
 
 def _session(lab):
@@ -48,3 +52,17 @@ def test_no_orders_is_an_empty_frame_with_the_dtypes(lab):
     assert str(frame["created_at"].dtype) == "datetime64[ns, UTC]"
     assert isinstance(frame["status"].dtype, pd.CategoricalDtype)
     assert frame["slippage_bps"].dtype == "float64"
+
+
+def test_fills_view_converts_only_new_fills_and_matches_the_snapshots(lab):
+    _session(lab)
+    first = lab.fills
+    pd.testing.assert_frame_equal(first, fills_frame(lab.run(_fills(lab))))
+    lab.advance("20min")
+    lab.buy("SPY", 5)
+    fills = lab.run(_fills(lab))
+    assert len(fills) > len(first)
+    pd.testing.assert_frame_equal(lab.fills, fills_frame(fills))
+    table = FillTable(fills[:2])
+    pd.testing.assert_frame_equal(table.sync(fills).frame(), fills_frame(fills))
+    pd.testing.assert_frame_equal(table.sync(fills[1:]).frame(), fills_frame(fills[1:]))
