@@ -356,9 +356,15 @@ class Lab:
         return self._core.call(self._order_columns).frame()
 
     def _watch_orders(self) -> Callable[[], None]:
-        """Keep the orders table converted as orders change, so a look at a long session is cheap."""
+        """Keep orders and fills converted as they change, so a look at a long session is cheap."""
         self._table.sync(self._om.orders())
-        return self._om.on_event(self._table.on_event)
+        self._fills.sync(self._om.fills())
+
+        def convert(event: OrderEvent) -> None:
+            self._table.on_event(event)
+            self._fills.on_event(event)
+
+        return self._om.on_event(convert)
 
     def _order_columns(self) -> OrderColumns:
         return self._table.sync(self._om.orders()).columns()
@@ -381,7 +387,6 @@ class Lab:
     @property
     def positions(self) -> pd.DataFrame:
         """Positions with average cost, mark (mid), market value and realized/unrealized P&L."""
-
         return positions_frame(*self._core.call(self._marked_positions))
 
     async def apositions(self) -> pd.DataFrame:

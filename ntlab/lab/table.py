@@ -222,7 +222,8 @@ _LIQUIDITY_CODES = {member: LIQUIDITY.categories.get_loc(member.value) for membe
 
 
 class FillTable:
-    """Fills as columns of plain values. Fills never change, so a look converts only the new ones.
+    """Fills as columns of plain values. Fills never change, so only new ones are converted: as their
+    events arrive, or at the next look if an event was missed.
 
     Like :class:`OrderTable`, use it on the core loop and build the frame from ``columns()``.
     """
@@ -246,6 +247,11 @@ class FillTable:
             self._columns[name].extend(map(convert, map(attrgetter(name), fills)))
         self._count += len(fills)
         self._last = fills[-1]
+
+    def on_event(self, event: OrderEvent) -> None:
+        """Take a new fill as it happens (the manager's own object, so ``sync`` recognises it)."""
+        if event.fill is not None:
+            self._extend([event.fill])
 
     def sync(self, fills: Sequence[Fill]) -> FillTable:
         """Make the rows match ``fills`` (the manager's list, which only grows)."""
