@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ROUND_LOT = 100  # equities' default smallest child: odd lots print but rarely help a schedule
 START_KIND = "algo_start"
 END_KIND = "algo_end"
 
@@ -85,7 +86,12 @@ class AlgoEngine:
             slices = max(1, (end_ns - start_ns) // max(1, int(interval.total_seconds() * 1e9)))
             even = qty * 2 / slices
             options["max_child"] = max(lot, (even / lot).to_integral_value(rounding=ROUND_UP) * lot)
-        options.setdefault("min_child", min(lot, options["max_child"]))
+        if "min_child" not in options:
+            equity = (
+                instrument := self.om.instruments.get(symbol.upper())
+            ) is not None and instrument.kind.value == "equity"
+            options["min_child"] = min(qty, Decimal(ROUND_LOT) if equity else lot)
+        options["max_child"] = max(Decimal(options["max_child"]), Decimal(options["min_child"]))
         if algo == "vwap" and options.get("profile") is None and self.market is not None:
             options["profile"] = tuple(market_curve(self.market, symbol.upper(), start_ns, end_ns).tolist())
         return AlgoParams(

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_CATCH_UP_CHILDREN = 20
+
 
 @dataclass(frozen=True, slots=True)
 class ProgressPoint:
@@ -218,11 +220,14 @@ class ParentOrder:
             await self._cancel_children(stale)
             self._refresh()
         room = min(goal, p.quantity) - self.filled - self._working
-        size = self._lots(min(room, p.max_child))
-        remainder = p.quantity - self.filled - self._working
-        if size <= 0 or (size < p.min_child and size < remainder):
-            return
-        await self._send(size, price)
+        # one child per wake on schedule; catching up, as many as it takes (each no bigger than max_child)
+        for _ in range(MAX_CATCH_UP_CHILDREN if aggressive and p.placement == "passive" or last_call else 1):
+            size = self._lots(min(room, p.max_child))
+            remainder = p.quantity - self.filled - self._working
+            if size <= 0 or (size < p.min_child and size < remainder):
+                return
+            await self._send(size, price)
+            room -= size
 
     def _price(self, quote: Quote, aggressive: bool) -> Decimal:
         p = self.params
