@@ -221,7 +221,8 @@ class ParentOrder:
             self._refresh()
         room = min(goal, p.quantity) - self.filled - self._working
         # one child per wake on schedule; catching up, as many as it takes (each no bigger than max_child)
-        for _ in range(MAX_CATCH_UP_CHILDREN if aggressive and p.placement == "passive" or last_call else 1):
+        catching_up = behind or (last_call and self.tape is None)
+        for _ in range(MAX_CATCH_UP_CHILDREN if catching_up else 1):
             size = self._lots(min(room, p.max_child))
             remainder = p.quantity - self.filled - self._working
             if size <= 0 or (size < p.min_child and size < remainder):
