@@ -198,9 +198,14 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
         return Outcome(False, note="overfill refused")
     order.changed()
     order.fill_ids += (fill.fill_id,)
-    order.filled_quantity += fill.quantity
-    order.filled_notional += fill.quantity * fill.price
-    order.fees += fill.fee
+    # The first fill's values are taken as they are: most orders fill once, and a million orders keep a
+    # million fewer Decimals that way.
+    first = not order.filled_quantity
+    order.filled_quantity = fill.quantity if first else order.filled_quantity + fill.quantity
+    order.filled_notional = (
+        fill.quantity * fill.price if first else order.filled_notional + fill.quantity * fill.price
+    )
+    order.fees = fill.fee if not order.fees else order.fees + fill.fee
     order.updated_at = when or fill.time
     if order.status.is_open:
         order.status = _status_after_fill(order)

@@ -58,7 +58,7 @@ class VenueOrder:
 
     @property
     def remaining(self) -> Decimal:
-        return self.quantity - self.filled
+        return self.quantity - self.filled if self.filled else self.quantity
 
     @property
     def is_buy(self) -> bool:
@@ -83,8 +83,9 @@ class Execution:
 def execute(
     order: VenueOrder, quantity: Decimal, price: Decimal, liquidity: Liquidity, now_ns: int
 ) -> Execution:
-    order.filled += quantity
-    order.notional += quantity * price
+    first = not order.filled  # keep the first fill's objects: most orders fill once
+    order.filled = quantity if first else order.filled + quantity
+    order.notional = quantity * price if first else order.notional + quantity * price
     order.updated_ns = now_ns
     return Execution(order, quantity, price, liquidity, now_ns)
 
