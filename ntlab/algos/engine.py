@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
@@ -64,8 +65,9 @@ class AlgoEngine:
         end: datetime | str | None = None,
         **options: Any,
     ) -> AlgoParams:
-        """Fill in defaults: start now, end after ``minutes`` (else at the session close), max child about
-        twice the even share of one interval, min child one lot."""
+        """Fill in defaults: start now, end after ``minutes`` (else at the session close), VWAP's curve from
+        the market, max child twice the schedule's busiest interval, min child a round lot (one lot for
+        crypto and FX), a decision every 30 s (10 s for POV)."""
         now_ns = self._now_ns()
         start_ns = max(now_ns, to_ns(start)) if start is not None else now_ns
         if end is not None:
@@ -80,20 +82,27 @@ class AlgoEngine:
         if not isinstance(interval, timedelta):
             interval = timedelta(seconds=duration_ns(interval) / 1e9)
         options["interval"] = interval
+        if algo == "vwap" and options.get("profile") is None and self.market is not None:
+            options["profile"] = tuple(market_curve(self.market, symbol.upper(), start_ns, end_ns).tolist())
         if "max_child" not in options and algo == "pov":
             options["max_child"] = qty  # the tape's volume paces a POV parent, not a slice size
         if "max_child" not in options:
-            slices = max(1, (end_ns - start_ns) // max(1, int(interval.total_seconds() * 1e9)))
-            even = qty * 2 / slices
-            options["max_child"] = max(lot, (even / lot).to_integral_value(rounding=ROUND_UP) * lot)
+            step = max(1, int(interval.total_seconds() * 1e9))
+            schedule = (
+                CurveSchedule(start_ns, end_ns, options["profile"])
+                if options.get("profile") is not None
+                else Schedule(start_ns, end_ns)
+            )
+            marks = [*range(start_ns, end_ns, step), end_ns]
+            fractions = [schedule.fraction(t) for t in marks]
+            busiest = max(b - a for a, b in itertools.pairwise(fractions))
+            peak = qty * 2 * Decimal(repr(busiest))  # twice the busiest interval's share
+            options["max_child"] = max(lot, (peak / lot).to_integral_value(rounding=ROUND_UP) * lot)
         if "min_child" not in options:
-            equity = (
-                instrument := self.om.instruments.get(symbol.upper())
-            ) is not None and instrument.kind.value == "equity"
+            instrument = self.om.instruments.get(symbol.upper())
+            equity = instrument is not None and instrument.kind.value == "equity"
             options["min_child"] = min(qty, Decimal(ROUND_LOT) if equity else lot)
         options["max_child"] = max(Decimal(options["max_child"]), Decimal(options["min_child"]))
-        if algo == "vwap" and options.get("profile") is None and self.market is not None:
-            options["profile"] = tuple(market_curve(self.market, symbol.upper(), start_ns, end_ns).tolist())
         return AlgoParams(
             algo=algo,
             symbol=symbol.upper(),
@@ -182,6 +191,12 @@ class AlgoEngine:
         """Move time to ``when``, stopping at every parent's wake and at least every ``step`` while one runs."""
         target = when if isinstance(when, int) else to_ns(when)
         await self._advance(target, max(1, duration_ns(step)), until_idle=False)
+
+    async def advance(self, step: str | timedelta | float = "1min") -> datetime:
+        """Like the venue's ``advance(step)``, with every running parent acting on the way."""
+        await self.run_until(self._now_ns() + duration_ns(step))
+        now: datetime = self.broker.now()
+        return now
 
     async def run(self, step: str | timedelta | float = "1s") -> None:
         """Run until every parent has finished or its window has ended; time stops there."""
