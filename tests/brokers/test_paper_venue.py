@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ntlab.brokers.paper import PaperBroker, PaperConfig
+from ntlab.brokers.paper import PaperBroker, PaperConfig, RealTimeClock, SimClock
 from ntlab.core import Order, OrderManager, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.instruments import AssetKind, Instrument
 from ntlab.core.lifecycle import OrderState
@@ -240,6 +240,16 @@ async def test_realtime_clock_replays_the_market():
     moved = broker.now() - start
     await broker.close()
     assert moved > timedelta(seconds=30)  # 0.3 s of wall time at 600x is minutes of market time
+
+
+async def test_clocks_tell_the_venue_time():
+    clock = SimClock()
+    broker = PaperBroker(market(BOOK), clock=clock)
+    assert clock.now() == broker.now() == OPEN.to_pydatetime()
+    await broker.advance("15s")
+    assert clock.now() == broker.now() == (OPEN + pd.Timedelta(seconds=15)).to_pydatetime()
+    later = RealTimeClock(start=OPEN + pd.Timedelta(seconds=5), speed=10)
+    assert PaperBroker(market(BOOK), clock=later).now() == later.now() == (OPEN + pd.Timedelta(seconds=5))
 
 
 async def test_with_the_order_manager_on_the_sample_market(tmp_path):

@@ -35,27 +35,38 @@ def from_ns(ns: int) -> datetime:
 
 
 class SimClock:
-    """Simulated time that moves only when code advances it: deterministic for tests and notebooks."""
+    """Simulated time that moves only when code advances it: deterministic for tests and notebooks.
+
+    ``start`` None means the venue's session open. The venue owns stepping and keeps ``now_ns`` current, so
+    a clock shared with other code reads the same time as the venue it drives.
+    """
 
     realtime = False
 
     def __init__(self, start: datetime | str | None = None) -> None:
         self.start_ns: int | None = None if start is None else to_ns(start)
+        self.now_ns: int | None = self.start_ns
+
+    def now(self) -> datetime:
+        """Current simulated time, tz-aware UTC (the start until a venue has set it)."""
+        if self.now_ns is None:
+            raise RuntimeError("this clock has no time yet: give it a start or attach it to a PaperBroker")
+        return from_ns(self.now_ns)
 
     def target_ns(self, now_ns: int) -> int:
         return now_ns
 
 
-class RealTimeClock:
+class RealTimeClock(SimClock):
     """Replays the market ``speed`` times faster than the wall clock (1 = real time, 60 = a minute a second)."""
 
     realtime = True
 
-    def __init__(self, speed: float = 1.0, start: datetime | str | None = None) -> None:
+    def __init__(self, start: datetime | str | None = None, speed: float = 1.0) -> None:
         if not speed > 0:
             raise ConfigError(f"speed must be positive, got {speed}")
+        super().__init__(start)
         self.speed = float(speed)
-        self.start_ns: int | None = None if start is None else to_ns(start)
         self._anchor: tuple[float, int] | None = None
 
     def target_ns(self, now_ns: int) -> int:

@@ -83,12 +83,13 @@ class PaperBroker:
         if clock == "sim":
             self.clock: SimClock | RealTimeClock = SimClock()
         elif clock == "realtime":
-            self.clock = RealTimeClock(speed)
+            self.clock = RealTimeClock(speed=speed)
         else:
             self.clock = clock
         self._open_ns = int(market.session_open.value)
         self._close_ns = int(market.session_close.value)
         self._now_ns = self.clock.start_ns if self.clock.start_ns is not None else self._open_ns
+        self.clock.now_ns = self._now_ns
         self._latency_ns = duration_ns(self.config.latency)
         self._now_dt = (self._now_ns, from_ns(self._now_ns))
         self._books: dict[str, SymbolBook] = {}
@@ -332,6 +333,7 @@ class PaperBroker:
             if crosses_close:
                 closing = self._close_session(executions)
             self._now_ns = target
+            self.clock.now_ns = target
             executions.sort(key=lambda e: e.time_ns)
             updates = self._book_executions(executions)
             for execution in executions:
@@ -489,6 +491,7 @@ class PaperBroker:
         now = ledger.now_ns()
         if now is not None:
             self._now_ns = max(self._now_ns, now)
+            self.clock.now_ns = self._now_ns
         for row in ledger.orders():
             order = _order_from_row(row)
             self._orders[order.order_id] = order
