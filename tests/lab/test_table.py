@@ -66,3 +66,14 @@ def test_fills_view_converts_only_new_fills_and_matches_the_snapshots(lab):
     table = FillTable(fills[:2])
     pd.testing.assert_frame_equal(table.sync(fills).frame(), fills_frame(fills))
     pd.testing.assert_frame_equal(table.sync(fills[1:]).frame(), fills_frame(fills[1:]))
+
+
+def test_string_columns_are_the_same_without_arrow(lab, monkeypatch):
+    import ntlab.lab.table as table
+
+    _session(lab)
+    orders, fills = lab.run(_orders(lab)), lab.run(_fills(lab))
+    with_arrow = orders_frame(orders), fills_frame(fills)
+    monkeypatch.setattr(table, "_ARROW_STRINGS", False)
+    pd.testing.assert_frame_equal(orders_frame(orders), with_arrow[0])
+    pd.testing.assert_frame_equal(fills_frame(fills), with_arrow[1])
