@@ -49,7 +49,7 @@ class AlgoEngine:
         self.broker: Any = broker if broker is not None else om.broker
         self.market: Market | None = market if market is not None else getattr(self.broker, "market", None)
         self.parents: dict[str, ParentOrder] = {}
-        self._seq = 0
+        self._seq = len(om.journal_events([START_KIND]))  # parent ids never repeat across restarts
         self._task: asyncio.Task[None] | None = None
 
     # --- placing parents ---------------------------------------------------------------------------------
@@ -115,8 +115,12 @@ class AlgoEngine:
 
     async def submit(self, params: AlgoParams) -> ParentOrder:
         """Journal the parent, then let it act at once if its window has begun."""
-        self._seq += 1
-        parent_id = f"{self.om.id_prefix}-{params.algo}-{self._seq:03d}"
+        used = {o.parent_id for o in self.om.orders() if o.parent_id is not None} | set(self.parents)
+        while True:
+            self._seq += 1
+            parent_id = f"{self.om.id_prefix}-{params.algo}-{self._seq:03d}"
+            if parent_id not in used:
+                break
         await self.om.record(
             START_KIND, {"parent_id": parent_id, "params": params.model_dump(mode="json")}, key=parent_id
         )

@@ -21,7 +21,7 @@ from ntlab.algos.schedules import Schedule, VolumeTape
 from ntlab.brokers.paper.clock import from_ns, to_ns
 from ntlab.core.enums import OrderType, Side
 from ntlab.core.models import Order, OrderRequest, Quote
-from ntlab.errors import NtlabError, OrderNotCancelable
+from ntlab.errors import NtlabError, OrderNotCancelable, UnknownOrder
 
 if TYPE_CHECKING:
     from ntlab.brokers.base import Broker
@@ -245,7 +245,7 @@ class ParentOrder:
 
     async def _send(self, size: Decimal, price: Decimal) -> None:
         p = self.params
-        child_id = f"{self.parent_id}-{len(self.children) + 1:04d}"
+        child_id = self._next_child_id()
         request = OrderRequest(
             symbol=p.symbol,
             side=p.side,
@@ -257,13 +257,31 @@ class ParentOrder:
             tag=p.algo,
             venue=p.venue,
         )
-        self.children.append(child_id)
+        order_id: str | None = child_id
         try:
-            await self.om.place_order(request)
+            order_id = (await self.om.place_order(request)).order_id
         except NtlabError as error:
             self.reason = f"child {child_id} refused: {error}"
             log.warning("%s: %s", self.parent_id, self.reason)
-        self._take_in(self.om.order(child_id))
+            order_id = getattr(error, "order_id", None) or (child_id if self._known(child_id) else None)
+        if order_id is not None and order_id not in self.children:
+            self.children.append(order_id)
+            self._take_in(self.om.order(order_id))
+
+    def _next_child_id(self) -> str:
+        n = len(self.children)
+        while True:
+            n += 1
+            child_id = f"{self.parent_id}-{n:04d}"
+            if not self._known(child_id):
+                return child_id
+
+    def _known(self, order_id: str) -> bool:
+        try:
+            self.om.order(order_id)
+        except UnknownOrder:
+            return False
+        return True
 
     async def _cancel_children(self, child_ids: set[str]) -> None:
         for child_id in sorted(child_ids):

@@ -114,3 +114,33 @@ async def test_a_restart_configured_to_stop_cancels_the_working_children(tmp_pat
         assert not any(k.is_open for k in children_of(om, parent.parent_id))
         await engine.run_until(broker.now_ns + 30 * 60 * 10**9)
         assert len(children_of(om, parent.parent_id)) == count
+
+
+async def test_parent_ids_never_repeat_when_a_journaled_session_is_reopened_without_resume(tmp_path):
+    path = tmp_path / "session.sqlite"
+    broker = PaperBroker(MARKET)
+    async with OrderManager(broker, journal=path, id_prefix="sim") as om:
+        await broker.advance("15min")
+        first = await AlgoEngine(om).twap("AAPL", 1_000, minutes=5)
+    async with OrderManager(broker, journal=path) as om:
+        engine = AlgoEngine(om)
+        second = await engine.twap("AAPL", 1_000, minutes=5)
+        await engine.run()
+        assert second.parent_id != first.parent_id
+        assert second.snapshot().status is AlgoStatus.FILLED and second.reason is None
+
+
+async def test_a_refused_child_is_recorded_once_and_never_counted_as_filled(market):
+    from ntlab.core import RiskLimits
+
+    broker = PaperBroker(market)
+    async with OrderManager(broker, id_prefix="sim", risk=RiskLimits(max_order_notional=10_000)) as om:
+        await broker.advance("15min")
+        engine = AlgoEngine(om)
+        parent = await engine.twap("AAPL", 1_000, minutes=5)
+        await engine.run()
+        kids = [o for o in om.orders() if o.parent_id == parent.parent_id]
+        assert kids and all(k.reason_code == "max_notional" for k in kids)
+        assert parent.filled == 0 and parent.snapshot().status is AlgoStatus.EXPIRED
+        assert "refused" in parent.snapshot().reason or "window ended" in parent.snapshot().reason
+        assert len(set(parent.children)) == len(parent.children) == len(kids)
