@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from ntlab.brokers.paper.book import VenueOrder
+from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -68,3 +72,49 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+
+def order_row(order: VenueOrder) -> dict[str, Any]:
+    """An order as a ledger row: JSON-safe, Decimals as strings so they come back exact."""
+    return {
+        "order_id": order.order_id,
+        "broker_order_id": order.broker_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "quantity": str(order.quantity),
+        "order_type": order.order_type.value,
+        "time_in_force": order.time_in_force.value,
+        "limit_price": None if order.limit_price is None else str(order.limit_price),
+        "stop_price": None if order.stop_price is None else str(order.stop_price),
+        "created_ns": order.created_ns,
+        "active_ns": order.active_ns,
+        "updated_ns": order.updated_ns,
+        "status": order.status.value,
+        "filled": str(order.filled),
+        "notional": str(order.notional),
+        "triggered": order.triggered,
+        "reason": order.reason,
+    }
+
+
+def order_from_row(row: dict[str, Any]) -> VenueOrder:
+    order = VenueOrder(
+        order_id=row["order_id"],
+        broker_order_id=row["broker_order_id"],
+        symbol=row["symbol"],
+        side=Side(row["side"]),
+        quantity=Decimal(row["quantity"]),
+        order_type=OrderType(row["order_type"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
+        limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
+        stop_price=None if row["stop_price"] is None else Decimal(row["stop_price"]),
+        created_ns=row["created_ns"],
+        active_ns=row["active_ns"],
+        updated_ns=row["updated_ns"],
+        status=OrderStatus(row["status"]),
+        filled=Decimal(row["filled"]),
+        notional=Decimal(row["notional"]),
+        reason=row["reason"],
+    )
+    order.triggered = row["triggered"]
+    return order

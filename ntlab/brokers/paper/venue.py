@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,9 @@ from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
 from ntlab.brokers.paper.clock import RealTimeClock, SimClock, duration_ns, from_ns, to_ns
 from ntlab.brokers.paper.config import PaperConfig
-from ntlab.brokers.paper.ledger import Ledger
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
+from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
+from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote, trusted
 from ntlab.core.positions import PositionState
 from ntlab.market.frames import Market
@@ -33,29 +34,6 @@ log = logging.getLogger(__name__)
 
 FEE_PLACES = Decimal("0.000001")
 TICK_SECONDS = 0.05
-
-
-def _update(
-    order_id: str,
-    status: OrderStatus | None,
-    now: datetime,
-    *,
-    fill: Fill | None = None,
-    broker_order_id: str | None = None,
-    reason: str | None = None,
-) -> OrderUpdate:
-    return trusted(
-        OrderUpdate,
-        {
-            "order_id": order_id,
-            "status": status,
-            "fill": fill,
-            "broker_order_id": broker_order_id,
-            "reason": reason,
-            "cancel_rejected": False,
-            "time": now,
-        },
-    )
 
 
 class PaperBroker:
@@ -195,7 +173,7 @@ class PaperBroker:
         if order.order_id in self._orders:
             self._write(attempt=order.order_id)
             return [
-                _update(
+                update(
                     order.order_id,
                     OrderStatus.REJECTED,
                     now,
@@ -212,7 +190,7 @@ class PaperBroker:
             reject = "opg orders must arrive before the opening auction"
         if reject is not None:
             self._write(attempt=order.order_id)
-            return [_update(order.order_id, OrderStatus.REJECTED, now, reason=reject)]
+            return [update(order.order_id, OrderStatus.REJECTED, now, reason=reject)]
         assert book is not None
         self._order_seq += 1
         venue_order = VenueOrder(
@@ -231,7 +209,7 @@ class PaperBroker:
         )
         self._orders[order.order_id] = venue_order
         updates = [
-            _update(order.order_id, OrderStatus.ACCEPTED, now, broker_order_id=venue_order.broker_order_id)
+            update(order.order_id, OrderStatus.ACCEPTED, now, broker_order_id=venue_order.broker_order_id)
         ]
         executions: list[Execution] = []
         tif = venue_order.time_in_force
@@ -266,7 +244,7 @@ class PaperBroker:
                 else:
                     book.resting.append(venue_order)
         if venue_order.status is OrderStatus.CANCELLED:
-            updates.append(_update(order.order_id, OrderStatus.CANCELLED, now, reason=venue_order.reason))
+            updates.append(update(order.order_id, OrderStatus.CANCELLED, now, reason=venue_order.reason))
         self._write(orders=[venue_order], updates=updates, attempt=order.order_id)
         return updates
 
@@ -283,19 +261,7 @@ class PaperBroker:
         now = self.now()
         if venue_order is None or venue_order.status.is_final:
             state = "unknown to the venue" if venue_order is None else f"already {venue_order.status.value}"
-            update = trusted(
-                OrderUpdate,
-                {
-                    "order_id": order.order_id,
-                    "status": None,
-                    "fill": None,
-                    "broker_order_id": None,
-                    "reason": f"cannot cancel: {state}",
-                    "cancel_rejected": True,
-                    "time": now,
-                },
-            )
-            return [update]
+            return [cancel_refused(order.order_id, now, f"cannot cancel: {state}")]
         book = self._books[venue_order.symbol]
         if venue_order in book.resting:
             book.resting.remove(venue_order)
@@ -304,7 +270,7 @@ class PaperBroker:
         venue_order.status = OrderStatus.CANCELLED
         venue_order.updated_ns = self._now_ns
         self._write(orders=[venue_order])
-        return [_update(order.order_id, OrderStatus.CANCELLED, now)]
+        return [update(order.order_id, OrderStatus.CANCELLED, now)]
 
     # --- stepping the clock ------------------------------------------------------------------------------
     async def advance(self, step: timedelta | pd.Timedelta | str | float) -> datetime:
@@ -375,7 +341,7 @@ class PaperBroker:
             order.status = OrderStatus.EXPIRED
             order.updated_ns = self._close_ns
             order.reason = "day order expired at the close"
-            updates.append(_update(order.order_id, OrderStatus.EXPIRED, close_time, reason=order.reason))
+            updates.append(update(order.order_id, OrderStatus.EXPIRED, close_time, reason=order.reason))
         return updates
 
     async def _tick(self) -> None:
@@ -413,45 +379,15 @@ class PaperBroker:
             )
             self._fills.append(fill)
             order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
-            updates.append(_update(order.order_id, None, time, fill=fill))
+            updates.append(update(order.order_id, None, time, fill=fill))
         return updates
-
-    def _snapshot(self, order: VenueOrder) -> BrokerOrder:
-        return trusted(
-            BrokerOrder,
-            {
-                "order_id": order.order_id,
-                "symbol": order.symbol,
-                "side": order.side,
-                "quantity": order.quantity,
-                "order_type": order.order_type,
-                "time_in_force": order.time_in_force,
-                "status": order.status,
-                "limit_price": order.limit_price,
-                "stop_price": order.stop_price,
-                "filled_quantity": order.filled,
-                "avg_fill_price": order.notional / order.filled if order.filled else None,
-                "fees": Decimal(0),
-                "broker_order_id": order.broker_order_id,
-                "created_at": from_ns(order.created_ns),
-                "updated_at": from_ns(order.updated_ns),
-                "reason_code": None,
-                "reason": order.reason,
-                "arrival_bid": None,
-                "arrival_ask": None,
-                "parent_id": None,
-                "tag": None,
-                "venue": self.name,
-                "external": False,
-            },
-        )
 
     async def lookup_order(self, order_id: str) -> BrokerOrder | None:
         order = self._orders.get(order_id)
-        return None if order is None else self._snapshot(order)
+        return None if order is None else snapshot(order, self.name)
 
     async def open_orders(self) -> list[BrokerOrder]:
-        return [self._snapshot(o) for o in self._orders.values() if o.status.is_open]
+        return [snapshot(o, self.name) for o in self._orders.values() if o.status.is_open]
 
     async def fills_since(self, since: datetime | None) -> list[Fill]:
         return [f for f in self._fills if since is None or f.time >= since]
@@ -482,7 +418,7 @@ class PaperBroker:
         fills = [u.fill for u in updates or [] if u.fill is not None]
         self._ledger.record(
             self._now_ns,
-            [_order_row(o) for o in orders or []],
+            [order_row(o) for o in orders or []],
             [f.model_dump(mode="json") for f in fills],
             attempt,
         )
@@ -493,7 +429,7 @@ class PaperBroker:
             self._now_ns = max(self._now_ns, now)
             self.clock.now_ns = self._now_ns
         for row in ledger.orders():
-            order = _order_from_row(row)
+            order = order_from_row(row)
             self._orders[order.order_id] = order
             self._order_seq += 1
             book = self._book(order.symbol)
@@ -506,48 +442,3 @@ class PaperBroker:
             fill = Fill.model_validate(row)
             self._fills.append(fill)
             self._fill_seq += 1
-
-
-def _order_row(order: VenueOrder) -> dict[str, Any]:
-    return {
-        "order_id": order.order_id,
-        "broker_order_id": order.broker_order_id,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "quantity": str(order.quantity),
-        "order_type": order.order_type.value,
-        "time_in_force": order.time_in_force.value,
-        "limit_price": None if order.limit_price is None else str(order.limit_price),
-        "stop_price": None if order.stop_price is None else str(order.stop_price),
-        "created_ns": order.created_ns,
-        "active_ns": order.active_ns,
-        "updated_ns": order.updated_ns,
-        "status": order.status.value,
-        "filled": str(order.filled),
-        "notional": str(order.notional),
-        "triggered": order.triggered,
-        "reason": order.reason,
-    }
-
-
-def _order_from_row(row: dict[str, Any]) -> VenueOrder:
-    order = VenueOrder(
-        order_id=row["order_id"],
-        broker_order_id=row["broker_order_id"],
-        symbol=row["symbol"],
-        side=Side(row["side"]),
-        quantity=Decimal(row["quantity"]),
-        order_type=OrderType(row["order_type"]),
-        time_in_force=TimeInForce(row["time_in_force"]),
-        limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
-        stop_price=None if row["stop_price"] is None else Decimal(row["stop_price"]),
-        created_ns=row["created_ns"],
-        active_ns=row["active_ns"],
-        updated_ns=row["updated_ns"],
-        status=OrderStatus(row["status"]),
-        filled=Decimal(row["filled"]),
-        notional=Decimal(row["notional"]),
-        reason=row["reason"],
-    )
-    order.triggered = row["triggered"]
-    return order
