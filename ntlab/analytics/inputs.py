@@ -1,0 +1,208 @@
+"""Checking and normalising TCA input frames: columns, times (int64 ns UTC), float prices, side signs.
+
+Everything downstream works on numpy arrays; this is the one place that knows about DataFrame quirks
+(Decimal object columns, tz-naive times, "Buy"/"SELL"/±1 sides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from ntlab.errors import DataError
+
+ORDER_COLUMNS = ["order_id", "symbol", "side", "quantity", "arrival_time"]
+FILL_COLUMNS = ["order_id", "fill_id", "time", "price", "quantity"]
+QUOTE_COLUMNS = ["symbol", "time", "bid", "ask"]
+TRADE_COLUMNS = ["symbol", "time", "price", "size"]
+
+
+Groups = list[tuple[str, np.ndarray]]
+
+
+def groups_of(symbols: np.ndarray) -> Groups:
+    """Row indices per symbol in one stable argsort (a symbol's rows keep their order)."""
+    codes, names = pd.factorize(symbols)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return [(str(name), order[bounds[k] : bounds[k + 1]]) for k, name in enumerate(names)]
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns)) or "none"
+        raise DataError(f"{what}: missing column(s) {', '.join(missing)}; found {found}")
+
+
+def _ns(column: pd.Series, what: str) -> np.ndarray:
+    """Times as int64 nanoseconds since the epoch, UTC (naive times are taken as UTC)."""
+    try:
+        times = pd.to_datetime(column, utc=True)
+    except (ValueError, TypeError) as error:
+        raise DataError(f"{what} has values that are not times ({error})") from error
+    if times.isna().any():
+        raise DataError(f"{what}: {int(times.isna().sum())} rows have no time; drop or fix them")
+    return pd.DatetimeIndex(times).as_unit("ns").asi8
+
+
+def _floats(column: pd.Series, what: str) -> np.ndarray:
+    if column.dtype == object and len(column) and isinstance(column.iloc[0], Decimal):
+        column = column.map(float)
+    try:
+        values = pd.to_numeric(column).to_numpy(dtype="float64")
+    except (ValueError, TypeError) as error:
+        raise DataError(f"{what} has values that are not numbers ({error})") from error
+    return values
+
+
+def _positive(values: np.ndarray, what: str, ids: pd.Series) -> None:
+    bad = ~(values > 0)
+    if bad.any():
+        first = ids.iloc[int(np.flatnonzero(bad)[0])]
+        raise DataError(
+            f"{what}: {int(bad.sum())} rows are not positive numbers (e.g. {first!r}); fix or drop them"
+        )
+
+
+def _signs(column: pd.Series) -> np.ndarray:
+    text = column.astype(str).str.strip().str.lower()
+    signs = np.where(
+        text.isin(["buy", "1", "+1", "1.0", "b"]),
+        1.0,
+        np.where(text.isin(["sell", "-1", "-1.0", "s"]), -1.0, 0.0),
+    )
+    if (signs == 0).any():
+        bad = sorted(set(column[signs == 0].astype(str)))[:5]
+        raise DataError(f"orders: side must be buy/sell or +1/-1; got {', '.join(map(repr, bad))}")
+    return signs
+
+
+@dataclass(frozen=True)
+class Orders:
+    frame: pd.DataFrame  # the caller's columns, indexed by order_id
+    symbol: np.ndarray
+    sign: np.ndarray
+    quantity: np.ndarray
+    arrival_ns: np.ndarray
+    decision_ns: np.ndarray
+    end_ns: np.ndarray | None  # None: from the fills
+
+
+@dataclass(frozen=True)
+class Fills:
+    frame: pd.DataFrame
+    order_index: np.ndarray  # row of the order each fill belongs to
+    time_ns: np.ndarray
+    price: np.ndarray
+    quantity: np.ndarray
+    fee: np.ndarray
+    liquidity: np.ndarray
+
+
+@dataclass(frozen=True)
+class Quotes:
+    """Mids per symbol, times sorted, as numpy arrays."""
+
+    by_symbol: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # time_ns, mid, spread
+
+
+@dataclass(frozen=True)
+class Trades:
+    by_symbol: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # time_ns, price, size
+
+
+def read_orders(orders: pd.DataFrame) -> Orders:
+    _require(orders, ORDER_COLUMNS, "orders")
+    frame = orders.reset_index(drop=True).copy()
+    frame["order_id"] = frame["order_id"].astype(str)
+    duplicated = frame["order_id"].duplicated()
+    if duplicated.any():
+        raise DataError(
+            f"orders: order_id {frame['order_id'][duplicated].iloc[0]!r} appears twice; ids must be unique"
+        )
+    quantity = _floats(frame["quantity"], "orders: quantity")
+    _positive(quantity, "orders: quantity", frame["order_id"])
+    arrival = _ns(frame["arrival_time"], "orders: arrival_time")
+    decision = _ns(frame["decision_time"], "orders: decision_time") if "decision_time" in frame else arrival
+    end = _ns(frame["end_time"], "orders: end_time") if "end_time" in frame else None
+    return Orders(
+        frame=frame.set_index("order_id"),
+        symbol=frame["symbol"].astype(str).to_numpy(),
+        sign=_signs(frame["side"]),
+        quantity=quantity,
+        arrival_ns=arrival,
+        decision_ns=decision,
+        end_ns=end,
+    )
+
+
+def read_fills(fills: pd.DataFrame, orders: Orders) -> Fills:
+    _require(fills, FILL_COLUMNS, "fills")
+    frame = fills.reset_index(drop=True).copy()
+    frame["order_id"] = frame["order_id"].astype(str)
+    position = pd.Index(orders.frame.index).get_indexer(frame["order_id"])
+    unknown = position < 0
+    if unknown.any():
+        example = frame["order_id"][unknown].iloc[0]
+        raise DataError(
+            f"fills: {int(unknown.sum())} rows name order ids not in orders (e.g. {example!r}); "
+            "pass the orders they belong to or drop them"
+        )
+    price = _floats(frame["price"], "fills: price")
+    quantity = _floats(frame["quantity"], "fills: quantity")
+    _positive(price, "fills: price", frame["fill_id"])
+    _positive(quantity, "fills: quantity", frame["fill_id"])
+    fee = _floats(frame["fee"], "fills: fee") if "fee" in frame else np.zeros(len(frame))
+    liquidity = (
+        frame["liquidity"].fillna("").astype(str).str.lower().to_numpy()
+        if "liquidity" in frame
+        else np.full(len(frame), "")
+    )
+    return Fills(frame, position, _ns(frame["time"], "fills: time"), price, quantity, fee, liquidity)
+
+
+def _check_sorted(symbols: np.ndarray, times: np.ndarray, what: str) -> None:
+    for symbol, rows in groups_of(symbols):
+        t = times[rows]
+        backwards = np.flatnonzero(np.diff(t) < 0)
+        if len(backwards):
+            raise DataError(
+                f"{what}: times for {symbol} go backwards at its row {int(backwards[0]) + 1}; sort by time first"
+            )
+
+
+def _group(symbols: np.ndarray, *columns: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
+    return {name: tuple(c[rows] for c in columns) for name, rows in groups_of(symbols)}
+
+
+def read_quotes(quotes: pd.DataFrame) -> Quotes:
+    _require(quotes, QUOTE_COLUMNS, "quotes")
+    symbols = quotes["symbol"].astype(str).to_numpy()
+    times = _ns(quotes["time"], "quotes: time")
+    bid = _floats(quotes["bid"], "quotes: bid")
+    ask = _floats(quotes["ask"], "quotes: ask")
+    if not ((bid > 0) & (ask > 0)).all():
+        raise DataError("quotes: bids and asks must be positive prices; drop empty or zero quotes first")
+    _check_sorted(symbols, times, "quotes")
+    grouped = _group(symbols, times, (bid + ask) / 2, ask - bid)
+    return Quotes({s: (t, m, sp) for s, (t, m, sp) in grouped.items()})
+
+
+def read_trades(trades: pd.DataFrame | None) -> Trades:
+    if trades is None:
+        return Trades({})
+    _require(trades, TRADE_COLUMNS, "trades")
+    symbols = trades["symbol"].astype(str).to_numpy()
+    times = _ns(trades["time"], "trades: time")
+    price = _floats(trades["price"], "trades: price")
+    size = _floats(trades["size"], "trades: size")
+    if not (price > 0).all():
+        raise DataError("trades: prices must be positive")
+    _check_sorted(symbols, times, "trades")
+    return Trades(_group(symbols, times, price, size))
