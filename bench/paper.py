@@ -4,8 +4,8 @@
     python bench/paper.py --million     # 1,000,000 submits
 
 Submits are 1-unit market orders on AAPL, alternating buy and sell, straight into ``PaperBroker.submit_order``
-(no manager): each fills at the touch. The simulated clock steps one second every 40 orders so the touch
-refreshes and nothing is left resting. Only the ``submit_order`` call is timed; building the order is not.
+(no manager): each fills at the touch. The simulated clock steps every 40 orders (one second, or less when
+that would run past the close) so the touch refreshes and nothing is left resting or refused. Only the ``submit_order`` call is timed; building the order is not.
 The day: 1,000 DAY limit orders a few ticks away from the touch across the sample market's symbols, then the
 clock walks from the open to past the close in one-minute steps, filling and finally expiring them.
 """
@@ -74,6 +74,8 @@ async def bench_submit(count: int) -> None:
     times: list[int] = []
     clock = time.perf_counter_ns
     fills = 0
+    session = broker.session_close - broker.now()
+    step = min(timedelta(seconds=1), session / (count / 40 + 1))
     for i in range(count):
         order = template.model_copy(update={"order_id": f"b{i}", "side": sides[i & 1]})
         start = clock()
@@ -81,7 +83,7 @@ async def bench_submit(count: int) -> None:
         times.append(clock() - start)
         fills += len(updates) - 1
         if i % 40 == 39:
-            await broker.advance(timedelta(seconds=1))
+            await broker.advance(step)
     await broker.close()
     print(
         f"submit_order, marketable 1-lot market order: n={count:,}  "
