@@ -6,6 +6,7 @@ Everything downstream works on numpy arrays; this is the one place that knows ab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,10 +24,16 @@ TRADE_COLUMNS = ["symbol", "time", "price", "size"]
 Groups = list[tuple[str, np.ndarray]]
 
 
-def groups_of(symbols: np.ndarray) -> Groups:
+def groups_of(symbols: np.ndarray | pd.Series) -> Groups:
     """Row indices per symbol in one stable argsort (a symbol's rows keep their order)."""
     codes, names = pd.factorize(symbols)
-    order = np.argsort(codes, kind="stable")
+    return groups_of_codes(codes, names)
+
+
+def groups_of_codes(codes: np.ndarray, names: Sequence[object], times: np.ndarray | None = None) -> Groups:
+    """Row indices per code; with ``times``, rows of a group come in time order, which makes every later
+    searchsorted against quote times walk memory forward (several times faster on large inputs)."""
+    order = np.argsort(codes, kind="stable") if times is None else np.lexsort((times, codes))
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     return [(str(name), order[bounds[k] : bounds[k + 1]]) for k, name in enumerate(names)]
 
@@ -42,6 +49,11 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
 
 def _ns(column: pd.Series, what: str) -> np.ndarray:
     """Times as int64 nanoseconds since the epoch, UTC (naive times are taken as UTC)."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
+        times = column if isinstance(column.dtype, pd.DatetimeTZDtype) else column.dt.tz_localize("UTC")
+        if times.isna().any():
+            raise DataError(f"{what}: {int(times.isna().sum())} rows have no time; drop or fix them")
+        return pd.DatetimeIndex(times).tz_convert("UTC").as_unit("ns").asi8
     try:
         times = pd.to_datetime(column, utc=True)
     except (ValueError, TypeError) as error:
@@ -87,6 +99,8 @@ def _signs(column: pd.Series) -> np.ndarray:
 class Orders:
     frame: pd.DataFrame  # the caller's columns, indexed by order_id
     symbol: np.ndarray
+    symbol_code: np.ndarray
+    symbol_names: Sequence[str]
     sign: np.ndarray
     quantity: np.ndarray
     arrival_ns: np.ndarray
@@ -131,9 +145,13 @@ def read_orders(orders: pd.DataFrame) -> Orders:
     arrival = _ns(frame["arrival_time"], "orders: arrival_time")
     decision = _ns(frame["decision_time"], "orders: decision_time") if "decision_time" in frame else arrival
     end = _ns(frame["end_time"], "orders: end_time") if "end_time" in frame else None
+    symbols = frame["symbol"].astype(str).to_numpy()
+    codes, names = pd.factorize(symbols)
     return Orders(
         frame=frame.set_index("order_id"),
-        symbol=frame["symbol"].astype(str).to_numpy(),
+        symbol=symbols,
+        symbol_code=codes,
+        symbol_names=[str(n) for n in names],
         sign=_signs(frame["side"]),
         quantity=quantity,
         arrival_ns=arrival,
@@ -167,30 +185,31 @@ def read_fills(fills: pd.DataFrame, orders: Orders) -> Fills:
     return Fills(frame, position, _ns(frame["time"], "fills: time"), price, quantity, fee, liquidity)
 
 
-def _check_sorted(symbols: np.ndarray, times: np.ndarray, what: str) -> None:
-    for symbol, rows in groups_of(symbols):
+def _group(
+    symbols: pd.Series, times: np.ndarray, *columns: np.ndarray, what: str
+) -> dict[str, tuple[np.ndarray, ...]]:
+    """Columns split by symbol (times first), each symbol's times checked to run forward."""
+    out = {}
+    for name, rows in groups_of(symbols):
         t = times[rows]
         backwards = np.flatnonzero(np.diff(t) < 0)
         if len(backwards):
             raise DataError(
-                f"{what}: times for {symbol} go backwards at its row {int(backwards[0]) + 1}; sort by time first"
+                f"{what}: times for {name} go backwards at its row {int(backwards[0]) + 1}; sort by time first"
             )
-
-
-def _group(symbols: np.ndarray, *columns: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
-    return {name: tuple(c[rows] for c in columns) for name, rows in groups_of(symbols)}
+        out[name] = (t, *(c[rows] for c in columns))
+    return out
 
 
 def read_quotes(quotes: pd.DataFrame) -> Quotes:
     _require(quotes, QUOTE_COLUMNS, "quotes")
-    symbols = quotes["symbol"].astype(str).to_numpy()
+    symbols = quotes["symbol"]
     times = _ns(quotes["time"], "quotes: time")
     bid = _floats(quotes["bid"], "quotes: bid")
     ask = _floats(quotes["ask"], "quotes: ask")
     if not ((bid > 0) & (ask > 0)).all():
         raise DataError("quotes: bids and asks must be positive prices; drop empty or zero quotes first")
-    _check_sorted(symbols, times, "quotes")
-    grouped = _group(symbols, times, (bid + ask) / 2, ask - bid)
+    grouped = _group(symbols, times, (bid + ask) / 2, ask - bid, what="quotes")
     return Quotes({s: (t, m, sp) for s, (t, m, sp) in grouped.items()})
 
 
@@ -198,11 +217,10 @@ def read_trades(trades: pd.DataFrame | None) -> Trades:
     if trades is None:
         return Trades({})
     _require(trades, TRADE_COLUMNS, "trades")
-    symbols = trades["symbol"].astype(str).to_numpy()
+    symbols = trades["symbol"]
     times = _ns(trades["time"], "trades: time")
     price = _floats(trades["price"], "trades: price")
     size = _floats(trades["size"], "trades: size")
     if not (price > 0).all():
         raise DataError("trades: prices must be positive")
-    _check_sorted(symbols, times, "trades")
-    return Trades(_group(symbols, times, price, size))
+    return Trades(_group(symbols, times, price, size, what="trades"))

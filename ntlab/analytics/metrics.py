@@ -17,11 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ntlab.analytics.asof import quote_at
-from ntlab.analytics.inputs import Fills, Orders, Quotes, Trades, groups_of
+from ntlab.analytics.inputs import Fills, Orders, Quotes, Trades, groups_of_codes
 
 BPS = 1e4
 NS = 1_000_000_000
 SESSION_MINUTES = 390
+
+
+def utc(ns: np.ndarray) -> pd.DatetimeIndex:
+    """int64 nanoseconds as tz-aware UTC timestamps, without a trip through Python objects."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype="int64").view("datetime64[ns]")).tz_localize("UTC")
 
 
 def parse_horizon(horizon: str) -> int:
@@ -43,7 +48,7 @@ def fill_metrics(
     """mid, spread paid, effective spread, markouts and Rule 605 realized spreads for every fill."""
     sign = orders.sign[fills.order_index]
     symbols = orders.symbol[fills.order_index]
-    groups = groups_of(symbols)
+    groups = groups_of_codes(orders.symbol_code[fills.order_index], orders.symbol_names, fills.time_ns)
     t = fills.time_ns
     p = fills.price
     mid, _ = quote_at(quotes, groups, t, max_age_ns)
@@ -62,7 +67,7 @@ def fill_metrics(
     frame = pd.DataFrame(columns, index=fills.frame.index)
     frame.insert(0, "order_id", fills.frame["order_id"].to_numpy())
     frame.insert(1, "fill_id", fills.frame["fill_id"].to_numpy())
-    frame.insert(2, "time", pd.to_datetime(t, utc=True))
+    frame.insert(2, "time", utc(t))
     frame.insert(3, "symbol", symbols)
     frame.insert(4, "side", np.where(sign > 0, "buy", "sell"))
     frame.insert(5, "price", p)
@@ -80,11 +85,14 @@ def _per_order(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
 
 
 def _interval(
-    series: dict[str, tuple[np.ndarray, ...]], symbols: np.ndarray, start: np.ndarray, end: np.ndarray
+    series: dict[str, tuple[np.ndarray, ...]],
+    groups: list[tuple[str, np.ndarray]],
+    start: np.ndarray,
+    end: np.ndarray,
 ) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """For each symbol: the order rows and the [start, end] index ranges into that symbol's series."""
     out = []
-    for symbol, rows in groups_of(symbols):
+    for symbol, rows in groups:
         found = series.get(symbol)
         if found is None:
             continue
@@ -103,7 +111,8 @@ def market_context(
     vwap = np.full(n, np.nan)
     volume = np.full(n, np.nan)
     twap = np.full(n, np.nan)
-    for symbol, rows, lo, hi in _interval(trades.by_symbol, orders.symbol, orders.arrival_ns, end_ns):
+    groups = groups_of_codes(orders.symbol_code, orders.symbol_names)
+    for symbol, rows, lo, hi in _interval(trades.by_symbol, groups, orders.arrival_ns, end_ns):
         _, price, size = trades.by_symbol[symbol]
         notional = np.concatenate(([0.0], np.cumsum(price * size)))
         shares = np.concatenate(([0.0], np.cumsum(size)))
@@ -111,7 +120,7 @@ def market_context(
         volume[rows] = traded
         with np.errstate(invalid="ignore", divide="ignore"):
             vwap[rows] = np.where(traded > 0, (notional[hi] - notional[lo]) / traded, np.nan)
-    for symbol, rows, lo, hi in _interval(quotes.by_symbol, orders.symbol, orders.arrival_ns, end_ns):
+    for symbol, rows, lo, hi in _interval(quotes.by_symbol, groups, orders.arrival_ns, end_ns):
         _, mid, _ = quotes.by_symbol[symbol]
         cumulative = np.concatenate(([0.0], np.cumsum(mid)))
         count = hi - lo
@@ -120,12 +129,16 @@ def market_context(
     return vwap, volume, twap
 
 
-def daily_stats(quotes: Quotes, trades: Trades) -> dict[str, tuple[float, float]]:
+def daily_stats(quotes: Quotes, trades: Trades, symbols: Sequence[str]) -> dict[str, tuple[float, float]]:
     """Per symbol: daily volatility in bps (from 1-minute mid returns) and average daily volume."""
     stats = {}
-    for symbol, (times, mid, _) in quotes.by_symbol.items():
-        minutes = pd.Series(mid, index=pd.to_datetime(times, utc=True)).resample("1min").last().dropna()
-        returns = np.diff(np.log(minutes.to_numpy()))
+    for symbol in symbols:
+        if symbol not in quotes.by_symbol:
+            continue
+        times, mid, _ = quotes.by_symbol[symbol]
+        minute = times // (60 * NS)
+        last_of_minute = np.flatnonzero(np.append(np.diff(minute) != 0, True))
+        returns = np.diff(np.log(mid[last_of_minute]))
         sigma = float(np.std(returns) * np.sqrt(SESSION_MINUTES) * BPS) if len(returns) > 1 else np.nan
         days = max(1, len(np.unique(times // (86_400 * NS))))
         traded = trades.by_symbol.get(symbol)
@@ -158,7 +171,7 @@ def order_metrics(
         end_ns = orders.end_ns
     else:
         end_ns = np.where(last_fill > np.iinfo(np.int64).min, last_fill, orders.arrival_ns)
-    groups = groups_of(orders.symbol)
+    groups = groups_of_codes(orders.symbol_code, orders.symbol_names)
     P0, spread0 = quote_at(quotes, groups, orders.arrival_ns, max_age_ns)
     Pd, _ = quote_at(quotes, groups, orders.decision_ns, max_age_ns)
     PN, _ = quote_at(quotes, groups, end_ns, max_age_ns)
@@ -176,7 +189,7 @@ def order_metrics(
             np.nan_to_num(s[idx] * fills.quantity * (fills.price - fill_frame["mid"].to_numpy())), idx, n
         )
         vwap, volume, twap = market_context(orders, trades, quotes, end_ns)
-        stats = daily_stats(quotes, trades)
+        stats = daily_stats(quotes, trades, orders.symbol_names)
         sigma = np.array(
             [(sigma_bps or {}).get(sym, stats.get(sym, (np.nan, np.nan))[0]) for sym in orders.symbol]
         )
@@ -209,8 +222,8 @@ def order_metrics(
                 "participation": np.where(volume > 0, Xf / volume, np.nan),
                 "pretrade_estimate_bps": 0.5 * spread0 / P0 * BPS
                 + impact_coef * sigma * np.sqrt(X / daily_volume),
-                "arrival_time": pd.to_datetime(orders.arrival_ns, utc=True),
-                "end_time": pd.to_datetime(end_ns, utc=True),
+                "arrival_time": utc(orders.arrival_ns),
+                "end_time": utc(end_ns),
             },
             index=orders.frame.index,
         )
