@@ -31,3 +31,35 @@ def test_bad_arguments_are_explained():
         [sys.executable, "-m", "ntlab.cli", "report"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "--journal" in result.stderr
+
+
+def test_report_writes_tca_of_a_journal(tmp_path):
+    journal = tmp_path / "demo.sqlite"
+    subprocess.run(
+        [sys.executable, "-m", "ntlab.cli", "demo", "--journal", str(journal)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    out = tmp_path / "report.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "ntlab.cli", "report", "--journal", str(journal), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is_bps" in result.stdout and out.exists()
+    html = out.read_text()
+    assert "Execution quality: 6 orders" in html  # the refused order never traded and is left out
+    assert html.count("data:image/png;base64,") == 4
+
+
+def test_report_on_a_missing_journal_says_so(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "ntlab.cli", "report", "--journal", str(tmp_path / "none.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "no journal at" in result.stderr

@@ -63,14 +63,12 @@ def markout_curves(fills: pd.DataFrame, horizons: list[str]) -> Figure:
     x = np.arange(len(horizons))
     for label, part in groups.items():
         values = part[columns].to_numpy(dtype=float)
-        count = np.isfinite(values).sum(axis=0)
+        finite = np.isfinite(values)
+        count = finite.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = (
-                np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
-                if len(values)
-                else np.full(len(x), np.nan)
-            )
-            sem = np.nanstd(values, axis=0) / np.sqrt(np.maximum(count, 1))
+            mean = np.where(count > 0, np.where(finite, values, 0.0).sum(axis=0) / count, np.nan)
+            squares = np.where(finite, (values - mean) ** 2, 0.0).sum(axis=0)
+            sem = np.where(count > 1, np.sqrt(squares / np.maximum(count - 1, 1)) / np.sqrt(count), np.nan)
         ax.plot(x, mean, marker="o", label=label)  # type: ignore[attr-defined]
         ax.fill_between(x, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2)  # type: ignore[attr-defined]
     ax.set_xticks(x, horizons)  # type: ignore[attr-defined]
