@@ -21,6 +21,7 @@ from ntlab.config import ExecutionConfig
 from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, OrderStatus, Quote, RiskLimits
 from ntlab.core.enums import Side
 from ntlab.errors import ConfigError, NtlabError
+from ntlab.lab.algo_methods import AlgoMethods
 from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
 from ntlab.lab.handles import OrderHandle
 from ntlab.lab.table import FillColumns, FillTable, OrderColumns, OrderTable
@@ -52,7 +53,7 @@ def paper_ledger(journal: str | Path | None) -> Path | None:
     return path.with_name(f"{path.stem}.paper{path.suffix or '.sqlite'}")
 
 
-class Lab:
+class Lab(AlgoMethods):
     """An interactive trading session: ``lab = Lab()``, then ``lab.buy("AAPL", 100)``.
 
     - ``broker``: ``"paper"`` (default; the built-in venue on ``market`` or the seeded sample market),
@@ -99,6 +100,7 @@ class Lab:
         self._widgets: list[Any] = []
         try:
             self._core.run(self._om.start(), timeout)
+            self._start_algos(journal is not None)
             self._table = OrderTable()
             self._fills = FillTable()
             self._listeners.append(self._core.call(self._watch_orders))
@@ -106,6 +108,15 @@ class Lab:
             self._core.stop()
             raise
         self._closed = False
+
+    def _start_algos(self, journaled: bool) -> None:
+        from ntlab.algos import AlgoEngine
+
+        self._algos = self._core.call(AlgoEngine, self._om)
+        if journaled:
+            self._core.run(self._algos.resume(), self.timeout)  # unfinished parents resume or stop
+        if self.clock == "realtime":
+            self._core.call(self._algos.start)
 
     def _make_broker(
         self, broker: Any, clock: str, speed: float, market: Any, seed: int, journal: str | Path | None
@@ -154,6 +165,7 @@ class Lab:
         for widget in self._widgets:
             widget.stop()
         try:
+            self._core.run(self._algos.stop(), self.timeout)
             self._core.run(self._om.close(), self.timeout)
         finally:
             self._core.stop()
@@ -405,18 +417,18 @@ class Lab:
     def now(self) -> pd.Timestamp:
         return pd.Timestamp(self._core.call(self.broker.now))
 
-    def advance(self, step: Any = "1min") -> pd.Timestamp:
-        """Step simulated time ("30s", "5min", a timedelta); resting orders fill on the way."""
-        advance = getattr(self.broker, "advance", None)
-        if advance is None or self.clock != "sim":
+    def _check_stepped(self) -> None:
+        if getattr(self.broker, "advance", None) is None or self.clock != "sim":
             raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
-        return pd.Timestamp(self._core.run(advance(step), self.timeout))
+
+    def advance(self, step: Any = "1min") -> pd.Timestamp:
+        """Step simulated time ("30s", "5min", a timedelta); resting orders fill and algos act on the way."""
+        self._check_stepped()
+        return pd.Timestamp(self._core.run(self._algos.advance(step), None))
 
     async def aadvance(self, step: Any = "1min") -> pd.Timestamp:
-        advance = getattr(self.broker, "advance", None)
-        if advance is None or self.clock != "sim":
-            raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
-        return pd.Timestamp(await self._core.arun(advance(step)))
+        self._check_stepped()
+        return pd.Timestamp(await self._core.arun(self._algos.advance(step)))
 
     # --- events ------------------------------------------------------------------------------------------
     def on_event(self, callback: Callable[[OrderEvent], Any]) -> Callable[[], None]:
