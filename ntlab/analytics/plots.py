@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,9 +12,27 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+def png(figure: Figure, dpi: int = 110) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _show_in_notebooks(figure_type: type) -> None:
+    """Let a returned Figure display as a picture in IPython without pyplot's global state."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(figure_type, png)
+
+
 def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]:
     from matplotlib.figure import Figure
 
+    _show_in_notebooks(Figure)
     figure = Figure(figsize=(width, height), layout="constrained")
     return figure, figure.add_subplot()
 

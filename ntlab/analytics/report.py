@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -125,9 +124,7 @@ class TCAReport:
         """Write one self-contained HTML file (plots embedded as PNG) and return its path."""
         images = []
         for title, figure in self.figures().items():
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=110)
-            encoded = base64.b64encode(buffer.getvalue()).decode()
+            encoded = base64.b64encode(plots.png(figure)).decode()
             images.append(
                 f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
             )
