@@ -80,6 +80,7 @@ class ParentOrder:
         self._open_notional = Decimal(0)
         self._working = Decimal(0)
         self._lock = asyncio.Lock()
+        self._target_memo: dict[int, Decimal] = {}
         self._listeners: list[Callable[[ParentSnapshot], Any]] = []
         for child_id in self.children:
             self._take_in(self.om.order(child_id))
@@ -98,6 +99,16 @@ class ParentOrder:
 
     def target(self, t_ns: int) -> Decimal:
         """What the schedule asks to be done by ``t_ns`` (POV: rate times the tape's volume so far)."""
+        # a wake asks for now and the next wake; the next wake asks for that same moment again
+        memo = self._target_memo
+        value = memo.get(t_ns)
+        if value is None:
+            if len(memo) >= 4:
+                memo.clear()
+            value = memo[t_ns] = self._target(t_ns)
+        return value
+
+    def _target(self, t_ns: int) -> Decimal:
         p = self.params
         if self.tape is not None:
             assert p.rate is not None

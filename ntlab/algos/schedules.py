@@ -8,6 +8,7 @@ volume the tape has printed since the start.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,9 +43,19 @@ class CurveSchedule(Schedule):
             total = float(len(w))
         self.edges = np.linspace(start_ns, end_ns, len(w) + 1)
         self.cumulative = np.concatenate([[0.0], np.cumsum(w) / total])
+        # plain floats: a parent asks once or twice per wake, where np.interp's call overhead dominates
+        self._x = [float(x) for x in self.edges]
+        self._y = [float(y) for y in self.cumulative]
+        self._slope = [(self._y[j + 1] - self._y[j]) / (self._x[j + 1] - self._x[j]) for j in range(len(w))]
 
     def fraction(self, t_ns: int) -> float:
-        return float(np.interp(t_ns, self.edges, self.cumulative))
+        x = float(t_ns)
+        if x <= self._x[0]:
+            return self._y[0]
+        if x >= self._x[-1]:
+            return self._y[-1]
+        j = bisect_right(self._x, x) - 1
+        return self._slope[j] * (x - self._x[j]) + self._y[j]
 
 
 def market_curve(market: Market, symbol: str, start_ns: int, end_ns: int, bins: int = 78) -> np.ndarray:
