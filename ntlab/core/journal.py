@@ -9,7 +9,9 @@ Triggers refuse UPDATE and DELETE so history cannot be rewritten by accident.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +23,8 @@ import orjson
 
 from ntlab.errors import NtlabError
 
+log = logging.getLogger(__name__)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
@@ -28,7 +32,6 @@ CREATE TABLE IF NOT EXISTS events (
     order_id TEXT,
     data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_order ON events(order_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
@@ -61,6 +64,33 @@ class JournalEvent:
     data: dict[str, Any]
 
 
+class _Checkpointer:
+    """Folds the write-ahead log into the database file every ``interval`` seconds, on its own thread."""
+
+    def __init__(self, path: Path, interval: float = 0.5) -> None:
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ntlab-journal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as error:  # busy or locked: the next round catches up
+                    log.debug("journal checkpoint skipped: %s", error)
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 class Journal:
     """An append-only log of session events in SQLite."""
 
@@ -71,6 +101,9 @@ class Journal:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            # Checkpoints copy the log into the database file; a thread of its own does that off the
+            # trading loop (SQLite releases the GIL), instead of every thousandth commit stalling it.
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as error:
             raise JournalError(
@@ -78,6 +111,7 @@ class Journal:
                 "holds it"
             ) from error
         self._pending: list[tuple[str, str | None, str]] = []
+        self._checkpointer = _Checkpointer(self.path)
 
     def add(self, kind: str, order_id: str | None, data: dict[str, Any]) -> None:
         """Queue an event for the next commit."""
@@ -118,6 +152,7 @@ class Journal:
         try:
             self.commit()
         finally:
+            self._checkpointer.stop()
             self._db.close()
 
 
