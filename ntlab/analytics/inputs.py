@@ -47,30 +47,38 @@ def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise DataError(f"{what}: missing column(s) {', '.join(missing)}; found {found}")
 
 
-def _ns(column: pd.Series, what: str) -> np.ndarray:
-    """Times as int64 nanoseconds since the epoch, UTC (naive times are taken as UTC)."""
+MISSING_NS = np.iinfo(np.int64).min  # NaT's int64 value: "no time given" in optional time columns
+
+
+def _ns(column: pd.Series, what: str, *, optional: bool = False) -> np.ndarray:
+    """Times as int64 nanoseconds since the epoch, UTC (naive times are taken as UTC).
+
+    With ``optional`` a missing time is kept as :data:`MISSING_NS` (the caller falls back to a default);
+    otherwise it is an error.
+    """
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
         times = column if isinstance(column.dtype, pd.DatetimeTZDtype) else column.dt.tz_localize("UTC")
-        if times.isna().any():
-            raise DataError(f"{what}: {int(times.isna().sum())} rows have no time; drop or fix them")
-        return pd.DatetimeIndex(times).tz_convert("UTC").as_unit("ns").asi8
-    try:
-        times = pd.to_datetime(column, utc=True)
-    except (ValueError, TypeError) as error:
-        raise DataError(f"{what} has values that are not times ({error})") from error
-    if times.isna().any():
-        raise DataError(f"{what}: {int(times.isna().sum())} rows have no time; drop or fix them")
-    return pd.DatetimeIndex(times).as_unit("ns").asi8
+        index = pd.DatetimeIndex(times).tz_convert("UTC")
+    else:
+        try:
+            index = pd.DatetimeIndex(pd.to_datetime(column, utc=True))
+        except (ValueError, TypeError) as error:
+            raise DataError(f"{what} has values that are not times ({error}); pass datetimes") from error
+    if not optional and index.isna().any():
+        raise DataError(f"{what}: {int(index.isna().sum())} rows have no time; drop or fix them")
+    return index.as_unit("ns").asi8
 
 
 def _floats(column: pd.Series, what: str) -> np.ndarray:
-    if column.dtype == object and len(column) and isinstance(column.iloc[0], Decimal):
-        column = column.map(float)
+    """float64 values; object columns of Decimal (ntlab's own prices) and nullable dtypes become NaN-aware floats."""
+    if column.dtype == object:
+        column = column.map(lambda v: float(v) if isinstance(v, Decimal) else v)
     try:
-        values = pd.to_numeric(column).to_numpy(dtype="float64")
+        return pd.to_numeric(column).to_numpy(dtype="float64", na_value=np.nan)
     except (ValueError, TypeError) as error:
-        raise DataError(f"{what} has values that are not numbers ({error})") from error
-    return values
+        raise DataError(
+            f"{what} has values that are not numbers ({error}); pass numbers or Decimals"
+        ) from error
 
 
 def _positive(values: np.ndarray, what: str, ids: pd.Series) -> None:
@@ -104,8 +112,8 @@ class Orders:
     sign: np.ndarray
     quantity: np.ndarray
     arrival_ns: np.ndarray
-    decision_ns: np.ndarray
-    end_ns: np.ndarray | None  # None: from the fills
+    decision_ns: np.ndarray  # arrival where no decision time was given
+    end_ns: np.ndarray  # MISSING_NS where no end time was given: the last fill decides
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,13 @@ def read_orders(orders: pd.DataFrame) -> Orders:
     quantity = _floats(frame["quantity"], "orders: quantity")
     _positive(quantity, "orders: quantity", frame["order_id"])
     arrival = _ns(frame["arrival_time"], "orders: arrival_time")
-    decision = _ns(frame["decision_time"], "orders: decision_time") if "decision_time" in frame else arrival
-    end = _ns(frame["end_time"], "orders: end_time") if "end_time" in frame else None
+    decision = arrival
+    if "decision_time" in frame:
+        given = _ns(frame["decision_time"], "orders: decision_time", optional=True)
+        decision = np.where(given == MISSING_NS, arrival, given)
+    end = np.full(len(frame), MISSING_NS)
+    if "end_time" in frame:
+        end = _ns(frame["end_time"], "orders: end_time", optional=True)
     symbols = frame["symbol"].astype(str).to_numpy()
     codes, names = pd.factorize(symbols)
     return Orders(
@@ -172,11 +185,28 @@ def read_fills(fills: pd.DataFrame, orders: Orders) -> Fills:
             f"fills: {int(unknown.sum())} rows name order ids not in orders (e.g. {example!r}); "
             "pass the orders they belong to or drop them"
         )
+    frame["fill_id"] = frame["fill_id"].astype(str)
+    duplicated = frame["fill_id"].duplicated()
+    if duplicated.any():
+        raise DataError(
+            f"fills: fill_id {frame['fill_id'][duplicated].iloc[0]!r} appears twice; ids must be unique "
+            "(prefix them with the order id if your broker numbers fills per order)"
+        )
     price = _floats(frame["price"], "fills: price")
     quantity = _floats(frame["quantity"], "fills: quantity")
     _positive(price, "fills: price", frame["fill_id"])
     _positive(quantity, "fills: quantity", frame["fill_id"])
-    fee = _floats(frame["fee"], "fills: fee") if "fee" in frame else np.zeros(len(frame))
+    filled = np.bincount(position, weights=quantity, minlength=len(orders.quantity))
+    over = filled > orders.quantity * (1 + 1e-9)
+    if over.any():
+        k = int(np.flatnonzero(over)[0])
+        raise DataError(
+            f"fills: {int(over.sum())} orders have more filled than ordered (e.g. {orders.frame.index[k]!r}: "
+            f"{filled[k]:g} of {orders.quantity[k]:g}); fix the order quantity or drop the extra fills"
+        )
+    fee = np.zeros(len(frame))
+    if "fee" in frame:  # a missing fee is no fee; negative fees are rebates
+        fee = np.nan_to_num(_floats(frame["fee"], "fills: fee"), nan=0.0)
     liquidity = (
         frame["liquidity"].fillna("").astype(str).str.lower().to_numpy()
         if "liquidity" in frame
@@ -207,7 +237,7 @@ def read_quotes(quotes: pd.DataFrame) -> Quotes:
     times = _ns(quotes["time"], "quotes: time")
     bid = _floats(quotes["bid"], "quotes: bid")
     ask = _floats(quotes["ask"], "quotes: ask")
-    if not ((bid > 0) & (ask > 0)).all():
+    if not ((bid > 0) & (ask > 0)).all():  # also catches NaN
         raise DataError("quotes: bids and asks must be positive prices; drop empty or zero quotes first")
     grouped = _group(symbols, times, (bid + ask) / 2, ask - bid, what="quotes")
     return Quotes({s: (t, m, sp) for s, (t, m, sp) in grouped.items()})
@@ -222,5 +252,7 @@ def read_trades(trades: pd.DataFrame | None) -> Trades:
     price = _floats(trades["price"], "trades: price")
     size = _floats(trades["size"], "trades: size")
     if not (price > 0).all():
-        raise DataError("trades: prices must be positive")
+        raise DataError("trades: prices must be positive; drop empty or zero prints first")
+    if not (size >= 0).all():
+        raise DataError("trades: sizes must be numbers of at least zero; drop or fix the bad prints")
     return Trades(_group(symbols, times, price, size, what="trades"))

@@ -1,9 +1,12 @@
-"""The report's pictures, as matplotlib Figures (imported on first use so the package stays light)."""
+"""The report's pictures, as matplotlib Figures (imported on first use so the package stays light).
+
+Figures are built without pyplot (no global state, nothing left open); in IPython they display as PNG.
+"""
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +33,10 @@ def _show_in_notebooks(figure_type: type) -> None:
 
 
 def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Figure, object]:
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError("TCA plots need matplotlib: pip install 'ntlab[plots]'") from error
 
     _show_in_notebooks(Figure)
     figure = Figure(figsize=(width, height), layout="constrained")
@@ -49,24 +55,36 @@ def slippage_distribution(orders: pd.DataFrame) -> Figure:
             ax.hist(values, bins=min(40, max(5, len(values) // 3)), alpha=0.6, label=label)  # type: ignore[attr-defined]
     ax.axvline(0, color="black", linewidth=0.8)  # type: ignore[attr-defined]
     ax.set(xlabel="cost, bps (positive = cost)", ylabel="orders", title="Cost distribution")  # type: ignore[attr-defined]
-    ax.legend()  # type: ignore[attr-defined]
+    _legend(ax)
     return figure
 
 
+def _median(column: pd.Series) -> float:
+    values = column.to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else float("nan")
+
+
+def _legend(ax: Any) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+
+
 def cost_vs_participation(orders: pd.DataFrame, impact_coef: float) -> Figure:
+    """Realised IS against participation, with the square-root law ½·spread + Y·σ·sqrt(rate) drawn from
+    the orders' median spread and volatility (the pre-trade model with participation for Q/V)."""
     figure, ax = _figure()
     ok = orders[["participation", "is_bps"]].replace([np.inf, -np.inf], np.nan).dropna()
     ax.scatter(ok["participation"], ok["is_bps"], s=14, alpha=0.7, label="orders")  # type: ignore[attr-defined]
-    estimate = orders["pretrade_estimate_bps"].to_numpy(dtype=float)
-    if np.isfinite(estimate).any() and len(ok):
-        # the square-root law against participation, scaled to the orders' median estimate
-        x = np.linspace(0, max(float(ok["participation"].max()), 1e-6), 100)
-        median_part = float(np.nanmedian(ok["participation"])) or 1e-6
-        scale = float(np.nanmedian(estimate)) / np.sqrt(max(median_part, 1e-9))
-        ax.plot(x, scale * np.sqrt(x), color="C3", label=f"pre-trade (square root, Y={impact_coef:g})")  # type: ignore[attr-defined]
+    half_spread = _median(orders["arrival_spread_bps"]) / 2
+    sigma = _median(orders["sigma_bps"])
+    if np.isfinite(half_spread) and np.isfinite(sigma) and len(ok):
+        x = np.linspace(0, max(float(ok["participation"].max()), 1e-6), 200)
+        label = f"pre-trade: {half_spread:.1f} + {impact_coef:g}·{sigma:.0f}·√rate"
+        ax.plot(x, half_spread + impact_coef * sigma * np.sqrt(x), color="C3", label=label)  # type: ignore[attr-defined]
     ax.axhline(0, color="black", linewidth=0.8)  # type: ignore[attr-defined]
     ax.set(xlabel="participation (filled / market volume)", ylabel="IS, bps", title="Cost vs participation")  # type: ignore[attr-defined]
-    ax.legend()  # type: ignore[attr-defined]
+    _legend(ax)
     return figure
 
 
@@ -95,7 +113,7 @@ def markout_curves(fills: pd.DataFrame, horizons: list[str]) -> Figure:
     ax.set(
         xlabel="horizon after the fill", ylabel="markout, bps (positive = cost)", title="Markouts, 95% bands"
     )  # type: ignore[attr-defined]
-    ax.legend()  # type: ignore[attr-defined]
+    _legend(ax)
     return figure
 
 

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-import base64
-import html
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ntlab.analytics import aggregate, plots
 
-ORDER_SUMMARY_COLUMNS = [
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+SUMMARY_METRICS = [
+    "is_bps",
+    "delay_bps",
+    "trading_bps",
+    "opportunity_bps",
+    "fees_bps",
+    "arrival_slippage_bps",
+    "vwap_slippage_bps",
+    "twap_slippage_bps",
+    "spread_paid_bps",
+    "pretrade_estimate_bps",
+]
+WORST_COLUMNS = [
     "symbol",
     "side",
     "quantity",
@@ -29,7 +44,11 @@ ORDER_SUMMARY_COLUMNS = [
 
 
 class TCAReport:
-    """Execution quality of a set of orders. ``orders`` and ``fills`` are DataFrames; costs positive = cost."""
+    """Execution quality of a set of orders; every cost in bps is positive when it cost money.
+
+    ``orders`` (indexed by order_id) and ``fills`` (indexed by fill_id) are the metric tables; ``summary``,
+    ``by(...)`` and ``markouts`` aggregate them; ``plot_*`` draw them; ``to_html`` writes them all to a file.
+    """
 
     def __init__(
         self,
@@ -38,14 +57,15 @@ class TCAReport:
         *,
         horizons: Sequence[str],
         impact_coef: float,
-        resamples: int,
-        level: float,
-        seed: int,
+        resamples: int = 500,
+        level: float = 0.95,
+        seed: int = 0,
     ) -> None:
         self.orders = orders
         self.fills = fills
         self.horizons = list(horizons)
         self.impact_coef = impact_coef
+        self.level = level
         self._options = {"resamples": resamples, "level": level, "seed": seed}
 
     def _frame(self) -> pd.DataFrame:
@@ -53,45 +73,58 @@ class TCAReport:
         frame["day"] = frame["arrival_time"].dt.strftime("%Y-%m-%d")
         return frame
 
-    @property
+    @cached_property
     def summary(self) -> pd.DataFrame:
-        """Headline figures for all orders: IS and its parts, notional-weighted, with a CI for IS."""
+        """Headline figures for all orders, one row per metric: IS and its parts, slippage, pre-trade."""
         frame = self._frame()
-        rows = {}
-        for metric in (
-            "is_bps",
-            "delay_bps",
-            "trading_bps",
-            "opportunity_bps",
-            "fees_bps",
-            "arrival_slippage_bps",
-        ):
-            rows[metric] = aggregate.summarise(frame, metric, **self._options)  # type: ignore[arg-type]
-        table = pd.DataFrame(rows).T
+        rows = {metric: aggregate.summarise(frame, metric, **self._options) for metric in SUMMARY_METRICS}  # type: ignore[arg-type]
+        table = pd.DataFrame(rows, index=aggregate.STAT_COLUMNS).T
         table["count"] = table["count"].astype(int)
         return table
 
     def by(self, keys: str | Sequence[str], metric: str = "is_bps") -> pd.DataFrame:
-        """Aggregate ``metric`` by "symbol", "side", "algo", "venue", "day" or a list of them."""
+        """Aggregate ``metric`` by "symbol", "side", "algo", "venue", "day" (UTC, of arrival) or a list of them."""
         return aggregate.by(self._frame(), keys, metric, **self._options)
 
-    def worst(self, n: int = 10) -> pd.DataFrame:
-        return self.orders.sort_values("is_bps", ascending=False)[ORDER_SUMMARY_COLUMNS].head(n)
+    @cached_property
+    def markouts(self) -> pd.DataFrame:
+        """Mean markout per horizon (bps, weighted by fill notional) for all fills, makers and takers."""
+        columns = [f"markout_bps_{h}" for h in self.horizons]
+        groups = {"all": self.fills}
+        if "liquidity" in self.fills:
+            groups |= {kind: self.fills[self.fills["liquidity"] == kind] for kind in ("maker", "taker")}
+        rows = {}
+        for label, part in groups.items():
+            if not len(part):
+                continue
+            weight = (part["quantity"] * part["price"]).to_numpy(dtype=float)
+            values = part[columns].to_numpy(dtype=float)
+            ok = np.isfinite(values)
+            total = np.where(ok, weight[:, None], 0.0).sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rows[label] = np.where(ok, values * weight[:, None], 0.0).sum(axis=0) / total
+        table = pd.DataFrame(rows, index=self.horizons).T
+        table.columns.name = "horizon"
+        return table
 
-    # --- pictures --------------------------------------------------------------------------------------
-    def plot_slippage(self) -> Any:
+    def worst(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` orders with the highest implementation shortfall in bps."""
+        return self.orders.sort_values("is_bps", ascending=False)[WORST_COLUMNS].head(n)
+
+    # --- pictures (matplotlib Figures; need the "plots" extra) ---------------------------------------
+    def plot_slippage(self) -> Figure:
         return plots.slippage_distribution(self.orders)
 
-    def plot_cost_vs_participation(self) -> Any:
+    def plot_cost_vs_participation(self) -> Figure:
         return plots.cost_vs_participation(self.orders, self.impact_coef)
 
-    def plot_markouts(self) -> Any:
+    def plot_markouts(self) -> Figure:
         return plots.markout_curves(self.fills, self.horizons)
 
-    def plot_cumulative_cost(self) -> Any:
+    def plot_cumulative_cost(self) -> Figure:
         return plots.cumulative_cost(self.orders)
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, Figure]:
         return {
             "Cost distribution": self.plot_slippage(),
             "Cost vs participation": self.plot_cost_vs_participation(),
@@ -99,47 +132,18 @@ class TCAReport:
             "Cumulative cost": self.plot_cumulative_cost(),
         }
 
-    # --- display and export ----------------------------------------------------------------------------
-    def _tables_html(self) -> str:
-        fmt = {"float_format": lambda x: f"{x:,.2f}", "na_rep": "", "border": 0}
-        parts = [
-            "<h3>Summary (bps, notional-weighted)</h3>",
-            self.summary.to_html(**fmt),
-            "<h3>By symbol (IS, bps)</h3>",
-            self.by("symbol").to_html(**fmt),
-            "<h3>By side (IS, bps)</h3>",
-            self.by("side").to_html(**fmt),
-        ]
-        for key in ("algo", "venue"):
-            if key in self.orders and self.orders[key].nunique() > 1:
-                parts += [f"<h3>By {key} (IS, bps)</h3>", self.by(key).to_html(**fmt)]
-        parts += ["<h3>Worst orders</h3>", self.worst().to_html(**fmt)]
-        return "\n".join(parts)
-
+    # --- display and export ---------------------------------------------------------------------------
     def _repr_html_(self) -> str:
-        head = f"<h2>Execution quality: {len(self.orders)} orders, {len(self.fills)} fills</h2>"
-        return head + self._tables_html()
+        from ntlab.analytics import html
+
+        return html.summary_html(self)
 
     def to_html(self, path: str | Path) -> Path:
-        """Write one self-contained HTML file (plots embedded as PNG) and return its path."""
-        images = []
-        for title, figure in self.figures().items():
-            encoded = base64.b64encode(plots.png(figure)).decode()
-            images.append(
-                f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
-            )
-        page = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>ntlab execution quality</title>"
-            "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
-            "table{border-collapse:collapse;font-size:13px}td,th{padding:2px 8px;text-align:right}</style></head><body>"
-            + self._repr_html_()
-            + "<h2>Pictures</h2>"
-            + "\n".join(images)
-            + "<p>Costs in basis points, positive = cost. IS = delay + trading + opportunity + fees, over the "
-            "paper notional (quantity × decision mid).</p></body></html>"
-        )
+        """Write one self-contained HTML file (tables, and plots embedded as PNG) and return its path."""
+        from ntlab.analytics import html
+
         target = Path(path)
-        target.write_text(page, encoding="utf-8")
+        target.write_text(html.page(self), encoding="utf-8")
         return target
 
     def __repr__(self) -> str:
