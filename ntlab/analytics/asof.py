@@ -26,6 +26,6 @@ def quote_at(
         index = np.searchsorted(qt, t, side="right") - 1
         safe = np.clip(index, 0, len(qt) - 1)
         valid = (index >= 0) & (t <= qt[-1]) & ((t - qt[safe]) <= max_age_ns)
-        mid_out[rows[valid]] = mid[safe[valid]]
-        spread_out[rows[valid]] = spread[safe[valid]]
+        mid_out[rows] = np.where(valid, mid[safe], np.nan)
+        spread_out[rows] = np.where(valid, spread[safe], np.nan)
     return mid_out, spread_out

@@ -52,17 +52,18 @@ def fill_metrics(
             later, _ = quote_at(quotes, groups, t + parse_horizon(delta), max_age_ns)
             columns[f"realized_spread_bps_{delta}"] = 2 * sign * (p - later) / mid * BPS
             columns[f"price_impact_bps_{delta}"] = 2 * sign * (later - mid) / mid * BPS
+    # text columns as categoricals / the caller's arrays: no per-row string conversion at 1M fills
     head = {
-        "order_id": fills.frame["order_id"].to_numpy(),
-        "fill_id": fills.frame["fill_id"].to_numpy(),
+        "order_id": fills.frame["order_id"].array,
+        "fill_id": fills.frame["fill_id"].array,
         "time": utc(t),
-        "symbol": orders.symbol[fills.order_index],
-        "side": np.where(sign > 0, "buy", "sell"),
+        "symbol": pd.Categorical.from_codes(orders.symbol_code[fills.order_index], orders.symbol_names),
+        "side": pd.Categorical.from_codes((sign < 0).astype(np.int8), ["buy", "sell"]),
         "price": p,
         "quantity": fills.quantity,
         "fee": fills.fee,
         "liquidity": fills.liquidity,
     }
     if "venue" in fills.frame:
-        head["venue"] = fills.frame["venue"].to_numpy()
+        head["venue"] = fills.frame["venue"].array
     return pd.DataFrame({**head, **columns}).set_index("fill_id")

@@ -79,6 +79,16 @@ def test_a_partly_filled_sell_with_delay_and_opportunity_cost():
     assert o["fill_rate"] == 0.25
 
 
+def test_a_sell_fill_by_hand_effective_is_realized_plus_impact():
+    f = report().fills.loc["f3"]
+    # sell 50 @ 99.98 at 2 s, mid 100.00: s = -1 so effective = 2 x -1 x (99.98 - 100.00) / 100 = 4 bps
+    assert f["effective_spread_bps"] == pytest.approx(4.0)
+    # at 17 s the 10 s quote (mid 100.10) stands: realized = 2 x -1 x (99.98 - 100.10) / 100 = 24 bps
+    assert f["realized_spread_bps_15s"] == pytest.approx(24.0)
+    # impact = 2 x -1 x (100.10 - 100.00) / 100 = -20 bps: the price rose after the sale
+    assert f["price_impact_bps_15s"] == pytest.approx(-20.0)
+
+
 def test_fill_metrics_and_markouts_by_hand():
     f = report().fills.loc["f1"]
     # buy 60 @ 100.02 at 1 s, mid 100.00: paid 2 bps of half spread, 4 bps effective spread
@@ -88,7 +98,8 @@ def test_fill_metrics_and_markouts_by_hand():
     assert f["markout_bps_5s"] == pytest.approx(2.0)  # at 6 s the 0 s quote is still in force
     assert f["markout_bps_1m"] == pytest.approx(-18.0)  # at 61 s: the 20 s quote, mid 100.20
     assert math.isnan(f["markout_bps_5m"])  # at 301 s the last quote is 281 s old: no guess
-    assert math.isnan(f["markout_bps_-5s"]) is False  # at -4 s the -20 s quote (16 s old) stands
+    # at -4 s the -20 s quote (16 s old, mid 99.90) stands: (100.02 - 99.90) / 100.00 = 12 bps
+    assert f["markout_bps_-5s"] == pytest.approx(12.0)
     # realized spread at 15 s: at 16 s the 10 s quote (mid 100.10) is in force
     assert f["realized_spread_bps_15s"] == pytest.approx(2 * (100.02 - 100.10) / 100 * 1e4)
 
