@@ -216,13 +216,20 @@ def _group(
 
     Data usually come in blocks of one symbol each: then every block is a slice (no sort, no copy).
     """
-    codes, names = pd.factorize(symbols)
-    starts = np.flatnonzero(np.append(True, codes[1:] != codes[:-1])) if len(codes) else np.array([], int)
+    values = symbols.array
+    if not len(values):
+        return {}
+    differs = values[1:] != values[:-1]
+    if hasattr(differs, "fillna"):  # nullable results: a missing symbol starts a block of its own
+        differs = differs.fillna(True)
+    starts = np.flatnonzero(np.append(True, np.asarray(differs, dtype=bool)))
+    labels = pd.Index(values[starts])
     blocks: list[tuple[str, slice | np.ndarray]]
-    if len(starts) == len(names):  # one contiguous block per symbol
-        ends = np.append(starts[1:], len(codes))
-        blocks = [(str(names[codes[a]]), slice(a, b)) for a, b in zip(starts, ends, strict=True)]
+    if labels.is_unique and not labels.hasnans:  # one contiguous block per symbol: no factorize, no sort
+        ends = np.append(starts[1:], len(values))
+        blocks = [(str(name), slice(a, b)) for name, a, b in zip(labels, starts, ends, strict=True)]
     else:
+        codes, names = pd.factorize(symbols)
         blocks = list(groups_of_codes(codes, names))
     out = {}
     for name, rows in blocks:

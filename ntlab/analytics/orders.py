@@ -118,4 +118,21 @@ def order_metrics(
     for extra in ("algo", "venue"):
         if extra in orders.frame:
             frame[extra] = orders.frame[extra].to_numpy()
+    if "venue" not in frame and "venue" in fills.frame:
+        frame["venue"] = main_venue(fills, n)
     return frame
+
+
+def main_venue(fills: Fills, n: int) -> np.ndarray:
+    """Per order, the venue that filled most of it (NaN when unfilled), so ``by("venue")`` works on
+    data whose venues are recorded per fill only."""
+    venue = np.full(n, np.nan, dtype=object)
+    if not len(fills.quantity):
+        return venue
+    table = pd.DataFrame(
+        {"order": fills.order_index, "venue": fills.frame["venue"].array, "x": fills.quantity}
+    )
+    per = table.groupby(["order", "venue"], observed=True, sort=False)["x"].sum().reset_index()
+    top = per.sort_values("x", ascending=False, kind="stable").drop_duplicates("order")
+    venue[top["order"].to_numpy()] = top["venue"].to_numpy()
+    return venue

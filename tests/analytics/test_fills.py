@@ -56,3 +56,11 @@ def test_liquidity_is_normalised_and_venue_kept(quotes):
     f = tca(one_order(), fills, quotes).fills
     assert f["liquidity"].tolist() == ["maker", "taker", ""]
     assert f["venue"].tolist() == ["XNAS", "ARCX", "XNAS"]
+
+
+def test_orders_take_the_venue_that_filled_most_of_them(quotes):
+    fills = fills_of(("a", 1, 100.02, 10), ("b", 2, 100.02, 30), ("c", 3, 100.02, 25))
+    r = tca(one_order(), fills.assign(venue=["XNAS", "ARCX", "XNAS"]), quotes)
+    # XNAS filled 10 + 25 = 35 of the order, ARCX 30
+    assert r.orders.loc["o1", "venue"] == "XNAS"
+    assert r.by("venue").index.tolist() == ["XNAS"]

@@ -271,10 +271,21 @@ def test_buy_and_sell_mirror(session):
     mirrored_orders = orders.assign(side=orders["side"].map({"buy": "sell", "sell": "buy"}))
     mirrored_fills = fills.assign(price=2 * center - fills["price"])
     mirrored_quotes = quotes.assign(bid=2 * center - quotes["ask"], ask=2 * center - quotes["bid"])
-    a = tca(orders, fills, quotes, max_quote_age="1h").orders
-    b = tca(mirrored_orders, mirrored_fills, mirrored_quotes, max_quote_age="1h").orders
+    a = tca(orders, fills, quotes, max_quote_age="1h")
+    b = tca(mirrored_orders, mirrored_fills, mirrored_quotes, max_quote_age="1h")
     # costs in currency are identical when every price is reflected around the center and sides swap
-    np.testing.assert_allclose(a["is_cost"], b["is_cost"], rtol=1e-7, atol=1e-7)
+    # (bps differ only because the reflected mids they are divided by differ)
+    np.testing.assert_allclose(a.orders["is_cost"], b.orders["is_cost"], rtol=1e-7, atol=1e-7)
+    for part in ("delay_bps", "trading_bps", "opportunity_bps", "fees_bps"):
+        currency_a = a.orders[part] * a.orders["notional"]
+        currency_b = b.orders[part] * b.orders["notional"]
+        np.testing.assert_allclose(currency_a, currency_b, rtol=1e-7, atol=1e-5)
+    per_fill = ["spread_paid_bps", "effective_spread_bps", "markout_bps_1m", "realized_spread_bps_15s"]
+    np.testing.assert_allclose(
+        a.fills[per_fill].mul(a.fills["mid"], axis=0),
+        b.fills[per_fill].mul(b.fills["mid"], axis=0),
+        atol=1e-5,
+    )
 
 
 @SETTINGS
