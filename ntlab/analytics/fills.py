@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ntlab.analytics.asof import quote_at
+from ntlab.analytics.asof import mids_at_offsets
 from ntlab.analytics.inputs import Fills, Orders, Quotes, groups_of_codes
 from ntlab.analytics.timeutil import BPS, parse_horizon, utc
 
@@ -37,7 +37,8 @@ def fill_metrics(
     groups = groups_of_codes(orders.symbol_code[fills.order_index], orders.symbol_names, fills.time_ns)
     t = fills.time_ns
     p = fills.price
-    mid, _ = quote_at(quotes, groups, t, max_age_ns)
+    offsets = [0] + [parse_horizon(h) for h in horizons] + [parse_horizon(d) for d in realized]
+    mid, *later = mids_at_offsets(quotes, groups, t, offsets, max_age_ns)
     with np.errstate(invalid="ignore", divide="ignore"):
         paid = sign * (p - mid) / mid * BPS
         columns: dict[str, np.ndarray] = {
@@ -45,13 +46,11 @@ def fill_metrics(
             "spread_paid_bps": paid,
             "effective_spread_bps": 2 * paid,
         }
-        for horizon in horizons:
-            later, _ = quote_at(quotes, groups, t + parse_horizon(horizon), max_age_ns)
-            columns[f"markout_bps_{horizon}"] = sign * (p - later) / mid * BPS
-        for delta in realized:
-            later, _ = quote_at(quotes, groups, t + parse_horizon(delta), max_age_ns)
-            columns[f"realized_spread_bps_{delta}"] = 2 * sign * (p - later) / mid * BPS
-            columns[f"price_impact_bps_{delta}"] = 2 * sign * (later - mid) / mid * BPS
+        for horizon, at_h in zip(horizons, later[: len(horizons)], strict=True):
+            columns[f"markout_bps_{horizon}"] = sign * (p - at_h) / mid * BPS
+        for delta, at_d in zip(realized, later[len(horizons) :], strict=True):
+            columns[f"realized_spread_bps_{delta}"] = 2 * sign * (p - at_d) / mid * BPS
+            columns[f"price_impact_bps_{delta}"] = 2 * sign * (at_d - mid) / mid * BPS
     # text columns as categoricals / the caller's arrays: no per-row string conversion at 1M fills
     head = {
         "order_id": fills.frame["order_id"].array,

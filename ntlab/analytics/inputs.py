@@ -171,7 +171,9 @@ def read_fills(fills: pd.DataFrame, orders: Orders) -> Fills:
     _require(fills, FILL_COLUMNS, "fills")
     frame = fills.reset_index(drop=True).copy()
     frame["order_id"] = frame["order_id"].astype(str)
-    position = pd.Index(orders.frame.index).get_indexer(frame["order_id"])
+    # look up each distinct id once (fills of an order share it): several times faster than per row
+    codes, distinct = pd.factorize(frame["order_id"])
+    position = pd.Index(orders.frame.index).get_indexer(distinct)[codes] if len(frame) else np.array([], int)
     unknown = position < 0
     if unknown.any():
         example = frame["order_id"][unknown].iloc[0]
@@ -180,8 +182,8 @@ def read_fills(fills: pd.DataFrame, orders: Orders) -> Fills:
             "pass the orders they belong to or drop them"
         )
     frame["fill_id"] = frame["fill_id"].astype(str)
-    duplicated = frame["fill_id"].duplicated()
-    if duplicated.any():
+    if not frame["fill_id"].is_unique:
+        duplicated = frame["fill_id"].duplicated()
         raise DataError(
             f"fills: fill_id {frame['fill_id'][duplicated].iloc[0]!r} appears twice; ids must be unique "
             "(prefix them with the order id if your broker numbers fills per order)"
