@@ -116,5 +116,9 @@ class DataError(NtlabError, ValueError):
     """Market data or analytics input is malformed: missing columns, unsorted times, bad prices."""
 
 
+class JournalError(NtlabError):
+    """The journal file cannot be opened or written, or an event cannot be journaled."""
+
+
 class SessionClosed(NtlabError):
     """The session (OrderManager or Lab) was closed; open a new one."""

@@ -27,16 +27,6 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-_iso_memo: list[Any] = [None, ""]
-
-
-def _iso(value: datetime) -> str:
-    """isoformat, remembering the last answer: consecutive events usually share one timestamp object."""
-    if value is not _iso_memo[0]:
-        _iso_memo[0], _iso_memo[1] = value, value.isoformat()
-    return str(_iso_memo[1])
-
-
 def _time(value: Any) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
@@ -53,16 +43,16 @@ class SessionState:
     def new_order(
         self, order_id: str, request: OrderRequest, now: datetime, quote: Quote | None
     ) -> OrderState:
-        state = OrderState(
-            order_id=order_id,
-            symbol=request.symbol,
-            side=request.side,
-            quantity=request.quantity,
-            order_type=request.order_type,
-            time_in_force=request.time_in_force,
-            created_at=now,
-            limit_price=request.limit_price,
-            stop_price=request.stop_price,
+        state = OrderState(  # positional: this runs for every order
+            order_id,
+            request.symbol,
+            request.side,
+            request.quantity,
+            request.order_type,
+            request.time_in_force,
+            now,
+            request.limit_price,
+            request.stop_price,
             arrival_bid=quote.bid if quote is not None else None,
             arrival_ask=quote.ask if quote is not None else None,
             parent_id=request.parent_id,
@@ -143,31 +133,47 @@ class SessionState:
 
 
 def order_record(state: OrderState) -> dict[str, Any]:
-    """Everything needed to recreate an order as it was placed (or adopted)."""
-    return {
+    """Everything needed to recreate an order as it was placed (or adopted); fields left out are empty.
+
+    Enums and datetimes go in as they are: the journal's encoder writes them as their values and ISO text.
+    """
+    record: dict[str, Any] = {
         "symbol": state.symbol,
-        "side": state.side.value,
+        "side": state.side,
         "quantity": str(state.quantity),
-        "order_type": state.order_type.value,
-        "time_in_force": state.time_in_force.value,
-        "limit_price": None if state.limit_price is None else str(state.limit_price),
-        "stop_price": None if state.stop_price is None else str(state.stop_price),
-        "created_at": _iso(state.created_at),
-        "arrival_bid": None if state.arrival_bid is None else str(state.arrival_bid),
-        "arrival_ask": None if state.arrival_ask is None else str(state.arrival_ask),
-        "parent_id": state.parent_id,
-        "tag": state.tag,
-        "venue": state.venue,
-        "external": state.external,
-        "broker_order_id": state.broker_order_id,
-        "status": state.status.value,
-        "reason_code": state.reason_code,
-        "reason": state.reason,
+        "order_type": state.order_type,
+        "time_in_force": state.time_in_force,
+        "created_at": state.created_at,
+        "status": state.status,
     }
+    if state.limit_price is not None:
+        record["limit_price"] = str(state.limit_price)
+    if state.stop_price is not None:
+        record["stop_price"] = str(state.stop_price)
+    if state.arrival_bid is not None:
+        record["arrival_bid"] = str(state.arrival_bid)
+    if state.arrival_ask is not None:
+        record["arrival_ask"] = str(state.arrival_ask)
+    if state.parent_id is not None:
+        record["parent_id"] = state.parent_id
+    if state.tag is not None:
+        record["tag"] = state.tag
+    if state.venue is not None:
+        record["venue"] = state.venue
+    if state.broker_order_id is not None:
+        record["broker_order_id"] = state.broker_order_id
+    if state.reason_code is not None:
+        record["reason_code"] = state.reason_code
+    if state.reason is not None:
+        record["reason"] = state.reason
+    if state.external:
+        record["external"] = True
+    return record
 
 
 def order_from_record(order_id: str, data: dict[str, Any]) -> OrderState:
     created = datetime.fromisoformat(data["created_at"])
+    get = data.get
     return OrderState(
         order_id=order_id,
         symbol=data["symbol"],
@@ -177,40 +183,45 @@ def order_from_record(order_id: str, data: dict[str, Any]) -> OrderState:
         time_in_force=TimeInForce(data["time_in_force"]),
         created_at=created,
         updated_at=created,
-        limit_price=_dec(data["limit_price"]),
-        stop_price=_dec(data["stop_price"]),
-        arrival_bid=_dec(data["arrival_bid"]),
-        arrival_ask=_dec(data["arrival_ask"]),
-        parent_id=data.get("parent_id"),
-        tag=data.get("tag"),
-        venue=data.get("venue"),
-        external=bool(data.get("external")),
-        broker_order_id=data.get("broker_order_id"),
-        status=OrderStatus(data.get("status", "pending")),
-        reason_code=data.get("reason_code"),
-        reason=data.get("reason"),
+        limit_price=_dec(get("limit_price")),
+        stop_price=_dec(get("stop_price")),
+        arrival_bid=_dec(get("arrival_bid")),
+        arrival_ask=_dec(get("arrival_ask")),
+        parent_id=get("parent_id"),
+        tag=get("tag"),
+        venue=get("venue"),
+        external=bool(get("external")),
+        broker_order_id=get("broker_order_id"),
+        status=OrderStatus(get("status", "pending")),
+        reason_code=get("reason_code"),
+        reason=get("reason"),
     )
 
 
 def update_record(update: OrderUpdate) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "status": None if update.status is None else update.status.value,
-        "broker_order_id": update.broker_order_id,
-        "reason": update.reason,
-        "cancel_rejected": update.cancel_rejected,
-        "time": None if update.time is None else _iso(update.time),
-    }
+    """A broker report as the journal keeps it: only the fields it carries."""
+    record: dict[str, Any] = {}
+    if update.status is not None:
+        record["status"] = update.status
+    if update.time is not None:
+        record["time"] = update.time
+    if update.broker_order_id is not None:
+        record["broker_order_id"] = update.broker_order_id
+    if update.reason is not None:
+        record["reason"] = update.reason
+    if update.cancel_rejected:
+        record["cancel_rejected"] = True
     fill = update.fill
     if fill is not None:
         record["fill"] = {
             "fill_id": fill.fill_id,
             "symbol": fill.symbol,
-            "side": fill.side.value,
+            "side": fill.side,
             "quantity": str(fill.quantity),
             "price": str(fill.price),
-            "time": _iso(fill.time),
+            "time": fill.time,
             "fee": str(fill.fee),
-            "liquidity": None if fill.liquidity is None else fill.liquidity.value,
+            "liquidity": fill.liquidity,
             "venue": fill.venue,
         }
     return record
@@ -229,17 +240,18 @@ def update_from_record(order_id: str, data: dict[str, Any]) -> OrderUpdate:
             price=Decimal(raw["price"]),
             time=datetime.fromisoformat(raw["time"]),
             fee=Decimal(raw["fee"]),
-            liquidity=None if raw["liquidity"] is None else Liquidity(raw["liquidity"]),
-            venue=raw["venue"],
+            liquidity=None if raw.get("liquidity") is None else Liquidity(raw["liquidity"]),
+            venue=raw.get("venue"),
         )
+    status = data.get("status")
     return OrderUpdate.model_construct(
         order_id=order_id,
-        status=None if data["status"] is None else OrderStatus(data["status"]),
+        status=None if status is None else OrderStatus(status),
         fill=fill,
-        broker_order_id=data["broker_order_id"],
-        reason=data["reason"],
-        cancel_rejected=data["cancel_rejected"],
-        time=_time(data["time"]),
+        broker_order_id=data.get("broker_order_id"),
+        reason=data.get("reason"),
+        cancel_rejected=bool(data.get("cancel_rejected")),
+        time=_time(data.get("time")),
     )
 
 
