@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -244,6 +244,32 @@ class Position(BaseModel):
     avg_cost: Decimal | None
     realized_pnl: Decimal
     fees: Decimal
+
+
+class OrderTicket(Protocol):
+    """What a venue reads from an order it is asked to place or cancel.
+
+    :class:`Order` has these fields, and so has the manager's own record of an order: an in-process venue
+    that copies what it needs during the call (``copies_orders = True``) is handed that record directly,
+    saving an immutable snapshot per order.
+    """
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def time_in_force(self) -> TimeInForce: ...
+    @property
+    def limit_price(self) -> Decimal | None: ...
+    @property
+    def stop_price(self) -> Decimal | None: ...
 
 
 class Quote(BaseModel):

@@ -22,6 +22,7 @@ from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForc
 from ntlab.market.frames import QuoteArrays, TradeArrays
 
 BPS = Decimal(10_000)
+_ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -48,6 +49,8 @@ class VenueOrder:
     reason: str | None = None
     limit_f: float = field(default=math.nan)
     stop_f: float = field(default=math.nan)
+    is_buy: bool = field(init=False)
+    acts_as_market: bool = field(init=False)
 
     def __post_init__(self) -> None:
         if self.limit_price is not None:
@@ -55,18 +58,12 @@ class VenueOrder:
         if self.stop_price is not None:
             self.stop_f = float(self.stop_price)
         self.triggered = self.stop_price is None
+        self.is_buy = self.side is Side.BUY
+        self.acts_as_market = self.order_type is OrderType.MARKET or self.order_type is OrderType.STOP
 
     @property
     def remaining(self) -> Decimal:
         return self.quantity - self.filled if self.filled else self.quantity
-
-    @property
-    def is_buy(self) -> bool:
-        return self.side is Side.BUY
-
-    @property
-    def acts_as_market(self) -> bool:
-        return self.order_type in (OrderType.MARKET, OrderType.STOP)
 
 
 @dataclass(slots=True)
@@ -113,6 +110,7 @@ class SymbolBook:
         self.ask = np.round(quotes.ask * factor / self.tick_f).astype(np.int64)
         self.bid_size = quotes.bid_size * liquidity_factor
         self.ask_size = quotes.ask_size * liquidity_factor
+        self.lot_is_one = lot == 1
         self.resting: list[VenueOrder] = []
         self.qi = -1  # index of the quote in force
         self.seen_ns = -1  # the time qi and ti were last sought for
@@ -120,6 +118,19 @@ class SymbolBook:
         self.ti = 0  # next trade not yet seen
         self.taken_bid = 0.0
         self.taken_ask = 0.0
+        # The quote in force as Python numbers: read on every order, cheaper than numpy scalars.
+        self.bid_t = self.ask_t = 0
+        self.bid_sz = self.ask_sz = 0.0
+
+    def _at(self, qi: int) -> None:
+        """Make quote ``qi`` the one in force; nothing has been taken from it yet."""
+        self.qi = qi
+        self.taken_bid = self.taken_ask = 0.0
+        if qi >= 0:
+            self.bid_t = int(self.bid[qi])
+            self.ask_t = int(self.ask[qi])
+            self.bid_sz = float(self.bid_size[qi])
+            self.ask_sz = float(self.ask_size[qi])
 
     # --- where the market is ---------------------------------------------------------------------------
     def seek(self, now_ns: int) -> None:
@@ -129,8 +140,7 @@ class SymbolBook:
         self.seen_ns = now_ns
         qi = int(np.searchsorted(self.quotes.time_ns, now_ns, side="right")) - 1
         if qi != self.qi:
-            self.qi = qi
-            self.taken_bid = self.taken_ask = 0.0
+            self._at(qi)
         self.ti = int(np.searchsorted(self.trades.time_ns, now_ns, side="right"))
 
     def price(self, ticks: int) -> Decimal:
@@ -138,36 +148,38 @@ class SymbolBook:
 
     def _units(self, size: float) -> Decimal:
         lots = math.floor(size / self.lot_f + 1e-9)
-        return Decimal(lots) * self.lot if lots > 0 else Decimal(0)
+        if lots <= 0:
+            return _ZERO
+        return Decimal(lots) if self.lot_is_one else Decimal(lots) * self.lot
 
     # --- taking liquidity -------------------------------------------------------------------------------
     def take(
         self, order: VenueOrder, now_ns: int, slippage_bps: Decimal, all_or_none: bool = False
     ) -> Execution | None:
         """Execute against the touch of the quote in force, as taker."""
-        qi = self.qi
-        if qi < 0:
+        if self.qi < 0:
             return None
         if order.is_buy:
-            ticks = int(self.ask[qi])
+            ticks = self.ask_t
             if (
                 order.limit_price is not None
                 and not order.acts_as_market
                 and ticks * self.tick_f > order.limit_f + 1e-12
             ):
                 return None
-            available = self._units(self.ask_size[qi] - self.taken_ask)
+            available = self._units(self.ask_sz - self.taken_ask)
         else:
-            ticks = int(self.bid[qi])
+            ticks = self.bid_t
             if (
                 order.limit_price is not None
                 and not order.acts_as_market
                 and ticks * self.tick_f < order.limit_f - 1e-12
             ):
                 return None
-            available = self._units(self.bid_size[qi] - self.taken_bid)
-        quantity = min(order.remaining, available)
-        if quantity <= 0 or (all_or_none and quantity < order.remaining):
+            available = self._units(self.bid_sz - self.taken_bid)
+        remaining = order.remaining
+        quantity = remaining if remaining <= available else available
+        if quantity <= 0 or (all_or_none and quantity < remaining):
             return None
         price = ticks * self.tick
         if slippage_bps and order.acts_as_market:
@@ -196,7 +208,7 @@ class SymbolBook:
         self.seen_ns = to_ns
         if not self.resting:
             if q_end != self.qi:
-                self.qi, self.taken_bid, self.taken_ask = q_end, 0.0, 0.0
+                self._at(q_end)
             self.ti = t_end
             return executions
         candidates_q = self._relevant_quotes(self.qi + 1, q_end + 1)
@@ -208,7 +220,7 @@ class SymbolBook:
             if next_t is None or (next_q is not None and next_q <= next_t):
                 index = int(candidates_q[iq])
                 iq += 1
-                self.qi, self.taken_bid, self.taken_ask = index, 0.0, 0.0
+                self._at(index)
                 self._on_quote(int(next_q), slippage_bps, executions)  # type: ignore[arg-type]
             else:
                 index = int(candidates_t[it])
@@ -217,7 +229,7 @@ class SymbolBook:
             if not self.resting:
                 break
         if q_end != self.qi:
-            self.qi, self.taken_bid, self.taken_ask = q_end, 0.0, 0.0
+            self._at(q_end)
         self.ti = t_end
         return executions
 
@@ -273,14 +285,13 @@ class SymbolBook:
         return np.flatnonzero(mask) + start
 
     def _on_quote(self, now_ns: int, slippage_bps: Decimal, executions: list[Execution]) -> None:
-        qi = self.qi
         for order in list(self.resting):
             if order.active_ns > now_ns:
                 continue
             arriving = not order.arrived
             order.arrived = True
             if not order.triggered:
-                touch = self.ask[qi] * self.tick_f if order.is_buy else self.bid[qi] * self.tick_f
+                touch = self.ask_t * self.tick_f if order.is_buy else self.bid_t * self.tick_f
                 hit = touch >= order.stop_f - 1e-12 if order.is_buy else touch <= order.stop_f + 1e-12
                 if not hit:
                     continue
@@ -296,15 +307,14 @@ class SymbolBook:
 
     def _cross(self, order: VenueOrder, now_ns: int) -> Execution | None:
         """A resting limit the quote has come through: filled at its limit, as maker."""
-        qi = self.qi
         if order.is_buy:
-            if self.ask[qi] * self.tick_f > order.limit_f + 1e-12:
+            if self.ask_t * self.tick_f > order.limit_f + 1e-12:
                 return None
-            available = self._units(self.ask_size[qi] - self.taken_ask)
+            available = self._units(self.ask_sz - self.taken_ask)
         else:
-            if self.bid[qi] * self.tick_f < order.limit_f - 1e-12:
+            if self.bid_t * self.tick_f < order.limit_f - 1e-12:
                 return None
-            available = self._units(self.bid_size[qi] - self.taken_bid)
+            available = self._units(self.bid_sz - self.taken_bid)
         quantity = min(order.remaining, available)
         if quantity <= 0:
             return None

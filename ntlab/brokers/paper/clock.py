@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,17 @@ def to_ns(value: datetime | pd.Timestamp | str) -> int:
 
 def duration_ns(value: timedelta | pd.Timedelta | str | float | int) -> int:
     """A step as nanoseconds: a timedelta, a pandas string like "5min" or "30s", or seconds."""
+    if isinstance(value, str):
+        return _parsed_duration_ns(value)  # steps repeat ("1s" in a loop): parse each spelling once
+    return _duration_ns(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_duration_ns(text: str) -> int:
+    return _duration_ns(text)
+
+
+def _duration_ns(value: timedelta | pd.Timedelta | str | float | int) -> int:
     try:
         step = pd.Timedelta(seconds=value) if isinstance(value, int | float) else pd.Timedelta(value)
     except ValueError as error:

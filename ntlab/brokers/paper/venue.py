@@ -24,15 +24,16 @@ from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
 from ntlab.brokers.paper.clock import RealTimeClock, SimClock, duration_ns, from_ns, to_ns
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
-from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
+from ntlab.brokers.paper.reports import ack, cancel_refused, fill_update, snapshot, update
 from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
-from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote, trusted
+from ntlab.core.models import Fill, OrderTicket, OrderUpdate, Position, Quote, trusted
 from ntlab.core.positions import PositionState
 from ntlab.market.frames import Market
 
 log = logging.getLogger(__name__)
 
 FEE_PLACES = Decimal("0.000001")
+_NO_FEE = Decimal(0)
 TICK_SECONDS = 0.05
 
 
@@ -40,6 +41,7 @@ class PaperBroker:
     """A simulated venue on a market. ``clock="sim"`` (stepped by code) or ``"realtime"`` (``speed``x)."""
 
     local = True
+    copies_orders = True  # reads the order only during submit/cancel: the manager may pass its own record
 
     def __init__(
         self,
@@ -69,6 +71,8 @@ class PaperBroker:
         self._now_ns = self.clock.start_ns if self.clock.start_ns is not None else self._open_ns
         self.clock.now_ns = self._now_ns
         self._latency_ns = duration_ns(self.config.latency)
+        self._taker_rate = self.config.taker_fee_bps / BPS
+        self._maker_rate = self.config.maker_fee_bps / BPS
         self._now_dt = (self._now_ns, from_ns(self._now_ns))
         self._books: dict[str, SymbolBook] = {}
         self._orders: dict[str, VenueOrder] = {}
@@ -141,10 +145,10 @@ class PaperBroker:
         return book
 
     def last_quote(self, symbol: str) -> Quote | None:
-        book = self._book(symbol)
+        book = self._books.get(symbol) or self._book(symbol)
         if book is None:
             return None
-        if not book.resting:
+        if not book.resting and book.seen_ns != self._now_ns:
             book.seek(self._now_ns)
         qi = book.qi
         if qi < 0:
@@ -167,7 +171,7 @@ class PaperBroker:
         return quote
 
     # --- protocol: orders --------------------------------------------------------------------------------
-    async def submit_order(self, order: Order) -> list[OrderUpdate]:
+    async def submit_order(self, order: OrderTicket) -> list[OrderUpdate]:
         now_ns = self._now_ns
         now = self.now()
         if order.order_id in self._orders:
@@ -180,7 +184,7 @@ class PaperBroker:
                     reason=f"duplicate client order id {order.order_id!r}: the venue already has it",
                 )
             ]
-        book = self._book(order.symbol)
+        book = self._books.get(order.symbol) or self._book(order.symbol)
         reject = None
         if book is None:
             reject = f"{self.name} has no market data for {order.symbol}; it trades {', '.join(self.market.symbols)}"
@@ -208,10 +212,7 @@ class PaperBroker:
             updated_ns=now_ns,
         )
         self._orders[order.order_id] = venue_order
-        updates = [
-            update(order.order_id, OrderStatus.ACCEPTED, now, broker_order_id=venue_order.broker_order_id)
-        ]
-        executions: list[Execution] = []
+        updates = [ack(order.order_id, now, venue_order.broker_order_id)]
         tif = venue_order.time_in_force
         if tif is TimeInForce.CLS:
             self._at_close.append(venue_order)
@@ -219,7 +220,7 @@ class PaperBroker:
             venue_order.arrived = False
             book.resting.append(venue_order)
         else:
-            if book.qi < 0 or not book.resting:
+            if (book.qi < 0 or not book.resting) and book.seen_ns != now_ns:
                 book.seek(now_ns)
             if not venue_order.triggered:
                 self._check_trigger(book, venue_order)
@@ -227,8 +228,7 @@ class PaperBroker:
                 all_or_none = tif is TimeInForce.FOK
                 execution = book.take(venue_order, now_ns, self.config.slippage_bps, all_or_none)
                 if execution is not None:
-                    executions.append(execution)
-            updates.extend(self._book_executions(executions))
+                    updates.append(self._book_execution(execution))
             if venue_order.remaining > 0:
                 if tif in (TimeInForce.IOC, TimeInForce.FOK):
                     why = (
@@ -245,7 +245,8 @@ class PaperBroker:
                     book.resting.append(venue_order)
         if venue_order.status is OrderStatus.CANCELLED:
             updates.append(update(order.order_id, OrderStatus.CANCELLED, now, reason=venue_order.reason))
-        self._write(orders=[venue_order], updates=updates, attempt=order.order_id)
+        if self._ledger is not None:
+            self._write(orders=[venue_order], updates=updates, attempt=order.order_id)
         return updates
 
     def _check_trigger(self, book: SymbolBook, order: VenueOrder) -> None:
@@ -256,7 +257,7 @@ class PaperBroker:
         else:
             order.triggered = book.bid[book.qi] * book.tick_f <= order.stop_f + 1e-12
 
-    async def cancel_order(self, order: Order) -> list[OrderUpdate]:
+    async def cancel_order(self, order: OrderTicket) -> list[OrderUpdate]:
         venue_order = self._orders.get(order.order_id)
         now = self.now()
         if venue_order is None or venue_order.status.is_final:
@@ -354,33 +355,36 @@ class PaperBroker:
 
     # --- fills and bookkeeping ---------------------------------------------------------------------------
     def _book_executions(self, executions: list[Execution]) -> list[OrderUpdate]:
-        updates = []
-        config = self.config
-        for execution in executions:
-            order = execution.order
-            bps = config.maker_fee_bps if execution.liquidity is Liquidity.MAKER else config.taker_fee_bps
-            fee = execution.price * execution.quantity * bps / BPS + config.fee_per_share * execution.quantity
-            self._fill_seq += 1
-            time = self.now() if execution.time_ns == self._now_ns else from_ns(execution.time_ns)
-            fill = trusted(
-                Fill,
-                {
-                    "fill_id": f"{self.name}-f{self._fill_seq}",
-                    "order_id": order.order_id,
-                    "symbol": order.symbol,
-                    "side": order.side,
-                    "quantity": execution.quantity,
-                    "price": execution.price,
-                    "time": time,
-                    "fee": fee.quantize(FEE_PLACES),
-                    "liquidity": execution.liquidity,
-                    "venue": self.name,
-                },
-            )
-            self._fills.append(fill)
-            order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
-            updates.append(update(order.order_id, None, time, fill=fill))
-        return updates
+        return [self._book_execution(execution) for execution in executions]
+
+    def _book_execution(self, execution: Execution) -> OrderUpdate:
+        """Turn what the book executed into a Fill with its fee, and the update that reports it."""
+        order = execution.order
+        rate = self._maker_rate if execution.liquidity is Liquidity.MAKER else self._taker_rate
+        fee = execution.price * execution.quantity * rate if rate else _NO_FEE
+        per_share = self.config.fee_per_share
+        if per_share:
+            fee += per_share * execution.quantity
+        self._fill_seq += 1
+        time = self.now() if execution.time_ns == self._now_ns else from_ns(execution.time_ns)
+        fill = trusted(
+            Fill,
+            {
+                "fill_id": f"{self.name}-f{self._fill_seq}",
+                "order_id": order.order_id,
+                "symbol": order.symbol,
+                "side": order.side,
+                "quantity": execution.quantity,
+                "price": execution.price,
+                "time": time,
+                "fee": fee.quantize(FEE_PLACES),
+                "liquidity": execution.liquidity,
+                "venue": self.name,
+            },
+        )
+        self._fills.append(fill)
+        order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+        return fill_update(fill)
 
     async def lookup_order(self, order_id: str) -> BrokerOrder | None:
         order = self._orders.get(order_id)
