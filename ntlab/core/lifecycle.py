@@ -90,6 +90,7 @@ class OrderState:
     status: OrderStatus = OrderStatus.PENDING
     filled_quantity: Decimal = Decimal(0)
     filled_notional: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None  # kept with the fills: read on every response and snapshot
     fees: Decimal = Decimal(0)
     broker_order_id: str | None = None
     updated_at: datetime | None = None
@@ -108,12 +109,6 @@ class OrderState:
         self.cached = None
 
     @property
-    def avg_fill_price(self) -> Decimal | None:
-        if not self.filled_quantity:
-            return None
-        return self.filled_notional / self.filled_quantity
-
-    @property
     def remaining(self) -> Decimal:
         return self.quantity - self.filled_quantity
 
@@ -122,31 +117,31 @@ class OrderState:
             return self.cached
         self.cached = trusted(
             Order,
-            dict(
-                order_id=self.order_id,
-                symbol=self.symbol,
-                side=self.side,
-                quantity=self.quantity,
-                order_type=self.order_type,
-                time_in_force=self.time_in_force,
-                status=self.status,
-                limit_price=self.limit_price,
-                stop_price=self.stop_price,
-                filled_quantity=self.filled_quantity,
-                avg_fill_price=self.avg_fill_price,
-                fees=self.fees,
-                broker_order_id=self.broker_order_id,
-                created_at=self.created_at,
-                updated_at=self.updated_at or self.created_at,
-                reason_code=self.reason_code,
-                reason=self.reason,
-                arrival_bid=self.arrival_bid,
-                arrival_ask=self.arrival_ask,
-                parent_id=self.parent_id,
-                tag=self.tag,
-                venue=self.venue,
-                external=self.external,
-            ),
+            {
+                "order_id": self.order_id,
+                "symbol": self.symbol,
+                "side": self.side,
+                "quantity": self.quantity,
+                "order_type": self.order_type,
+                "time_in_force": self.time_in_force,
+                "status": self.status,
+                "limit_price": self.limit_price,
+                "stop_price": self.stop_price,
+                "filled_quantity": self.filled_quantity,
+                "avg_fill_price": self.avg_fill_price,
+                "fees": self.fees,
+                "broker_order_id": self.broker_order_id,
+                "created_at": self.created_at,
+                "updated_at": self.updated_at or self.created_at,
+                "reason_code": self.reason_code,
+                "reason": self.reason,
+                "arrival_bid": self.arrival_bid,
+                "arrival_ask": self.arrival_ask,
+                "parent_id": self.parent_id,
+                "tag": self.tag,
+                "venue": self.venue,
+                "external": self.external,
+            },
         )
         return self.cached
 
@@ -163,6 +158,7 @@ class Outcome:
 
 
 IGNORED_DUPLICATE = "duplicate fill"
+CHANGED = Outcome(True)  # shared: most transitions carry nothing else, and outcomes are never modified
 
 
 def _status_after_fill(order: OrderState) -> OrderStatus:
@@ -202,9 +198,12 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
     # million fewer Decimals that way.
     first = not order.filled_quantity
     order.filled_quantity = fill.quantity if first else order.filled_quantity + fill.quantity
-    order.filled_notional = (
-        fill.quantity * fill.price if first else order.filled_notional + fill.quantity * fill.price
-    )
+    if first:
+        order.filled_notional = fill.quantity * fill.price
+        order.avg_fill_price = fill.price
+    else:
+        order.filled_notional += fill.quantity * fill.price
+        order.avg_fill_price = order.filled_notional / order.filled_quantity
     order.fees = fill.fee if not order.fees else order.fees + fill.fee
     order.updated_at = when or fill.time
     if order.status.is_open:
@@ -238,7 +237,7 @@ def apply_status(
     order.updated_at = when or order.updated_at
     if reason is not None:
         order.reason = reason
-    return Outcome(True)
+    return CHANGED
 
 
 def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str | None = None) -> Outcome:
@@ -249,7 +248,7 @@ def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str
     order.status = S.PARTIALLY_FILLED if order.filled_quantity > 0 else S.ACCEPTED
     order.updated_at = when or order.updated_at
     order.reason = reason or "cancel rejected"
-    return Outcome(True)
+    return CHANGED
 
 
 def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:

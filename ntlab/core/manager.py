@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential, wait_random
@@ -24,9 +25,18 @@ from tenacity.wait import wait_exponential, wait_random
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import Callback, EventHub, OrderEvent
 from ntlab.core.instruments import InstrumentRegistry
-from ntlab.core.journal import Journal, JournalEvent
+from ntlab.core.journal import Journal, JournalEvent, encoded
 from ntlab.core.lifecycle import OrderState, Outcome
-from ntlab.core.models import Fill, Order, OrderRequest, OrderResponse, OrderUpdate, Position, trusted
+from ntlab.core.models import (
+    Fill,
+    Order,
+    OrderRequest,
+    OrderResponse,
+    OrderTicket,
+    OrderUpdate,
+    Position,
+    trusted,
+)
 from ntlab.core.risk import RiskEngine, RiskLimits
 from ntlab.core.session import SessionState, order_record, update_record
 from ntlab.core.validation import validate_for_instrument
@@ -35,6 +45,7 @@ from ntlab.errors import (
     BrokerTimeout,
     BrokerUnavailable,
     InvalidOrder,
+    JournalError,
     OrderDenied,
     OrderNotCancelable,
     OrderRejected,
@@ -62,6 +73,14 @@ def _default_broker() -> Broker:
     return PaperBroker()
 
 
+class _CopyingVenue(Protocol):
+    """An in-process venue that copies what it needs from an order during the call (``copies_orders``)."""
+
+    async def submit_order(self, order: OrderTicket) -> list[OrderUpdate]: ...
+
+    async def cancel_order(self, order: OrderTicket) -> list[OrderUpdate]: ...
+
+
 class _RetryWait:
     """Exponential backoff with jitter, but never sooner than a broker's Retry-After."""
 
@@ -74,6 +93,36 @@ class _RetryWait:
         if isinstance(error, RateLimited) and error.retry_after is not None:
             wait = max(wait, error.retry_after)
         return wait
+
+
+class _Inbox:
+    """The actor's commands: a deque and one waiter, cheaper per command than an asyncio.Queue and
+    drained a batch at a time. Used from the event loop's thread only."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[Any, ...]] = deque()
+        self._waiter: Future | None = None
+
+    def put(self, command: tuple[Any, ...]) -> None:
+        self._items.append(command)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def take(self, limit: int) -> list[tuple[Any, ...]]:
+        items = self._items
+        while not items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        if len(items) <= limit:
+            batch = list(items)
+            items.clear()
+            return batch
+        return [items.popleft() for _ in range(limit)]
 
 
 @dataclass(slots=True)
@@ -109,6 +158,8 @@ class OrderManager:
         durable_journal: bool = False,
     ) -> None:
         self.broker: Broker = broker if broker is not None else _default_broker()
+        copies = self.broker.local and getattr(self.broker, "copies_orders", False) is True
+        self._copying = cast(_CopyingVenue, self.broker) if copies else None
         self.risk = RiskEngine(risk)
         self.instruments = instruments if instruments is not None else self._broker_instruments()
         self._journal_path = Path(journal) if journal is not None else None
@@ -120,7 +171,7 @@ class OrderManager:
         self._retry_initial = retry_initial
         self._state = SessionState()
         self._hub = EventHub()
-        self._queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self._inbox = _Inbox()
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -162,7 +213,7 @@ class OrderManager:
             return
         self._closed = True
         if self._task is not None:
-            self._queue.put_nowait((_STOP,))
+            self._inbox.put((_STOP,))
             await self._task
         for task in list(self._background):
             task.cancel()
@@ -269,10 +320,13 @@ class OrderManager:
         replay skips kinds it does not know, and :meth:`journal_events` hands them back after a restart.
         """
         if kind in _OWN_KINDS:
-            raise ValueError(f"{kind!r} is an order event kind; pick another name")
+            raise JournalError(
+                f"{kind!r} is an order event kind the manager journals itself; pick another name"
+            )
         journal = self._journal
         if journal is not None:
-            await self._ask(_CALL, lambda: journal.add(kind, key, data))
+            record = encoded(data)
+            await self._ask(_CALL, lambda: journal.add(kind, key, record))
 
     def journal_events(self, kinds: Sequence[str]) -> list[JournalEvent]:
         """The journaled events of these kinds, oldest first (none without a journal)."""
@@ -349,21 +403,20 @@ class OrderManager:
         return report
 
     # --- the actor -------------------------------------------------------------------------------------
-    async def _ask(self, kind: int, payload: Any) -> Any:
+    def _ask(self, kind: int, payload: Any) -> Future:
+        """Queue a command for the actor; awaiting the returned future gives its answer."""
         if self._task is None or self._closed:
             raise SessionClosed(
                 "the OrderManager is not running; use `async with OrderManager(...)` or start()"
             )
         future: Future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((kind, payload, future))
-        return await future
+        self._inbox.put((kind, payload, future))
+        return future
 
     async def _run(self) -> None:
-        queue = self._queue
+        inbox = self._inbox
         while True:
-            batch = [await queue.get()]
-            while len(batch) < _MAX_BATCH and not queue.empty():
-                batch.append(queue.get_nowait())
+            batch = await inbox.take(_MAX_BATCH)
             try:
                 await self._process(batch)
             except Exception as error:
@@ -375,7 +428,7 @@ class OrderManager:
                         and not command[-1].done()
                     ):
                         command[-1].set_exception(error)
-            if any(command[0] == _STOP for command in batch):
+            if self._closed and any(command[0] == _STOP for command in batch):
                 return
 
     async def _process(self, commands: list[tuple[Any, ...]]) -> None:
@@ -391,9 +444,9 @@ class OrderManager:
             elif kind == _CANCEL:
                 self._begin_cancel(command[1], command[2], batch)
             elif kind == _SUBMITTED:
-                self._finish_submit(command[1], command[2], command[3], batch)
+                self._finish_submit(self._state.orders[command[1]], command[2], command[3], batch)
             elif kind == _CANCELLED:
-                self._finish_cancel(command[1], command[2], command[3], batch)
+                self._finish_cancel(self._state.orders[command[1]], command[2], command[3], batch)
             elif kind == _CALL:
                 try:
                     batch.answer(command[2], command[1]())
@@ -459,39 +512,48 @@ class OrderManager:
             for state, future in batch.cancels:
                 self._spawn(self._cancel_remote(state.snapshot(), future))
             return
+        copying = self._copying
         for state, future in batch.submits:
             try:
-                outcome: Any = await broker.submit_order(state.snapshot())
+                if copying is not None:
+                    outcome: Any = await copying.submit_order(state)
+                else:
+                    outcome = await broker.submit_order(state.snapshot())
             except Exception as error:
                 outcome = error
-            self._finish_submit(state.order_id, outcome, future, batch)
+            self._finish_submit(state, outcome, future, batch)
         for state, future in batch.cancels:
             try:
-                outcome = await broker.cancel_order(state.snapshot())
+                if copying is not None:
+                    outcome = await copying.cancel_order(state)
+                else:
+                    outcome = await broker.cancel_order(state.snapshot())
             except Exception as error:
                 outcome = error
-            self._finish_cancel(state.order_id, outcome, future, batch)
+            self._finish_cancel(state, outcome, future, batch)
 
     def _finish_submit(
         self,
-        order_id: str,
+        state: OrderState,
         outcome: Any,
         future: Future,
         batch: _Batch,
     ) -> None:
-        state = self._state.orders[order_id]
         if isinstance(outcome, BaseException):
             batch.answer(future, self._submit_failure(state, outcome, batch))
             return
         for update in outcome:
-            self._apply(update, batch)
+            if update.order_id == state.order_id:
+                self._apply_to(state, update, batch)
+            else:
+                self._apply(update, batch)
         if state.status is OrderStatus.REJECTED:
             rejected = OrderRejected(
-                f"{self.broker.name} rejected {order_id}: {state.reason}", order_id=order_id
+                f"{self.broker.name} rejected {state.order_id}: {state.reason}", order_id=state.order_id
             )
             batch.answer(future, rejected)
         else:
-            batch.answer(future, self._response(state))
+            batch.results.append((future, self._response(state)))
 
     def _submit_failure(self, state: OrderState, error: BaseException, batch: _Batch) -> BaseException:
         """Record what a failed submit means for the order and return the error for the caller."""
@@ -536,19 +598,19 @@ class OrderManager:
             return
         now = self.broker.now()
         if self._journal is not None:
-            self._journal.add("cancel_request", order_id, {"time": now.isoformat()})
+            self._journal.add("cancel_request", order_id, {"time": now})
         outcome = self._state.request_cancel(state, now)
         self._announce(state, outcome, batch)
         batch.cancels.append((state, future))
 
     def _finish_cancel(
         self,
-        order_id: str,
+        state: OrderState,
         outcome: Any,
         future: Future,
         batch: _Batch,
     ) -> None:
-        state = self._state.orders[order_id]
+        order_id = state.order_id
         if isinstance(outcome, BaseException):
             log.warning("cancel of %s failed: %r", order_id, outcome)
             self._apply(
@@ -571,10 +633,18 @@ class OrderManager:
         if state is None:
             log.warning("update for unknown order %s ignored: %s", update.order_id, update)
             return
+        self._apply_to(state, update, batch)
+
+    def _apply_to(self, state: OrderState, update: OrderUpdate, batch: _Batch) -> None:
         outcomes = self._state.apply(state, update)
-        if any(o.changed for o in outcomes):
-            if self._journal is not None:
-                self._journal.add("fill" if update.fill else "update", update.order_id, update_record(update))
+        for outcome in outcomes:
+            if outcome.changed:
+                break
+        else:
+            return
+        if self._journal is not None:
+            self._journal.add("fill" if update.fill else "update", update.order_id, update_record(update))
+        if batch.events is not None:
             for outcome in outcomes:
                 self._announce(state, outcome, batch)
 
@@ -639,7 +709,7 @@ class OrderManager:
             outcome: Any = await self._submit_with_retry(order)
         except Exception as error:
             outcome = error
-        self._queue.put_nowait((_SUBMITTED, order.order_id, outcome, future))
+        self._inbox.put((_SUBMITTED, order.order_id, outcome, future))
 
     async def _submit_with_retry(self, order: Order) -> list[OrderUpdate]:
         """Retry only what provably did not arrive; after a timeout, ask before sending again."""
@@ -675,7 +745,7 @@ class OrderManager:
             outcome: Any = await asyncio.wait_for(self.broker.cancel_order(order), self._submit_timeout)
         except Exception as error:
             outcome = error
-        self._queue.put_nowait((_CANCELLED, order.order_id, outcome, future))
+        self._inbox.put((_CANCELLED, order.order_id, outcome, future))
 
     # --- rebuilding from the journal -------------------------------------------------------------------
     def _replay(self) -> bool:

@@ -14,6 +14,7 @@ from ntlab.core.enums import Side
 from ntlab.core.models import Fill, Position, trusted
 
 ZERO = Decimal(0)
+_LONG, _SHORT = Decimal(1), Decimal(-1)
 
 
 @dataclass(slots=True)
@@ -26,7 +27,8 @@ class PositionState:
 
     def apply(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal = ZERO) -> None:
         signed = quantity if side is Side.BUY else -quantity
-        self.fees += fee
+        if fee:
+            self.fees += fee
         current = self.quantity
         if current == 0 or (current > 0) == (signed > 0):
             total = current + signed
@@ -35,7 +37,7 @@ class PositionState:
             self.quantity = total
             return
         closing = min(abs(signed), abs(current))
-        direction = Decimal(1) if current > 0 else Decimal(-1)
+        direction = _LONG if current > 0 else _SHORT
         assert self.avg_cost is not None
         self.realized_pnl += (price - self.avg_cost) * closing * direction
         self.quantity = current + signed

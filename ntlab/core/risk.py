@@ -83,7 +83,11 @@ class RiskEngine:
                         f"order notional {notional:,.2f} exceeds the limit of {limits.max_order_notional:,.2f}; "
                         "reduce the quantity or raise RiskLimits.max_order_notional",
                     )
-            if limits.price_band_bps is not None and quote is not None:
+            if (
+                limits.price_band_bps is not None
+                and quote is not None
+                and (request.limit_price is not None or request.stop_price is not None)
+            ):
                 self._check_band(request, quote.mid)
         if limits.max_position is not None:
             signed = request.quantity if request.side is Side.BUY else -request.quantity

@@ -4,6 +4,7 @@ import pytest
 
 from ntlab.brokers.paper import PaperBroker
 from ntlab.core import OrderManager, OrderRequest
+from ntlab.errors import JournalError
 
 
 async def test_records_come_back_after_a_restart_and_do_not_disturb_orders(tmp_path):
@@ -24,7 +25,7 @@ async def test_records_come_back_after_a_restart_and_do_not_disturb_orders(tmp_p
 
 async def test_record_refuses_order_kinds_and_is_a_no_op_without_a_journal():
     async with OrderManager(PaperBroker(), id_prefix="t") as om:
-        with pytest.raises(ValueError):
+        with pytest.raises(JournalError, match="order event kind"):
             await om.record("fill", {})
         await om.record("algo_start", {"x": 1})
         assert om.journal_events(["algo_start"]) == []
