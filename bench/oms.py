@@ -1,11 +1,13 @@
 """OrderManager throughput and latency through the whole path: validation, risk, journal, paper venue.
 
-    python bench/oms.py                 # the standard figures (about a minute)
+    python bench/oms.py                 # the standard figures, best and median of 3 runs (a few minutes)
     python bench/oms.py --million       # also RSS after 1,000,000 orders
 
 Orders are 1-unit IOC market orders on AAPL, alternating buy and sell, so positions stay flat and the venue
-fills each at the touch; the simulated clock steps one second every 40 (sequential) or 100 (concurrent) orders so the touch
-refreshes.
+fills each at the touch (every order is acked, filled and booked to a position); the simulated clock steps one
+second every 40 (sequential) or 100 (concurrent) orders so the touch refreshes. Risk runs with the default
+limits plus a position limit. Each run starts after a full garbage collection; one more run shows the effect
+of ``gc.freeze()`` after startup, which spares full collections the libraries' own objects.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import argparse
 import asyncio
 import gc
 import os
+import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psutil
@@ -24,7 +28,8 @@ from ntlab.brokers.paper import PaperBroker
 from ntlab.core import OrderManager, OrderRequest, RiskLimits
 from ntlab.market import sample_market
 
-RISK = RiskLimits(max_order_notional=None, price_band_bps=None)
+# The default limits (notional, price band) plus a position limit, so every check but the order rate runs.
+RISK = RiskLimits(max_position=1_000_000)
 REQUESTS = [
     OrderRequest(symbol="AAPL", side=side, quantity=1, time_in_force="ioc") for side in ("buy", "sell")
 ]
@@ -35,10 +40,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _session(journal: Path | None) -> tuple[OrderManager, PaperBroker]:
+async def _session(journal: Path | None, freeze: bool = False) -> tuple[OrderManager, PaperBroker]:
     broker = PaperBroker(sample_market())
     om = OrderManager(broker, journal=journal, risk=RISK, id_prefix="bench")
     await om.start()
+    gc.collect()  # each run starts from a clean heap, not paying for the previous run's garbage
+    if freeze:
+        gc.freeze()  # what a long-running process does after startup: full collections skip that heap
     return om, broker
 
 
@@ -63,8 +71,8 @@ async def sequential(n: int, journal: Path | None) -> dict[str, float]:
     }
 
 
-async def concurrent(n: int, callers: int, journal: Path | None) -> dict[str, float]:
-    om, broker = await _session(journal)
+async def concurrent(n: int, callers: int, journal: Path | None, freeze: bool = False) -> dict[str, float]:
+    om, broker = await _session(journal, freeze)
     latencies: list[float] = []
     per_caller = n // callers
 
@@ -82,6 +90,7 @@ async def concurrent(n: int, callers: int, journal: Path | None) -> dict[str, fl
         elapsed = time.perf_counter() - start
     finally:
         await om.close()
+        gc.unfreeze()
     return {
         "orders/s": per_caller * callers / elapsed,
         "p50 us": percentile(latencies, 0.5),
@@ -133,17 +142,37 @@ def show(name: str, figures: dict[str, float]) -> None:
     print(f"{name:<44} {text}", flush=True)
 
 
+async def repeated(runs: int, measure: Callable[[int], Awaitable[dict[str, float]]]) -> dict[str, float]:
+    """Run ``measure`` several times: the best run's figures and the median orders/s.
+
+    A shared machine slows some runs down; the best run is the closest to what the code costs (as timeit
+    reports its minimum), and the median says what to expect.
+    """
+    results = [await measure(k) for k in range(runs)]
+    best = max(results, key=lambda r: r["orders/s"])
+    return {**best, "median orders/s": statistics.median(r["orders/s"] for r in results)}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=50_000, help="orders per run")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (best and median shown)")
     parser.add_argument("--million", action="store_true", help="also measure RSS after 1,000,000 orders")
     args = parser.parse_args()
+    n, runs = args.n, args.runs
     with tempfile.TemporaryDirectory() as folder:
         journal = Path(folder)
-        show("sequential, no journal", await sequential(args.n, None))
-        show("sequential, journal", await sequential(args.n, journal / "seq.sqlite"))
-        show("100 concurrent callers, no journal", await concurrent(args.n, 100, None))
-        show("100 concurrent callers, journal", await concurrent(args.n, 100, journal / "conc.sqlite"))
+        show("sequential, no journal", await repeated(runs, lambda k: sequential(n, None)))
+        show("sequential, journal", await repeated(runs, lambda k: sequential(n, journal / f"seq{k}.sqlite")))
+        show("100 concurrent callers, no journal", await repeated(runs, lambda k: concurrent(n, 100, None)))
+        show(
+            "100 concurrent callers, journal",
+            await repeated(runs, lambda k: concurrent(n, 100, journal / f"conc{k}.sqlite")),
+        )
+        show(
+            "  the same after gc.freeze() at startup",
+            await repeated(runs, lambda k: concurrent(n, 100, journal / f"frozen{k}.sqlite", freeze=True)),
+        )
         show("get_order_status", await status_lookup(200_000))
         if args.million:
             show("1,000,000 orders, 100 callers, journal", await million(journal / "million.sqlite"))
