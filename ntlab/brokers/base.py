@@ -34,8 +34,11 @@ class Broker(Protocol):
     """What the OrderManager needs from a venue.
 
     ``local`` is True for in-process venues whose calls never wait on I/O; the manager then calls them
-    inline instead of in a task, which keeps the paper path fast. News that happens later (a resting order
-    filling, a day order expiring) goes to the sink given to ``connect``.
+    inline instead of in a task, which keeps the paper path fast. A local venue may also set
+    ``copies_orders = True`` when ``submit_order``/``cancel_order`` only read the order during the call
+    (accepting any :class:`~ntlab.core.models.OrderTicket`): it is then handed the manager's own order
+    record instead of an immutable snapshot. News that happens later (a resting order filling, a day order
+    expiring) goes to the sink given to ``connect``.
     """
 
     name: str
