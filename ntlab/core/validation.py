@@ -5,7 +5,7 @@ Everything that needs only the request itself is checked when :class:`OrderReque
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from ntlab.core.enums import TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, AssetKind, Instrument, InstrumentRegistry
@@ -20,8 +20,11 @@ _KIND_TIFS: dict[AssetKind, frozenset[TimeInForce]] = {
 }
 
 
-def _on_step(value: Decimal, step: Decimal) -> bool:
-    return (value % step) == 0
+def _on_step(value: Decimal, step: Decimal, what: str, reason: Reason) -> bool:
+    try:
+        return (value % step) == 0
+    except InvalidOperation:  # more multiples of the step than Decimal's precision holds
+        raise InvalidOrder(reason, f"{what} {value} is too large to trade") from None
 
 
 def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegistry) -> Instrument:
@@ -32,7 +35,7 @@ def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegist
             Reason.INVALID_SYMBOL, f"symbol {request.symbol!r} is not valid; use {SYMBOL_FORMS}"
         )
     quantity = request.quantity
-    if not _on_step(quantity, instrument.lot_size):
+    if not _on_step(quantity, instrument.lot_size, "quantity", Reason.INVALID_QUANTITY):
         if instrument.lot_size == 1:
             raise InvalidOrder(
                 Reason.FRACTIONAL_NOT_ALLOWED,
@@ -44,7 +47,7 @@ def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegist
         )
     for name in ("limit_price", "stop_price"):
         price = getattr(request, name)
-        if price is not None and not _on_step(price, instrument.tick_size):
+        if price is not None and not _on_step(price, instrument.tick_size, name, Reason.INVALID_PRICE):
             below = (price // instrument.tick_size) * instrument.tick_size
             raise InvalidOrder(
                 Reason.OFF_TICK,

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ntlab.core import InstrumentRegistry, OrderRequest
@@ -127,6 +127,8 @@ fields = st.fixed_dictionaries(
 
 @settings(max_examples=500)
 @given(fields)
+@example({"symbol": "AAPL", "side": "buy", "quantity": 1e28})  # more lots than Decimal's precision holds
+@example({"symbol": "AAPL", "side": "buy", "quantity": 1, "order_type": "limit", "limit_price": "1E+27"})
 def test_random_requests_are_valid_or_refused_with_a_reason(data):
     try:
         request = OrderRequest(**data)
@@ -139,3 +141,13 @@ def test_random_requests_are_valid_or_refused_with_a_reason(data):
         raise AssertionError(f"unexpected {type(other).__name__}: {other}") from other
     else:
         assert request.quantity > 0
+
+
+def test_sizes_beyond_decimal_precision_are_refused_plainly():
+    with pytest.raises(InvalidOrder, match=r"quantity 1E\+28 is too large") as caught:
+        validate_for_instrument(OrderRequest(symbol="AAPL", side="buy", quantity="1E28"), REGISTRY)
+    assert caught.value.reason is Reason.INVALID_QUANTITY
+    huge_limit = OrderRequest(symbol="AAPL", side="buy", quantity=1, order_type="limit", limit_price="1E27")
+    with pytest.raises(InvalidOrder, match=r"limit_price 1E\+27 is too large") as caught:
+        validate_for_instrument(huge_limit, REGISTRY)
+    assert caught.value.reason is Reason.INVALID_PRICE
