@@ -192,7 +192,7 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
             order.quantity,
         )
         return Outcome(False, note="overfill refused")
-    order.changed()
+    order.cached = None
     order.fill_ids += (fill.fill_id,)
     # The first fill's values are taken as they are: most orders fill once, and a million orders keep a
     # million fewer Decimals that way.
@@ -232,7 +232,7 @@ def apply_status(
     if not can_transition(order.status, status):
         log.info("order %s: ignored transition %s -> %s", order.order_id, order.status.value, status.value)
         return Outcome(False, note=f"illegal {order.status.value} -> {status.value}")
-    order.changed()
+    order.cached = None
     order.status = status
     order.updated_at = when or order.updated_at
     if reason is not None:
@@ -244,7 +244,7 @@ def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str
     """A refused cancel puts the order back where its executions say it is."""
     if order.status is not S.PENDING_CANCEL:
         return Outcome(False, note="no cancel pending")
-    order.changed()
+    order.cached = None
     order.status = S.PARTIALLY_FILLED if order.filled_quantity > 0 else S.ACCEPTED
     order.updated_at = when or order.updated_at
     order.reason = reason or "cancel rejected"
@@ -255,7 +255,7 @@ def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:
     """Apply one broker report: the fill first (it carries facts), then the status."""
     outcomes: list[Outcome] = []
     if update.broker_order_id and not order.broker_order_id:
-        order.changed()
+        order.cached = None
         order.broker_order_id = update.broker_order_id
     if update.fill is not None:
         outcomes.append(apply_fill(order, update.fill, update.time))

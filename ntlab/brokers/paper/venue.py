@@ -197,18 +197,18 @@ class PaperBroker:
             return [update(order.order_id, OrderStatus.REJECTED, now, reason=reject)]
         assert book is not None
         self._order_seq += 1
-        venue_order = VenueOrder(
-            order_id=order.order_id,
-            broker_order_id=f"{self.name}-{self._order_seq}",
-            symbol=order.symbol,
-            side=order.side,
-            quantity=order.quantity,
-            order_type=order.order_type,
-            time_in_force=order.time_in_force,
-            limit_price=order.limit_price,
-            stop_price=order.stop_price,
-            created_ns=now_ns,
-            active_ns=now_ns + self._latency_ns,
+        venue_order = VenueOrder(  # positional: this runs for every order
+            order.order_id,
+            f"{self.name}-{self._order_seq}",
+            order.symbol,
+            order.side,
+            order.quantity,
+            order.order_type,
+            order.time_in_force,
+            order.limit_price,
+            order.stop_price,
+            now_ns,
+            now_ns + self._latency_ns,
             updated_ns=now_ns,
         )
         self._orders[order.order_id] = venue_order
@@ -228,7 +228,7 @@ class PaperBroker:
                 all_or_none = tif is TimeInForce.FOK
                 execution = book.take(venue_order, now_ns, self.config.slippage_bps, all_or_none)
                 if execution is not None:
-                    updates.append(self._book_execution(execution))
+                    updates.append(self._book_execution(execution, now))
             if venue_order.remaining > 0:
                 if tif in (TimeInForce.IOC, TimeInForce.FOK):
                     why = (
@@ -357,8 +357,11 @@ class PaperBroker:
     def _book_executions(self, executions: list[Execution]) -> list[OrderUpdate]:
         return [self._book_execution(execution) for execution in executions]
 
-    def _book_execution(self, execution: Execution) -> OrderUpdate:
-        """Turn what the book executed into a Fill with its fee, and the update that reports it."""
+    def _book_execution(self, execution: Execution, now: datetime | None = None) -> OrderUpdate:
+        """Turn what the book executed into a Fill with its fee, and the update that reports it.
+
+        ``now`` is the venue's time when the caller has it at hand and the execution happened now.
+        """
         order = execution.order
         rate = self._maker_rate if execution.liquidity is Liquidity.MAKER else self._taker_rate
         fee = execution.price * execution.quantity * rate if rate else _NO_FEE
@@ -366,7 +369,8 @@ class PaperBroker:
         if per_share:
             fee += per_share * execution.quantity
         self._fill_seq += 1
-        time = self.now() if execution.time_ns == self._now_ns else from_ns(execution.time_ns)
+        if now is None:
+            now = self.now() if execution.time_ns == self._now_ns else from_ns(execution.time_ns)
         fill = trusted(
             Fill,
             {
@@ -376,7 +380,7 @@ class PaperBroker:
                 "side": order.side,
                 "quantity": execution.quantity,
                 "price": execution.price,
-                "time": time,
+                "time": now,
                 "fee": fee.quantize(FEE_PLACES),
                 "liquidity": execution.liquidity,
                 "venue": self.name,
