@@ -171,9 +171,10 @@ def _status_after_fill(order: OrderState) -> OrderStatus:
 
 def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> Outcome:
     """Book an execution: deduplicated by fill id, refused when it would overfill."""
-    if fill.fill_id in order.fill_ids:
+    fill_id, quantity, price = fill.fill_id, fill.quantity, fill.price
+    if fill_id in order.fill_ids:
         return Outcome(False, note=IGNORED_DUPLICATE)
-    if fill.quantity <= 0 or fill.price <= 0:
+    if quantity <= 0 or price <= 0:
         log.warning(
             "order %s: refused fill %s with quantity %s at %s",
             order.order_id,
@@ -182,7 +183,7 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
             fill.price,
         )
         return Outcome(False, note="non-positive fill")
-    if order.filled_quantity + fill.quantity > order.quantity:
+    if order.filled_quantity + quantity > order.quantity:
         log.error(
             "order %s: refused fill %s of %s: would overfill (%s of %s already filled)",
             order.order_id,
@@ -193,16 +194,16 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
         )
         return Outcome(False, note="overfill refused")
     order.cached = None
-    order.fill_ids += (fill.fill_id,)
+    order.fill_ids += (fill_id,)
     # The first fill's values are taken as they are: most orders fill once, and a million orders keep a
     # million fewer Decimals that way.
     first = not order.filled_quantity
-    order.filled_quantity = fill.quantity if first else order.filled_quantity + fill.quantity
+    order.filled_quantity = quantity if first else order.filled_quantity + quantity
     if first:
-        order.filled_notional = fill.quantity * fill.price
-        order.avg_fill_price = fill.price
+        order.filled_notional = quantity * price
+        order.avg_fill_price = price
     else:
-        order.filled_notional += fill.quantity * fill.price
+        order.filled_notional += quantity * price
         order.avg_fill_price = order.filled_notional / order.filled_quantity
     order.fees = fill.fee if not order.fees else order.fees + fill.fee
     order.updated_at = when or fill.time
@@ -254,15 +255,14 @@ def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str
 def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:
     """Apply one broker report: the fill first (it carries facts), then the status."""
     outcomes: list[Outcome] = []
-    if update.broker_order_id and not order.broker_order_id:
+    broker_order_id, fill, status, when = update.broker_order_id, update.fill, update.status, update.time
+    if broker_order_id and not order.broker_order_id:
         order.cached = None
-        order.broker_order_id = update.broker_order_id
-    if update.fill is not None:
-        outcomes.append(apply_fill(order, update.fill, update.time))
+        order.broker_order_id = broker_order_id
+    if fill is not None:
+        outcomes.append(apply_fill(order, fill, when))
     if update.cancel_rejected:
-        outcomes.append(cancel_rejected(order, update.time, update.reason))
-    elif update.status is not None and not (
-        update.fill is not None and update.status in (S.PARTIALLY_FILLED, S.FILLED)
-    ):
-        outcomes.append(apply_status(order, update.status, update.time, update.reason))
+        outcomes.append(cancel_rejected(order, when, update.reason))
+    elif status is not None and not (fill is not None and status in (S.PARTIALLY_FILLED, S.FILLED)):
+        outcomes.append(apply_status(order, status, when, update.reason))
     return outcomes

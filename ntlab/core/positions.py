@@ -71,9 +71,10 @@ class PositionBook:
         self._positions: dict[str, PositionState] = {}
 
     def apply(self, fill: Fill) -> PositionState:
-        state = self._positions.get(fill.symbol)
+        symbol = fill.symbol
+        state = self._positions.get(symbol)
         if state is None:
-            state = self._positions[fill.symbol] = PositionState(fill.symbol)
+            state = self._positions[symbol] = PositionState(symbol)
         state.apply(fill.side, fill.quantity, fill.price, fill.fee)
         return state
 

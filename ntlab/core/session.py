@@ -43,21 +43,22 @@ class SessionState:
     def new_order(
         self, order_id: str, request: OrderRequest, now: datetime, quote: Quote | None
     ) -> OrderState:
+        fields = request.__dict__  # read once: attribute reads on pydantic models are several times dearer
         state = OrderState(  # positional: this runs for every order
             order_id,
-            request.symbol,
-            request.side,
-            request.quantity,
-            request.order_type,
-            request.time_in_force,
+            fields["symbol"],
+            fields["side"],
+            fields["quantity"],
+            fields["order_type"],
+            fields["time_in_force"],
             now,
-            request.limit_price,
-            request.stop_price,
+            fields["limit_price"],
+            fields["stop_price"],
             arrival_bid=quote.bid if quote is not None else None,
             arrival_ask=quote.ask if quote is not None else None,
-            parent_id=request.parent_id,
-            tag=request.tag,
-            venue=request.venue,
+            parent_id=fields["parent_id"],
+            tag=fields["tag"],
+            venue=fields["venue"],
         )
         self.orders[order_id] = state
         return state
@@ -200,29 +201,31 @@ def order_from_record(order_id: str, data: dict[str, Any]) -> OrderState:
 
 def update_record(update: OrderUpdate) -> dict[str, Any]:
     """A broker report as the journal keeps it: only the fields it carries."""
+    fields = update.__dict__  # read once: attribute reads on pydantic models are several times dearer
     record: dict[str, Any] = {}
-    if update.status is not None:
-        record["status"] = update.status
-    if update.time is not None:
-        record["time"] = update.time
-    if update.broker_order_id is not None:
-        record["broker_order_id"] = update.broker_order_id
-    if update.reason is not None:
-        record["reason"] = update.reason
-    if update.cancel_rejected:
+    if fields["status"] is not None:
+        record["status"] = fields["status"]
+    if fields["time"] is not None:
+        record["time"] = fields["time"]
+    if fields["broker_order_id"] is not None:
+        record["broker_order_id"] = fields["broker_order_id"]
+    if fields["reason"] is not None:
+        record["reason"] = fields["reason"]
+    if fields["cancel_rejected"]:
         record["cancel_rejected"] = True
-    fill = update.fill
+    fill = fields["fill"]
     if fill is not None:
+        f = fill.__dict__
         record["fill"] = {
-            "fill_id": fill.fill_id,
-            "symbol": fill.symbol,
-            "side": fill.side,
-            "quantity": str(fill.quantity),
-            "price": str(fill.price),
-            "time": fill.time,
-            "fee": str(fill.fee),
-            "liquidity": fill.liquidity,
-            "venue": fill.venue,
+            "fill_id": f["fill_id"],
+            "symbol": f["symbol"],
+            "side": f["side"],
+            "quantity": str(f["quantity"]),
+            "price": str(f["price"]),
+            "time": f["time"],
+            "fee": str(f["fee"]),
+            "liquidity": f["liquidity"],
+            "venue": f["venue"],
         }
     return record
 
