@@ -117,7 +117,7 @@ class Journal:
             self._db.executescript(_SCHEMA)
             with contextlib.suppress(sqlite3.Error):  # without JSON functions there is simply no view
                 self._db.execute(_VIEW)
-            self._legacy = self._has_legacy_events(self._db)
+            self._legacy = _has_legacy_events(self._db)
         except sqlite3.Error as error:
             raise JournalError(
                 f"cannot open the journal {self.path}: {error}; check the path and that no other program "
@@ -125,11 +125,6 @@ class Journal:
             ) from error
         self._pending: list[tuple[str, str | None, Any]] = []
         self._checkpointer = _Checkpointer(self.path)
-
-    @staticmethod
-    def _has_legacy_events(db: sqlite3.Connection) -> bool:
-        row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
-        return row is not None
 
     def add(self, kind: str, order_id: str | None, data: dict[str, Any] | orjson.Fragment) -> None:
         """Queue an event for the next commit; it is encoded then, with the rest of its batch.
@@ -179,11 +174,16 @@ def read_events(path: str | Path) -> list[JournalEvent]:
         raise JournalError(f"no journal at {path}; pass the file a session wrote (OrderManager(journal=...))")
     db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
     try:
-        return list(_read(db, Journal._has_legacy_events(db)))
+        return list(_read(db, _has_legacy_events(db)))
     except sqlite3.Error as error:
         raise JournalError(f"{path} is not an ntlab journal: {error}") from error
     finally:
         db.close()
+
+
+def _has_legacy_events(db: sqlite3.Connection) -> bool:
+    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
+    return row is not None
 
 
 def _read(db: sqlite3.Connection, legacy: bool) -> Iterator[JournalEvent]:

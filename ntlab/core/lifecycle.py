@@ -193,7 +193,7 @@ def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> O
             order.quantity,
         )
         return Outcome(False, note="overfill refused")
-    order.cached = None
+    order.changed()
     order.fill_ids += (fill_id,)
     # The first fill's values are taken as they are: most orders fill once, and a million orders keep a
     # million fewer Decimals that way.
@@ -233,7 +233,7 @@ def apply_status(
     if not can_transition(order.status, status):
         log.info("order %s: ignored transition %s -> %s", order.order_id, order.status.value, status.value)
         return Outcome(False, note=f"illegal {order.status.value} -> {status.value}")
-    order.cached = None
+    order.changed()
     order.status = status
     order.updated_at = when or order.updated_at
     if reason is not None:
@@ -245,7 +245,7 @@ def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str
     """A refused cancel puts the order back where its executions say it is."""
     if order.status is not S.PENDING_CANCEL:
         return Outcome(False, note="no cancel pending")
-    order.cached = None
+    order.changed()
     order.status = S.PARTIALLY_FILLED if order.filled_quantity > 0 else S.ACCEPTED
     order.updated_at = when or order.updated_at
     order.reason = reason or "cancel rejected"
@@ -257,7 +257,7 @@ def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:
     outcomes: list[Outcome] = []
     broker_order_id, fill, status, when = update.broker_order_id, update.fill, update.status, update.time
     if broker_order_id and not order.broker_order_id:
-        order.cached = None
+        order.changed()
         order.broker_order_id = broker_order_id
     if fill is not None:
         outcomes.append(apply_fill(order, fill, when))

@@ -543,10 +543,7 @@ class OrderManager:
             batch.answer(future, self._submit_failure(state, outcome, batch))
             return
         for update in outcome:
-            if update.order_id == state.order_id:
-                self._apply_to(state, update, batch)
-            else:
-                self._apply(update, batch)
+            self._apply(update, batch)
         if state.status is OrderStatus.REJECTED:
             rejected = OrderRejected(
                 f"{self.broker.name} rejected {state.order_id}: {state.reason}", order_id=state.order_id
@@ -633,9 +630,6 @@ class OrderManager:
         if state is None:
             log.warning("update for unknown order %s ignored: %s", update.order_id, update)
             return
-        self._apply_to(state, update, batch)
-
-    def _apply_to(self, state: OrderState, update: OrderUpdate, batch: _Batch) -> None:
         outcomes = self._state.apply(state, update)
         for outcome in outcomes:
             if outcome.changed:

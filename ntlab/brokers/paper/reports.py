@@ -39,38 +39,6 @@ def update(
     )
 
 
-def ack(order_id: str, now: datetime, broker_order_id: str) -> OrderUpdate:
-    """The venue took the order (every order it accepts gets one, so it is built without keywords)."""
-    return trusted(
-        OrderUpdate,
-        {
-            "order_id": order_id,
-            "status": OrderStatus.ACCEPTED,
-            "fill": None,
-            "broker_order_id": broker_order_id,
-            "reason": None,
-            "cancel_rejected": False,
-            "time": now,
-        },
-    )
-
-
-def fill_update(fill: Fill) -> OrderUpdate:
-    """A fill, reported at its own time; the manager derives the status from the quantities."""
-    return trusted(
-        OrderUpdate,
-        {
-            "order_id": fill.order_id,
-            "status": None,
-            "fill": fill,
-            "broker_order_id": None,
-            "reason": None,
-            "cancel_rejected": False,
-            "time": fill.time,
-        },
-    )
-
-
 def cancel_refused(order_id: str, now: datetime, reason: str) -> OrderUpdate:
     """A cancel the venue cannot honour: the order is unknown or already final."""
     return trusted(

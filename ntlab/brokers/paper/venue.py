@@ -24,7 +24,7 @@ from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
 from ntlab.brokers.paper.clock import RealTimeClock, SimClock, duration_ns, from_ns, to_ns
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
-from ntlab.brokers.paper.reports import ack, cancel_refused, fill_update, snapshot, update
+from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
 from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
 from ntlab.core.models import Fill, OrderTicket, OrderUpdate, Position, Quote, trusted
 from ntlab.core.positions import PositionState
@@ -212,7 +212,9 @@ class PaperBroker:
             updated_ns=now_ns,
         )
         self._orders[order.order_id] = venue_order
-        updates = [ack(order.order_id, now, venue_order.broker_order_id)]
+        updates = [
+            update(order.order_id, OrderStatus.ACCEPTED, now, broker_order_id=venue_order.broker_order_id)
+        ]
         tif = venue_order.time_in_force
         if tif is TimeInForce.CLS:
             self._at_close.append(venue_order)
@@ -388,7 +390,7 @@ class PaperBroker:
         )
         self._fills.append(fill)
         order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
-        return fill_update(fill)
+        return update(order.order_id, None, now, fill=fill)
 
     async def lookup_order(self, order_id: str) -> BrokerOrder | None:
         order = self._orders.get(order_id)
