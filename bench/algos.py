@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ntlab.algos import AlgoEngine, SmartRouter, paper_venues
+from ntlab.algos import AlgoEngine
 from ntlab.brokers.paper import PaperBroker
+from ntlab.brokers.router import SmartRouter, paper_venues
 from ntlab.core import OrderManager
 from ntlab.market import sample_market
 

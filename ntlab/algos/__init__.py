@@ -1,11 +1,11 @@
-"""Execution algorithms (TWAP, VWAP, POV) as parent orders that work through child orders, and smart
-order routing across several paper venues."""
+"""Execution algorithms (TWAP, VWAP, POV) as parent orders that work through child orders.
+
+The smart order router is a broker: :mod:`ntlab.brokers.router`."""
 
 from ntlab.algos.costs import cost_table
 from ntlab.algos.engine import AlgoEngine
 from ntlab.algos.models import AlgoParams, AlgoStatus, ParentSnapshot
 from ntlab.algos.parent import ParentOrder, ProgressPoint
-from ntlab.algos.router import SmartRouter, paper_venues
 from ntlab.algos.schedules import history_profile
 
 __all__ = [
@@ -15,8 +15,6 @@ __all__ = [
     "ParentOrder",
     "ParentSnapshot",
     "ProgressPoint",
-    "SmartRouter",
     "cost_table",
     "history_profile",
-    "paper_venues",
 ]

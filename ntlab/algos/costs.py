@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ntlab.algos.parent import ParentOrder
-from ntlab.brokers.paper.clock import to_ns
 from ntlab.core.enums import Side
+from ntlab.times import to_ns
 
 if TYPE_CHECKING:
     from ntlab.core.manager import OrderManager

@@ -22,9 +22,9 @@ import pandas as pd
 from ntlab.algos.models import AlgoKind, AlgoParams, AlgoStatus, ParentSnapshot
 from ntlab.algos.parent import ParentOrder
 from ntlab.algos.schedules import CurveSchedule, Schedule, VolumeTape, market_curve
-from ntlab.brokers.paper.clock import duration_ns, from_ns, to_ns
 from ntlab.core.enums import Side
 from ntlab.errors import ConfigError, UnknownOrder
+from ntlab.times import duration_ns, from_ns, to_ns
 
 if TYPE_CHECKING:
     from ntlab.brokers.base import Broker

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from ntlab.algos.models import AlgoParams, AlgoStatus, ParentSnapshot
 from ntlab.algos.schedules import Schedule, VolumeTape
-from ntlab.brokers.paper.clock import from_ns, to_ns
 from ntlab.core.enums import OrderType, Side
 from ntlab.core.models import Order, OrderRequest, Quote
 from ntlab.errors import NtlabError, OrderNotCancelable, UnknownOrder
+from ntlab.times import from_ns, to_ns
 
 if TYPE_CHECKING:
     from ntlab.brokers.base import Broker

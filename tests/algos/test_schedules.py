@@ -6,8 +6,8 @@ import pytest
 
 from ntlab.algos import AlgoStatus
 from ntlab.algos.schedules import VolumeTape
-from ntlab.brokers.paper.clock import to_ns
 from ntlab.core import OrderStatus
+from ntlab.times import to_ns
 
 
 def children_of(om, parent_id):

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from ntlab.brokers.base import BrokerOrder
 from ntlab.brokers.paper.book import VenueOrder
-from ntlab.brokers.paper.clock import from_ns
 from ntlab.core.enums import OrderStatus
 from ntlab.core.models import Fill, OrderUpdate, trusted
+from ntlab.times import from_ns
 
 
 def update(

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
-from ntlab.brokers.paper.clock import RealTimeClock, SimClock, duration_ns, from_ns, to_ns
+from ntlab.brokers.paper.clock import RealTimeClock, SimClock
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
 from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
@@ -29,6 +29,7 @@ from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
 from ntlab.core.models import Fill, OrderTicket, OrderUpdate, Position, Quote, trusted
 from ntlab.core.positions import PositionState
 from ntlab.market.frames import Market
+from ntlab.times import duration_ns, from_ns, to_ns
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ntlab.algos import AlgoEngine, AlgoStatus
-from ntlab.algos.router import SmartRouter, paper_venues
+from ntlab.brokers.router import SmartRouter, paper_venues
 from ntlab.core import Order, OrderManager, OrderRequest, OrderStatus
 from ntlab.market import sample_market
 

@@ -21,12 +21,12 @@ import pandas as pd
 
 from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.brokers.paper import PaperBroker, PaperConfig
-from ntlab.brokers.paper.clock import duration_ns
 from ntlab.core.enums import OrderStatus, OrderType, Side
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
 from ntlab.core.positions import PositionState
 from ntlab.errors import ConfigError
 from ntlab.market.frames import Market
+from ntlab.times import duration_ns
 
 BPS = Decimal(10_000)
 _FINAL = (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
