@@ -22,12 +22,12 @@ import pandas as pd
 from ntlab.algos.models import AlgoKind, AlgoParams, AlgoStatus, ParentSnapshot
 from ntlab.algos.parent import ParentOrder
 from ntlab.algos.schedules import CurveSchedule, Schedule, VolumeTape, market_curve
+from ntlab.core.broker import Broker, SimulatedVenue
 from ntlab.core.enums import Side
 from ntlab.errors import ConfigError, UnknownOrder
 from ntlab.times import duration_ns, from_ns, to_ns
 
 if TYPE_CHECKING:
-    from ntlab.brokers.base import Broker
     from ntlab.core.manager import OrderManager
     from ntlab.market.frames import Market
 
@@ -46,8 +46,10 @@ class AlgoEngine:
         self, om: OrderManager, broker: Broker | None = None, *, market: Market | None = None
     ) -> None:
         self.om = om
-        self.broker: Any = broker if broker is not None else om.broker
-        self.market: Market | None = market if market is not None else getattr(self.broker, "market", None)
+        self.broker: Broker = broker if broker is not None else om.broker
+        if market is None and isinstance(self.broker, SimulatedVenue):
+            market = self.broker.market
+        self.market: Market | None = market
         self.parents: dict[str, ParentOrder] = {}
         self._seq = len(om.journal_events([START_KIND]))  # parent ids never repeat across restarts
         self._task: asyncio.Task[None] | None = None
@@ -298,11 +300,10 @@ class AlgoEngine:
         return instrument.lot_size if instrument is not None else Decimal(1)
 
     def _now_ns(self) -> int:
-        now_ns = getattr(self.broker, "now_ns", None)
-        return int(now_ns) if isinstance(now_ns, int) else to_ns(self.broker.now())
+        broker = self.broker
+        return broker.now_ns if isinstance(broker, SimulatedVenue) else to_ns(broker.now())
 
     def _close_ns(self) -> int:
-        close = getattr(self.broker, "session_close", None)
-        if close is None:
+        if not isinstance(self.broker, SimulatedVenue):
             raise ConfigError("this broker has no session close; give end= or minutes=")
-        return to_ns(close)
+        return to_ns(self.broker.session_close)

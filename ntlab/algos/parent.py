@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from ntlab.algos.models import AlgoParams, AlgoStatus, ParentSnapshot
 from ntlab.algos.schedules import Schedule, VolumeTape
+from ntlab.core.broker import Broker, SimulatedVenue
 from ntlab.core.enums import OrderType, Side
 from ntlab.core.models import Order, OrderRequest, Quote
 from ntlab.errors import NtlabError, OrderNotCancelable, UnknownOrder
 from ntlab.times import from_ns, to_ns
 
 if TYPE_CHECKING:
-    from ntlab.brokers.base import Broker
     from ntlab.core.manager import OrderManager
 
 log = logging.getLogger(__name__)
@@ -353,8 +353,8 @@ class ParentOrder:
         return self.broker.now()
 
     def _now_ns(self) -> int:
-        now_ns = getattr(self.broker, "now_ns", None)
-        return int(now_ns) if isinstance(now_ns, int) else to_ns(self.broker.now())
+        broker = self.broker
+        return broker.now_ns if isinstance(broker, SimulatedVenue) else to_ns(broker.now())
 
     def _notify(self) -> None:
         if not self._listeners:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.brokers.paper import PaperBroker, PaperConfig
+from ntlab.core.broker import BrokerOrder, UpdateSink
 from ntlab.core.enums import OrderStatus, OrderType, Side
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
 from ntlab.core.positions import PositionState

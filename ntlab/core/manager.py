@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential, wait_random
 
+from ntlab.core.broker import Broker, SimulatedVenue
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import Callback, EventHub, OrderEvent
 from ntlab.core.instruments import InstrumentRegistry
@@ -55,9 +56,6 @@ from ntlab.errors import (
     UnknownOrder,
 )
 
-if TYPE_CHECKING:
-    from ntlab.brokers.base import Broker
-
 log = logging.getLogger(__name__)
 
 _PLACE, _CANCEL, _UPDATES, _SUBMITTED, _CANCELLED, _CALL, _STOP = range(7)
@@ -65,12 +63,6 @@ _MAX_BATCH = 4096
 _OWN_KINDS = frozenset({"request", "denied", "adopted", "update", "fill", "cancel_request", "halt", "resume"})
 
 Future = asyncio.Future[Any]
-
-
-def _default_broker() -> Broker:
-    from ntlab.brokers.paper import PaperBroker
-
-    return PaperBroker()
 
 
 class _CopyingVenue(Protocol):
@@ -142,12 +134,13 @@ class OrderManager:
     """Places, tracks and cancels orders on one broker, journaling every event.
 
     ``async with OrderManager(broker, journal="session.sqlite") as om: ...`` starts the actor, replays the
-    journal and reconciles open orders with the broker. ``broker`` defaults to the built-in paper venue.
+    journal and reconciles open orders with the broker. The facades (``Lab``, the CLI) pick the default
+    broker; the core knows none.
     """
 
     def __init__(
         self,
-        broker: Broker | None = None,
+        broker: Broker,
         *,
         journal: str | Path | None = None,
         risk: RiskLimits | None = None,
@@ -157,7 +150,7 @@ class OrderManager:
         retry_initial: float = 0.1,
         durable_journal: bool = False,
     ) -> None:
-        self.broker: Broker = broker if broker is not None else _default_broker()
+        self.broker = broker
         copies = self.broker.local and getattr(self.broker, "copies_orders", False) is True
         self._copying = cast(_CopyingVenue, self.broker) if copies else None
         self.risk = RiskEngine(risk)
@@ -177,9 +170,9 @@ class OrderManager:
         self._closed = False
 
     def _broker_instruments(self) -> InstrumentRegistry:
-        market = getattr(self.broker, "market", None)
-        known = getattr(market, "instruments", None) or {}
-        return InstrumentRegistry(list(known.values()))
+        if isinstance(self.broker, SimulatedVenue):
+            return InstrumentRegistry(list(self.broker.market.instruments.values()))
+        return InstrumentRegistry()
 
     # --- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> OrderManager:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ntlab.config import ExecutionConfig
 from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, OrderStatus, Quote, RiskLimits
+from ntlab.core.broker import SimulatedVenue
 from ntlab.core.enums import Side
 from ntlab.errors import ConfigError, NtlabError
 from ntlab.lab.algo_methods import AlgoMethods
@@ -28,7 +29,7 @@ from ntlab.lab.table import FillColumns, FillTable, OrderColumns, OrderTable
 from ntlab.lab.views import positions_frame
 
 if TYPE_CHECKING:
-    from ntlab.brokers.base import Broker
+    from ntlab.core.broker import Broker
     from ntlab.market import Market
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class Lab(AlgoMethods):
         self.clock = clock
         self.timeout = timeout
         self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed, journal)
-        if id_prefix is None and getattr(self.broker, "name", "") == "paper" and clock == "sim":
+        if id_prefix is None and isinstance(self.broker, SimulatedVenue) and clock == "sim":
             id_prefix = "sim"
         self._core = CoreThread()
         self._om = OrderManager(self.broker, journal=journal, risk=risk, id_prefix=id_prefix)
@@ -146,7 +147,7 @@ class Lab(AlgoMethods):
 
     @property
     def live(self) -> bool:
-        return self.config.live and getattr(self.broker, "name", "paper") != "paper"
+        return self.config.live and not isinstance(self.broker, SimulatedVenue)
 
     def run(self, coroutine: Any, timeout: float | None = None) -> Any:
         """Run any coroutine on the core loop and wait for it."""
@@ -348,8 +349,9 @@ class Lab(AlgoMethods):
         return await self._core.arun(invoke())
 
     def _symbols(self) -> str:
-        market = getattr(self.broker, "market", None)
-        return ", ".join(market.symbols) if market is not None else "the broker's symbols"
+        if isinstance(self.broker, SimulatedVenue):
+            return ", ".join(self.broker.market.symbols)
+        return "the broker's symbols"
 
     def order(self, order_id: str) -> OrderHandle:
         self._core.call(self._om.order, order_id)  # raises UnknownOrder early
@@ -418,7 +420,7 @@ class Lab(AlgoMethods):
         return pd.Timestamp(self._core.call(self.broker.now))
 
     def _check_stepped(self) -> None:
-        if getattr(self.broker, "advance", None) is None or self.clock != "sim":
+        if not isinstance(self.broker, SimulatedVenue) or self.clock != "sim":
             raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
 
     def advance(self, step: Any = "1min") -> pd.Timestamp:
@@ -490,9 +492,9 @@ class Lab(AlgoMethods):
         from ntlab.analytics import tca
         from ntlab.lab.frames import tca_frames
 
-        market = getattr(self.broker, "market", None)
-        if market is None:
+        if not isinstance(self.broker, SimulatedVenue):
             raise NtlabError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
+        market = self.broker.market
         orders, fills = tca_frames(self._core.call(self._om.orders), self._core.call(self._om.fills))
         return tca(orders, fills, market.quotes, market.trades, **options)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ntlab.core import Order, OrderRequest, OrderStatus
+from ntlab.core.broker import SimulatedVenue
 from ntlab.errors import NtlabError
 from ntlab.lab.views import positions_frame
 
@@ -105,8 +106,7 @@ class OrderTicket(widgets.VBox):
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        market = getattr(lab.broker, "market", None)
-        symbols = list(market.symbols) if market is not None else []
+        symbols = list(lab.broker.market.symbols) if isinstance(lab.broker, SimulatedVenue) else []
         self.symbol = widgets.Combobox(
             value=symbols[0] if symbols else "", options=symbols, description="Symbol", ensure_option=False
         )

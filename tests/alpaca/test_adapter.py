@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 from ntlab.brokers.alpaca import LIVE_URL, PAPER_URL, AlpacaBroker
 from ntlab.brokers.alpaca.ratelimit import RateLimiter
-from ntlab.brokers.base import Broker
 from ntlab.config import ExecutionConfig
 from ntlab.core import Order, OrderStatus, OrderType, OrderUpdate, Side, TimeInForce
+from ntlab.core.broker import Broker
 from ntlab.errors import AuthenticationError, LiveTradingError, OrderRejected
 
 from .conftest import make_broker, wait_until
@@ -209,7 +209,7 @@ async def test_a_submit_that_never_arrived_is_sent_again_with_the_same_id(fake, 
 
 async def test_latest_quote_feeds_last_quote(fake, broker):
     assert broker.last_quote("AAPL") is None
-    quote = await broker.refresh_quote("AAPL")
+    quote = await broker.fetch_quote("AAPL")
     bid, ask, bid_size, ask_size = fake.book.feed.quote("AAPL", fake.book.now)
     assert quote is not None and (quote.bid, quote.ask, quote.bid_size, quote.ask_size) == (
         bid,
@@ -218,4 +218,4 @@ async def test_latest_quote_feeds_last_quote(fake, broker):
         ask_size,
     )
     assert broker.last_quote("AAPL") == quote
-    assert await broker.refresh_quote("ZZZZ") is None
+    assert await broker.fetch_quote("ZZZZ") is None

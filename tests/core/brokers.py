@@ -10,8 +10,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.core import Fill, Order, OrderStatus, OrderType, OrderUpdate, Position, Quote
+from ntlab.core.broker import BrokerOrder, UpdateSink
 from ntlab.core.enums import Liquidity
 from ntlab.errors import BrokerTimeout, OrderRejected
 

@@ -1,13 +1,12 @@
 """tca_frames: the session's orders and fills in the shape ntlab.analytics.tca takes, with no Lab running."""
 
-import asyncio
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 
 from ntlab import Lab
-from ntlab.core import OrderManager
+from ntlab.core import load_session
 from ntlab.errors import OrderDenied
 from ntlab.lab.frames import tca_frames
 
@@ -50,16 +49,9 @@ def test_the_cli_can_build_them_from_a_journal_alone(tmp_path):
         lab.sell("NVDA", 5, limit=lab.quote("NVDA").bid - Decimal("0.01"))
         expected = tca_frames(lab.run(_orders(lab)), lab.run(_fills(lab)))
 
-    async def replay():
-        # no broker connection: the journal is the record
-        om = OrderManager(journal=path)
-        await om.start()
-        try:
-            return tca_frames(om.orders(), om.fills())
-        finally:
-            await om.close()
-
-    orders, fills = asyncio.run(replay())
+    # no broker and no manager: the journal is the record
+    session = load_session(path)
+    orders, fills = tca_frames([s.snapshot() for s in session.orders.values()], session.fills)
     pd.testing.assert_frame_equal(orders, expected[0])
     pd.testing.assert_frame_equal(fills, expected[1])
 

@@ -28,7 +28,7 @@ from ntlab.brokers.alpaca import mapping
 from ntlab.brokers.alpaca.ratelimit import RateLimiter
 from ntlab.brokers.alpaca.rest import AlpacaRest, Answer
 from ntlab.brokers.alpaca.stream import TradeStream
-from ntlab.brokers.base import BrokerOrder, UpdateSink
+from ntlab.core.broker import BrokerOrder, UpdateSink
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
 from ntlab.errors import (
     BrokerError,
@@ -431,7 +431,7 @@ class AlpacaBroker:
             fills.append(mapping.fill_from_activity(row, client_id))
         return fills
 
-    async def refresh_quote(self, symbol: str) -> Quote | None:
+    async def fetch_quote(self, symbol: str) -> Quote | None:
         """Fetch the latest quote from the data API so ``last_quote`` (and pre-trade risk) can use it."""
         data = await self.rest.get(f"/v2/stocks/{symbol}/quotes/latest", base=self.data_url)
         if not data or "quote" not in data:
@@ -486,9 +486,7 @@ class AlpacaBroker:
         if sink is None:
             return 0
         self.stats["sweeps"] += 1
-        reconcile = getattr(sink, "reconcile", None)
-        if callable(reconcile):
-            await reconcile()
+        await sink.reconcile()
         updates: list[OrderUpdate] = [
             OrderUpdate.model_construct(
                 order_id=f.order_id,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ntlab.brokers.base import BrokerOrder
+from ntlab.core.broker import BrokerOrder
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.models import Fill, Order, OrderUpdate, Position
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ntlab.brokers.base import BrokerOrder
 from ntlab.brokers.paper.book import VenueOrder
+from ntlab.core.broker import BrokerOrder
 from ntlab.core.enums import OrderStatus
 from ntlab.core.models import Fill, OrderUpdate, trusted
 from ntlab.times import from_ns

@@ -19,12 +19,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ntlab.brokers.base import BrokerOrder, UpdateSink
 from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
 from ntlab.brokers.paper.clock import RealTimeClock, SimClock
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
 from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
+from ntlab.core.broker import BrokerOrder, UpdateSink
 from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
 from ntlab.core.models import Fill, OrderTicket, OrderUpdate, Position, Quote, trusted
 from ntlab.core.positions import PositionState

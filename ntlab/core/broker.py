@@ -1,20 +1,29 @@
-"""The Broker protocol every adapter implements, and the sink through which adapters report news.
+"""The broker port: what the OrderManager needs from a venue, and the capabilities some venues add.
 
-An adapter translates between ntlab's models and one broker's API. It never keeps order state of its own
+An adapter translates between ntlab's records and one broker's API. It never keeps order state of its own
 beyond what the API needs (ids); the OrderManager owns state. Errors are mapped onto ``ntlab.errors``:
 
 - ``BrokerUnavailable`` (and ``RateLimited``): the request provably did not arrive; the manager may retry.
 - ``BrokerTimeout``: it may have arrived; the manager looks the order up by client id before retrying.
 - ``OrderRejected``: the broker refused the order; final.
+
+Capabilities beyond the port are protocols of their own, checked with ``isinstance``: a simulated venue
+(:class:`SimulatedVenue`) has a market and a clock that code steps; a :class:`QuoteSource` can fetch a quote
+on demand when none has streamed in yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ntlab.market.frames import Market
 
 
 class UpdateSink(Protocol):
@@ -23,6 +32,10 @@ class UpdateSink(Protocol):
     async def handle_order_update(self, update: OrderUpdate) -> None: ...
 
     async def handle_order_updates(self, updates: Sequence[OrderUpdate]) -> None: ...
+
+    async def reconcile(self) -> dict[str, int]:
+        """Bring the session in line with the broker (an adapter calls this after its stream reconnects)."""
+        ...
 
 
 class BrokerOrder(Order):
@@ -34,11 +47,8 @@ class Broker(Protocol):
     """What the OrderManager needs from a venue.
 
     ``local`` is True for in-process venues whose calls never wait on I/O; the manager then calls them
-    inline instead of in a task, which keeps the paper path fast. A local venue may also set
-    ``copies_orders = True`` when ``submit_order``/``cancel_order`` only read the order during the call
-    (accepting any :class:`~ntlab.core.models.OrderTicket`): it is then handed the manager's own order
-    record instead of an immutable snapshot. News that happens later (a resting order filling, a day order
-    expiring) goes to the sink given to ``connect``.
+    inline instead of in a task, which keeps the paper path fast. News that happens later (a resting order
+    filling, a day order expiring) goes to the sink given to ``connect``.
     """
 
     name: str
@@ -77,3 +87,36 @@ class Broker(Protocol):
 
     async def positions(self) -> list[Position]:
         """The broker's positions, to compare with the journal's."""
+
+
+@runtime_checkable
+class SimulatedVenue(Protocol):
+    """A venue on a market whose clock code can step: the paper venue and the router over paper venues.
+
+    The Lab, the algos and the manager ask for this capability with ``isinstance`` (never by probing
+    attributes): its market gives instruments, symbols and the data TCA needs; its clock moves with
+    ``advance``; its session has an open and a close.
+    """
+
+    @property
+    def market(self) -> Market: ...
+
+    @property
+    def now_ns(self) -> int: ...
+
+    @property
+    def session_open(self) -> datetime: ...
+
+    @property
+    def session_close(self) -> datetime: ...
+
+    async def advance(self, step: timedelta | pd.Timedelta | str | float) -> datetime: ...
+
+    async def advance_to(self, when: datetime | str | int) -> datetime: ...
+
+
+@runtime_checkable
+class QuoteSource(Protocol):
+    """A broker that can fetch a quote on demand (a REST snapshot) when none has streamed in yet."""
+
+    async def fetch_quote(self, symbol: str) -> Quote | None: ...
