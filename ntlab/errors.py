@@ -1,8 +1,24 @@
 """The errors ntlab raises: a small hierarchy to catch, each message saying what was wrong and what to do.
 
-Catch :class:`NtlabError` for everything, :class:`OrderDenied` for orders refused before reaching a broker
-(with a machine-readable :class:`Reason`), :class:`BrokerError` for what a broker said or failed to say, and
-:class:`DataError` for malformed market data or analytics input.
+NtlabError                      everything ntlab raises on purpose
+├── ConfigError                 settings, environment variables, constructor arguments
+│   └── LiveTradingError        live trading asked for without both keys of the gate
+├── OrderError                  about one order (``order_id`` says which)
+│   ├── OrderDenied             refused before any broker saw it (``reason``: a stable Reason code)
+│   │   ├── InvalidOrder        the request is malformed
+│   │   └── RiskDenied          well-formed, but a risk limit or the kill switch refuses it
+│   ├── OrderRejected           the broker refused it (the broker's words in the message)
+│   ├── UnknownOrder            no such order in the session (also a KeyError)
+│   └── OrderClosed             already final: nothing can change it
+│       └── OrderNotCancelable  ... asked to cancel
+├── BrokerError                 a broker call failed
+│   ├── BrokerUnavailable       provably did not arrive: safe to retry
+│   │   └── RateLimited         refused for rate (``retry_after`` seconds)
+│   ├── BrokerTimeout           may have arrived: look before retrying
+│   └── AuthenticationError     credentials refused
+├── DataError                   malformed market data or analytics input (also a ValueError)
+├── JournalError                the journal cannot be opened, locked or written
+└── SessionClosed               the OrderManager or Lab was closed
 """
 
 from __future__ import annotations
@@ -32,6 +48,8 @@ class Reason(StrEnum):
     RATE_LIMIT = "rate_limit"
     TRADING_HALTED = "trading_halted"
     BROKER_REJECTED = "broker_rejected"
+    JOURNAL_UNAVAILABLE = "journal_unavailable"
+    NEVER_SENT = "never_sent"
 
 
 class NtlabError(Exception):
@@ -84,8 +102,12 @@ class UnknownOrder(OrderError, KeyError):
         return str(self.args[0])
 
 
-class OrderNotCancelable(OrderError):
-    """The order is already in a final state (filled, cancelled, rejected, expired)."""
+class OrderClosed(OrderError):
+    """The order is already in a final state (filled, cancelled, rejected, expired): nothing can change it."""
+
+
+class OrderNotCancelable(OrderClosed):
+    """A cancel of an order that is already in a final state."""
 
 
 class BrokerError(NtlabError):

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
+from ntlab.core.lifecycle import ReplaceChange
+from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.reports import OrderUpdate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class UpdateSink(Protocol):
-    """Where adapters send acks, fills and cancels (the OrderManager)."""
+    """Where adapters send news that comes later than a call's answer (the OrderManager)."""
 
     async def handle_order_update(self, update: OrderUpdate) -> None: ...
 
@@ -38,8 +40,8 @@ class UpdateSink(Protocol):
         ...
 
 
-class BrokerOrder(Order):
-    """An order as the broker reports it, used by lookups and reconciliation."""
+BrokerOrder = Order
+"""An order as the broker reports it (lookups, reconciliation): the core's own order record."""
 
 
 @runtime_checkable
@@ -66,15 +68,20 @@ class Broker(Protocol):
     def last_quote(self, symbol: str) -> Quote | None:
         """The latest known top of book, or None; must not do I/O (used by pre-trade risk)."""
 
-    async def submit_order(self, order: Order) -> list[OrderUpdate]:
-        """Send a new order whose ``order_id`` is the client order id.
+    async def submit_order(self, order: Order) -> Sequence[OrderUpdate]:
+        """Send a new order once; its ``order_id`` is the client order id.
 
         Returns the ack and whatever else the broker said at once (an immediate fill or rejection). Never
         await the sink from here: the manager is waiting for this call, so report through the return value.
+        Never retry a submit here either: the manager does that, in one place, when it is safe.
         """
 
-    async def cancel_order(self, order: Order) -> list[OrderUpdate]:
+    async def cancel_order(self, order: Order) -> Sequence[OrderUpdate]:
         """Ask to cancel; return what the broker said at once (maybe nothing: the outcome streams later)."""
+
+    async def replace_order(self, order: Order, change: ReplaceChange) -> Sequence[OrderUpdate]:
+        """Change a working order's quantity or prices: ``Replaced`` (with the broker's new id when it makes
+        a new order) or ``ReplaceRejected``, or nothing yet when the outcome streams later."""
 
     async def lookup_order(self, order_id: str) -> BrokerOrder | None:
         """The broker's view of the order with this client order id, or None if it never arrived."""

@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
-
-from ntlab.core.models import Fill, Order
+from ntlab.core.records import Fill, Order
 
 log = logging.getLogger(__name__)
 
 
-class OrderEvent(BaseModel):
-    """Something happened to an order: a new order, a status change, or a fill (``fill`` is set)."""
+EventKind = Literal["order", "fill", "overfill"]
 
-    model_config = ConfigDict(frozen=True)
 
-    kind: Literal["order", "fill"]
+class OrderEvent(NamedTuple):
+    """Something happened to an order: a new order or a status change (``order``), an execution (``fill``,
+    with the fill), or an execution that took the order past its quantity (``overfill``, booked anyway)."""
+
+    kind: EventKind
     order: Order
     fill: Fill | None = None
 

@@ -1,8 +1,13 @@
-"""The order state machine: one table of legal transitions, and the pure rules that apply broker news.
+"""The order state machine: one table of legal transitions, and the rules that apply each kind of report.
 
-Real brokers report out of order, twice, and late. The rules here accept the real-world edges
-(fill before ack, fill after a cancel request, cancel rejected) and refuse the rest without touching state:
-an illegal transition, a late ack or a duplicate fill leaves the order exactly as it was.
+Real brokers report out of order, twice, and late. The rules accept the real-world edges (a fill before the
+ack, a fill after a cancel request, a late ack after fills, a rejected cancel or replace) and refuse the
+rest without touching state: an illegal transition, a late ack or a duplicate fill leaves the order exactly
+as it was. Fills are facts: they are booked even when they exceed the order (flagged ``overfilled``) or
+arrive after it was closed, because positions must equal the broker's truth.
+
+An order's snapshot (:class:`~ntlab.core.records.Order`) is immutable; each change makes a new one, so a
+snapshot handed out never moves under its reader.
 """
 
 from __future__ import annotations
@@ -11,9 +16,23 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
-from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from ntlab.core.models import Fill, Order, OrderUpdate, trusted
+from ntlab.core.enums import OrderStatus
+from ntlab.core.records import ZERO, Fill, Order
+from ntlab.core.reports import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Expired,
+    Filled,
+    OrderUpdate,
+    PendingCancel,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+    Triggered,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +60,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_CANCEL: frozenset(
         {S.PENDING_CANCEL, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED}
     ),
+    # A replace in flight can see fills, be cancelled, and returns to accepted/partially filled when done.
     S.PENDING_REPLACE: frozenset(
         {
             S.PENDING_REPLACE,
@@ -74,195 +94,182 @@ def transition_table() -> str:
     return "\n".join(lines)
 
 
-@dataclass(slots=True)
-class OrderState:
-    """The mutable state of one order, owned by the OrderManager's actor task."""
+class ReplaceChange(NamedTuple):
+    """What a replace asks to change (None = keep)."""
 
-    order_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    order_type: OrderType
-    time_in_force: TimeInForce
-    created_at: datetime
+    quantity: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
-    status: OrderStatus = OrderStatus.PENDING
-    filled_quantity: Decimal = Decimal(0)
-    filled_notional: Decimal = Decimal(0)
-    avg_fill_price: Decimal | None = None  # kept with the fills: read on every response and snapshot
-    fees: Decimal = Decimal(0)
-    broker_order_id: str | None = None
-    updated_at: datetime | None = None
-    reason_code: str | None = None
-    reason: str | None = None
-    arrival_bid: Decimal | None = None
-    arrival_ask: Decimal | None = None
-    parent_id: str | None = None
-    tag: str | None = None
-    venue: str | None = None
-    external: bool = False
-    fill_ids: tuple[str, ...] = ()  # most orders fill a few times: a tuple is a fraction of a set's size
-    cached: Order | None = None  # the last snapshot, dropped whenever the state changes
 
-    def changed(self) -> None:
-        self.cached = None
+
+@dataclass(slots=True)
+class OrderState:
+    """The manager's record of one order: its current snapshot and the bookkeeping behind it.
+
+    Owned by the manager's actor task; nobody else holds it (venues get the immutable snapshot).
+    """
+
+    order: Order
+    fill_ids: tuple[str, ...] = ()  # most orders fill a few times: a tuple is a fraction of a set's size
+    filled_notional: Decimal = ZERO
+    in_flight: bool = False  # a submit is on its way to the broker: reconciliation keeps its hands off
 
     @property
-    def remaining(self) -> Decimal:
-        return self.quantity - self.filled_quantity
+    def order_id(self) -> str:
+        return self.order.order_id
 
-    def snapshot(self) -> Order:
-        if self.cached is not None:
-            return self.cached
-        self.cached = trusted(
-            Order,
-            {
-                "order_id": self.order_id,
-                "symbol": self.symbol,
-                "side": self.side,
-                "quantity": self.quantity,
-                "order_type": self.order_type,
-                "time_in_force": self.time_in_force,
-                "status": self.status,
-                "limit_price": self.limit_price,
-                "stop_price": self.stop_price,
-                "filled_quantity": self.filled_quantity,
-                "avg_fill_price": self.avg_fill_price,
-                "fees": self.fees,
-                "broker_order_id": self.broker_order_id,
-                "created_at": self.created_at,
-                "updated_at": self.updated_at or self.created_at,
-                "reason_code": self.reason_code,
-                "reason": self.reason,
-                "arrival_bid": self.arrival_bid,
-                "arrival_ask": self.arrival_ask,
-                "parent_id": self.parent_id,
-                "tag": self.tag,
-                "venue": self.venue,
-                "external": self.external,
-            },
-        )
-        return self.cached
+    @property
+    def status(self) -> OrderStatus:
+        return self.order.status
 
 
-class Outcome:
-    """What applying an update did, so the manager knows what to journal and announce."""
+class Outcome(NamedTuple):
+    """What applying a report did, so the manager knows what to journal and announce."""
 
-    __slots__ = ("changed", "fill", "note")
-
-    def __init__(self, changed: bool, fill: Fill | None = None, note: str | None = None) -> None:
-        self.changed = changed
-        self.fill = fill
-        self.note = note
+    changed: bool
+    fill: Fill | None = None
+    overfill: bool = False
+    note: str | None = None
 
 
-IGNORED_DUPLICATE = "duplicate fill"
-CHANGED = Outcome(True)  # shared: most transitions carry nothing else, and outcomes are never modified
+CHANGED = Outcome(True)
 
 
-def _status_after_fill(order: OrderState) -> OrderStatus:
-    if order.filled_quantity >= order.quantity:
+def unchanged(note: str) -> Outcome:
+    return Outcome(False, note=note)
+
+
+def _working(filled: Decimal, quantity: Decimal) -> OrderStatus:
+    """Where a working order (no cancel or replace pending) stands given its executions."""
+    if filled >= quantity:
         return S.FILLED
-    if order.status in (S.PENDING_CANCEL, S.PENDING_REPLACE):
-        return order.status
-    return S.PARTIALLY_FILLED
+    return S.PARTIALLY_FILLED if filled > 0 else S.ACCEPTED
 
 
-def apply_fill(order: OrderState, fill: Fill, when: datetime | None = None) -> Outcome:
-    """Book an execution: deduplicated by fill id, refused when it would overfill."""
-    fill_id, quantity, price = fill.fill_id, fill.quantity, fill.price
-    if fill_id in order.fill_ids:
-        return Outcome(False, note=IGNORED_DUPLICATE)
+def book_fill(state: OrderState, fill: Fill) -> Outcome:
+    """Book an execution, deduplicated by fill id. One that takes the order past its quantity is booked
+    and flagged (the broker's positions include it); one on a closed order is booked and logged."""
+    if fill.fill_id in state.fill_ids:
+        return unchanged("duplicate fill")
+    quantity, price = fill.quantity, fill.price
     if quantity <= 0 or price <= 0:
-        log.warning(
-            "order %s: refused fill %s with quantity %s at %s",
-            order.order_id,
-            fill.fill_id,
-            fill.quantity,
-            fill.price,
-        )
-        return Outcome(False, note="non-positive fill")
-    if order.filled_quantity + quantity > order.quantity:
+        log.warning("order %s: ignored fill %s of %s at %s", state.order_id, fill.fill_id, quantity, price)
+        return unchanged("non-positive fill")
+    order = state.order
+    first = not order.filled_quantity  # most orders fill once: keep that fill's own values
+    filled = quantity if first else order.filled_quantity + quantity
+    state.fill_ids += (fill.fill_id,)
+    state.filled_notional = quantity * price if first else state.filled_notional + quantity * price
+    overfill = filled > order.quantity
+    if overfill:
         log.error(
-            "order %s: refused fill %s of %s: would overfill (%s of %s already filled)",
+            "order %s: fill %s of %s takes it to %s of %s: booked as an overfill",
             order.order_id,
             fill.fill_id,
-            fill.quantity,
-            order.filled_quantity,
+            quantity,
+            filled,
             order.quantity,
         )
-        return Outcome(False, note="overfill refused")
-    order.changed()
-    order.fill_ids += (fill_id,)
-    # The first fill's values are taken as they are: most orders fill once, and a million orders keep a
-    # million fewer Decimals that way.
-    first = not order.filled_quantity
-    order.filled_quantity = quantity if first else order.filled_quantity + quantity
-    if first:
-        order.filled_notional = quantity * price
-        order.avg_fill_price = price
+    status = order.status
+    if status.is_open:
+        status = S.FILLED if filled >= order.quantity else _partial(status)
     else:
-        order.filled_notional += quantity * price
-        order.avg_fill_price = order.filled_notional / order.filled_quantity
-    order.fees = fill.fee if not order.fees else order.fees + fill.fee
-    order.updated_at = when or fill.time
-    if order.status.is_open:
-        order.status = _status_after_fill(order)
-    else:
-        log.warning(
-            "order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, order.status.value
-        )
-    return Outcome(True, fill=fill)
+        log.warning("order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, status.value)
+    state.order = order._replace(
+        status=status,
+        filled_quantity=filled,
+        avg_fill_price=price if first else state.filled_notional / filled,
+        fees=fill.fee if not order.fees else order.fees + fill.fee,
+        updated_at=fill.time,
+        overfilled=order.overfilled or overfill,
+    )
+    return Outcome(True, fill=fill, overfill=overfill)
 
 
-def apply_status(
-    order: OrderState, status: OrderStatus, when: datetime | None = None, reason: str | None = None
-) -> Outcome:
-    """Move to a reported status if the table allows it; otherwise log and keep the current state."""
+def _partial(status: OrderStatus) -> OrderStatus:
+    return status if status in (S.PENDING_CANCEL, S.PENDING_REPLACE) else S.PARTIALLY_FILLED
+
+
+def move(state: OrderState, status: OrderStatus, when: datetime, reason: str | None = None) -> Outcome:
+    """Move to ``status`` if the table allows it; otherwise log and keep the current state."""
+    order = state.order
     if status is order.status and status not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
-        return Outcome(False, note="unchanged")
-    if status is S.ACCEPTED and order.filled_quantity > 0:
-        # A late ack after executions: the fills already say more than the ack.
-        log.info("order %s: late ack ignored (already %s)", order.order_id, order.status.value)
-        return Outcome(False, note="late ack")
-    if status is S.FILLED and order.filled_quantity < order.quantity:
-        # "filled" without the executions: wait for the fills, they carry price and quantity.
-        log.info("order %s: filled status before its fills; waiting for executions", order.order_id)
-        return Outcome(False, note="filled before fills")
+        return unchanged("unchanged")
     if not can_transition(order.status, status):
         log.info("order %s: ignored transition %s -> %s", order.order_id, order.status.value, status.value)
-        return Outcome(False, note=f"illegal {order.status.value} -> {status.value}")
-    order.changed()
-    order.status = status
-    order.updated_at = when or order.updated_at
-    if reason is not None:
-        order.reason = reason
+        return unchanged(f"illegal {order.status.value} -> {status.value}")
+    state.order = order._replace(status=status, updated_at=when, reason=reason or order.reason)
     return CHANGED
 
 
-def cancel_rejected(order: OrderState, when: datetime | None = None, reason: str | None = None) -> Outcome:
-    """A refused cancel puts the order back where its executions say it is."""
-    if order.status is not S.PENDING_CANCEL:
-        return Outcome(False, note="no cancel pending")
-    order.changed()
-    order.status = S.PARTIALLY_FILLED if order.filled_quantity > 0 else S.ACCEPTED
-    order.updated_at = when or order.updated_at
-    order.reason = reason or "cancel rejected"
+def _back(state: OrderState, pending: OrderStatus, when: datetime, reason: str) -> Outcome:
+    """A refused cancel or replace puts the order back where its executions say it is."""
+    order = state.order
+    if order.status is not pending:
+        return unchanged(f"no {pending.value} to refuse")
+    status = _working(order.filled_quantity, order.quantity)
+    state.order = order._replace(status=status, updated_at=when, reason=reason)
     return CHANGED
 
 
-def apply_update(order: OrderState, update: OrderUpdate) -> list[Outcome]:
-    """Apply one broker report: the fill first (it carries facts), then the status."""
-    outcomes: list[Outcome] = []
-    broker_order_id, fill, status, when = update.broker_order_id, update.fill, update.status, update.time
-    if broker_order_id and not order.broker_order_id:
-        order.changed()
-        order.broker_order_id = broker_order_id
-    if fill is not None:
-        outcomes.append(apply_fill(order, fill, when))
-    if update.cancel_rejected:
-        outcomes.append(cancel_rejected(order, when, update.reason))
-    elif status is not None and not (fill is not None and status in (S.PARTIALLY_FILLED, S.FILLED)):
-        outcomes.append(apply_status(order, status, when, update.reason))
-    return outcomes
+def _replaced(state: OrderState, report: Replaced) -> Outcome:
+    order = state.order
+    if order.status.is_final:
+        return unchanged(f"replace of a {order.status.value} order")
+    quantity = report.quantity if report.quantity is not None else order.quantity
+    status = _working(order.filled_quantity, quantity)
+    if order.status is S.PENDING_CANCEL and status is not S.FILLED:
+        status = S.PENDING_CANCEL  # a cancel sent after the replace is still to be answered
+    state.order = order._replace(
+        quantity=quantity,
+        limit_price=report.limit_price if report.limit_price is not None else order.limit_price,
+        stop_price=report.stop_price if report.stop_price is not None else order.stop_price,
+        broker_order_id=report.broker_order_id or order.broker_order_id,
+        updated_at=report.time,
+        status=status,
+        overfilled=order.overfilled or order.filled_quantity > quantity,
+    )
+    return CHANGED
+
+
+def apply(state: OrderState, report: OrderUpdate) -> Outcome:
+    """Apply one broker report to an order."""
+    match report:
+        case Filled(fill=fill):
+            return book_fill(state, fill)
+        case Accepted(time=when, broker_order_id=broker_id):
+            order = state.order
+            learned = bool(broker_id) and not order.broker_order_id
+            if order.status is S.PENDING:
+                state.order = order._replace(
+                    status=S.ACCEPTED, updated_at=when, broker_order_id=broker_id or order.broker_order_id
+                )
+                return CHANGED
+            if learned:  # a late ack still tells the broker's id
+                state.order = order._replace(broker_order_id=broker_id)
+                return CHANGED
+            log.debug("order %s: late ack ignored (already %s)", order.order_id, order.status.value)
+            return unchanged("late ack")
+        case Rejected(time=when, reason=reason, code=code):
+            outcome = move(state, S.REJECTED, when, reason)
+            if outcome.changed:
+                state.order = state.order._replace(reason_code=code)
+            return outcome
+        case Triggered(time=when):
+            if state.order.status.is_final:
+                return unchanged("trigger of a closed order")
+            state.order = state.order._replace(updated_at=when)
+            return CHANGED
+        case PendingCancel(time=when):
+            return move(state, S.PENDING_CANCEL, when)
+        case Cancelled(time=when, reason=reason):
+            return move(state, S.CANCELLED, when, reason)
+        case Expired(time=when, reason=reason):
+            return move(state, S.EXPIRED, when, reason)
+        case CancelRejected(time=when, reason=reason):
+            return _back(state, S.PENDING_CANCEL, when, reason)
+        case ReplaceRejected(time=when, reason=reason):
+            return _back(state, S.PENDING_REPLACE, when, reason)
+        case Replaced():
+            return _replaced(state, report)
+    raise TypeError(f"not a broker report: {report!r}")

@@ -1,40 +1,18 @@
-"""Pydantic models of the order flow: what callers send, what they get back, what brokers report."""
+"""What callers send: the order request, validated where it arrives (pydantic).
+
+Everything inside the core is plain data (:mod:`ntlab.core.records`, :mod:`ntlab.core.reports`).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import OrderType, Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, classify_symbol
 from ntlab.errors import InvalidOrder, Reason
-
-M = TypeVar("M", bound=BaseModel)
-
-
-_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
-_set = object.__setattr__
-
-
-def trusted(cls: type[M], values: dict[str, Any]) -> M:
-    """Build a model from values the core already checked, skipping validation.
-
-    Like ``model_construct`` with every field given, at a fraction of its cost: snapshots are taken on every
-    order event, so this is on the hot path. ``values`` must name every field.
-    """
-    fields = _ALL_FIELDS.get(cls)
-    if fields is None:
-        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
-    model = cls.__new__(cls)
-    _set(model, "__dict__", values)
-    _set(model, "__pydantic_fields_set__", fields)
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
-    return model
-
 
 _FIELD_REASONS = {
     "symbol": Reason.INVALID_SYMBOL,
@@ -140,150 +118,3 @@ class OrderRequest(BaseModel):
                 Reason.TIF_NOT_ALLOWED, f"time_in_force={tif.value} is for market or limit orders only"
             )
         return self
-
-
-class OrderResponse(BaseModel):
-    """What place_order and cancel_order return: the order's id and its state once the call settled."""
-
-    model_config = ConfigDict(frozen=True)
-
-    order_id: str
-    status: OrderStatus
-    filled_quantity: Decimal = Decimal(0)
-    avg_fill_price: Decimal | None = None
-    broker_order_id: str | None = None
-    message: str | None = None
-
-
-class Fill(BaseModel):
-    """One execution. ``fill_id`` is the broker's execution id: a replay of the same id is ignored."""
-
-    model_config = ConfigDict(frozen=True)
-
-    fill_id: str
-    order_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    price: Decimal
-    time: datetime
-    fee: Decimal = Decimal(0)
-    liquidity: Liquidity | None = None
-    venue: str | None = None
-
-
-class OrderUpdate(BaseModel):
-    """What a broker adapter reports about an order: a status change, an execution, or both.
-
-    ``order_id`` is ntlab's id (the client order id sent to the broker). For fills the status is derived
-    from the cumulative filled quantity, so adapters may leave ``status`` empty.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    order_id: str
-    status: OrderStatus | None = None
-    fill: Fill | None = None
-    broker_order_id: str | None = None
-    reason: str | None = None
-    cancel_rejected: bool = False
-    time: datetime | None = None
-
-
-class Order(BaseModel):
-    """A snapshot of an order's state. Snapshots never change; ask the manager again for news."""
-
-    model_config = ConfigDict(frozen=True)
-
-    order_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    order_type: OrderType
-    time_in_force: TimeInForce
-    status: OrderStatus
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    filled_quantity: Decimal = Decimal(0)
-    avg_fill_price: Decimal | None = None
-    fees: Decimal = Decimal(0)
-    broker_order_id: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    reason_code: str | None = None
-    reason: str | None = None
-    arrival_bid: Decimal | None = None
-    arrival_ask: Decimal | None = None
-    parent_id: str | None = None
-    tag: str | None = None
-    venue: str | None = None
-    external: bool = False
-
-    @property
-    def remaining_quantity(self) -> Decimal:
-        return self.quantity - self.filled_quantity
-
-    @property
-    def is_open(self) -> bool:
-        return self.status.is_open
-
-    @property
-    def arrival_mid(self) -> Decimal | None:
-        if self.arrival_bid is None or self.arrival_ask is None:
-            return None
-        return (self.arrival_bid + self.arrival_ask) / 2
-
-
-class Position(BaseModel):
-    """Net holding in one symbol. ``quantity`` is signed (negative = short); ``avg_cost`` of the open part."""
-
-    model_config = ConfigDict(frozen=True)
-
-    symbol: str
-    quantity: Decimal
-    avg_cost: Decimal | None
-    realized_pnl: Decimal
-    fees: Decimal
-
-
-class OrderTicket(Protocol):
-    """What a venue reads from an order it is asked to place or cancel.
-
-    :class:`Order` has these fields, and so has the manager's own record of an order: an in-process venue
-    that copies what it needs during the call (``copies_orders = True``) is handed that record directly,
-    saving an immutable snapshot per order.
-    """
-
-    @property
-    def order_id(self) -> str: ...
-    @property
-    def symbol(self) -> str: ...
-    @property
-    def side(self) -> Side: ...
-    @property
-    def quantity(self) -> Decimal: ...
-    @property
-    def order_type(self) -> OrderType: ...
-    @property
-    def time_in_force(self) -> TimeInForce: ...
-    @property
-    def limit_price(self) -> Decimal | None: ...
-    @property
-    def stop_price(self) -> Decimal | None: ...
-
-
-class Quote(BaseModel):
-    """Top of book at a moment."""
-
-    model_config = ConfigDict(frozen=True)
-
-    symbol: str
-    time: datetime
-    bid: Decimal
-    ask: Decimal
-    bid_size: Decimal
-    ask_size: Decimal
-
-    @property
-    def mid(self) -> Decimal:
-        return (self.bid + self.ask) / 2

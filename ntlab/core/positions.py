@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ntlab.core.enums import Side
-from ntlab.core.models import Fill, Position, trusted
+from ntlab.core.records import Fill, Position
 
 ZERO = Decimal(0)
 _LONG, _SHORT = Decimal(1), Decimal(-1)
@@ -26,7 +26,7 @@ class PositionState:
     fees: Decimal = ZERO
 
     def apply(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal = ZERO) -> None:
-        signed = quantity if side is Side.BUY else -quantity
+        signed = quantity if side == Side.BUY else -quantity
         if fee:
             self.fees += fee
         current = self.quantity
@@ -52,16 +52,7 @@ class PositionState:
         return (mark - self.avg_cost) * self.quantity
 
     def snapshot(self) -> Position:
-        return trusted(
-            Position,
-            {
-                "symbol": self.symbol,
-                "quantity": self.quantity,
-                "avg_cost": self.avg_cost,
-                "realized_pnl": self.realized_pnl,
-                "fees": self.fees,
-            },
-        )
+        return Position(self.symbol, self.quantity, self.avg_cost, self.realized_pnl, self.fees)
 
 
 class PositionBook:

@@ -13,7 +13,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from ntlab.core.enums import OrderType, Side
-from ntlab.core.models import OrderRequest, Quote
+from ntlab.core.models import OrderRequest
+from ntlab.core.records import Quote
 from ntlab.errors import Reason, RiskDenied
 
 

@@ -9,7 +9,9 @@ from decimal import Decimal, InvalidOperation
 
 from ntlab.core.enums import TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, AssetKind, Instrument, InstrumentRegistry
+from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
+from ntlab.core.records import Order
 from ntlab.errors import InvalidOrder, Reason
 
 # Venues for 24-hour assets have no opening or closing auction and no "day".
@@ -62,3 +64,27 @@ def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegist
             f"{instrument.kind.value} orders take time_in_force {names}; got {request.time_in_force.value}",
         )
     return instrument
+
+
+def validate_replace(order: Order, change: ReplaceChange, instruments: InstrumentRegistry) -> OrderRequest:
+    """Check a replace against the order it changes; returns the order as it would stand, as a request, for
+    the risk checks. Raises InvalidOrder saying what to change."""
+    if change == ReplaceChange():
+        raise InvalidOrder(Reason.INVALID_FIELD, "a replace needs a new quantity, limit_price or stop_price")
+    if change.quantity is not None and change.quantity <= order.filled_quantity:
+        raise InvalidOrder(
+            Reason.INVALID_QUANTITY,
+            f"the new quantity {change.quantity} must be above what is filled ({order.filled_quantity}); "
+            "cancel the order instead",
+        )
+    request = OrderRequest(
+        symbol=order.symbol,
+        side=order.side,
+        quantity=change.quantity if change.quantity is not None else order.quantity,
+        order_type=order.order_type,
+        limit_price=change.limit_price if change.limit_price is not None else order.limit_price,
+        stop_price=change.stop_price if change.stop_price is not None else order.stop_price,
+        time_in_force=order.time_in_force,
+    )
+    validate_for_instrument(request, instruments)
+    return request

@@ -10,9 +10,25 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ntlab.core import Fill, Order, OrderStatus, OrderType, OrderUpdate, Position, Quote
-from ntlab.core.broker import BrokerOrder, UpdateSink
+from ntlab.core import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Fill,
+    Filled,
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Position,
+    Quote,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+)
+from ntlab.core.broker import UpdateSink
 from ntlab.core.enums import Liquidity
+from ntlab.core.lifecycle import ReplaceChange
 from ntlab.errors import BrokerTimeout, OrderRejected
 
 START = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
@@ -26,7 +42,7 @@ class ScriptedVenue:
         self.bid, self.ask = Decimal(bid), Decimal(ask)
         self.clock = START
         self.sink: UpdateSink | None = None
-        self.orders: dict[str, BrokerOrder] = {}
+        self.orders: dict[str, Order] = {}
         self.made_fills: list[Fill] = []
         self.submits: Counter[str] = Counter()
         self.fail_next: list[BaseException] = []
@@ -61,16 +77,9 @@ class ScriptedVenue:
         if order.order_id in self.orders:
             raise OrderRejected("client_order_id must be unique")
         if order.symbol in self.reject_symbols:
-            return [OrderUpdate(order_id=order.order_id, status=OrderStatus.REJECTED, reason="symbol halted")]
+            return [Rejected(order.order_id, self.clock, "symbol halted")]
         broker_id = f"tv-{len(self.orders) + 1}"
-        updates = [
-            OrderUpdate(
-                order_id=order.order_id,
-                status=OrderStatus.ACCEPTED,
-                broker_order_id=broker_id,
-                time=self.clock,
-            )
-        ]
+        updates: list[OrderUpdate] = [Accepted(order.order_id, self.clock, broker_id)]
         status = OrderStatus.ACCEPTED
         filled = Decimal(0)
         price = None
@@ -88,16 +97,10 @@ class ScriptedVenue:
                 venue=self.name,
             )
             self.made_fills.append(fill)
-            updates.append(OrderUpdate(order_id=order.order_id, fill=fill, time=self.clock))
+            updates.append(Filled(order.order_id, fill))
             status, filled = OrderStatus.FILLED, order.quantity
-        self.orders[order.order_id] = BrokerOrder(
-            **{
-                **order.model_dump(),
-                "status": status,
-                "filled_quantity": filled,
-                "avg_fill_price": price,
-                "broker_order_id": broker_id,
-            }
+        self.orders[order.order_id] = order._replace(
+            status=status, filled_quantity=filled, avg_fill_price=price, broker_order_id=broker_id
         )
         if self.timeout_after_accept:
             self.timeout_after_accept -= 1
@@ -107,14 +110,23 @@ class ScriptedVenue:
     async def cancel_order(self, order: Order) -> list[OrderUpdate]:
         held = self.orders.get(order.order_id)
         if held is None or held.status.is_final:
-            return [OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason="not open")]
-        self.orders[order.order_id] = held.model_copy(update={"status": OrderStatus.CANCELLED})
-        return [OrderUpdate(order_id=order.order_id, status=OrderStatus.CANCELLED, time=self.clock)]
+            return [CancelRejected(order.order_id, self.clock, "not open")]
+        self.orders[order.order_id] = held._replace(status=OrderStatus.CANCELLED)
+        return [Cancelled(order.order_id, self.clock)]
 
-    async def lookup_order(self, order_id: str) -> BrokerOrder | None:
+    async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
+        held = self.orders.get(order.order_id)
+        if held is None or held.status.is_final:
+            return [ReplaceRejected(order.order_id, self.clock, "not open")]
+        quantity = change.quantity if change.quantity is not None else held.quantity
+        limit = change.limit_price if change.limit_price is not None else held.limit_price
+        self.orders[order.order_id] = held._replace(quantity=quantity, limit_price=limit)
+        return [Replaced(order.order_id, self.clock, change.quantity, change.limit_price, change.stop_price)]
+
+    async def lookup_order(self, order_id: str) -> Order | None:
         return self.orders.get(order_id)
 
-    async def open_orders(self) -> list[BrokerOrder]:
+    async def open_orders(self) -> list[Order]:
         return [o for o in self.orders.values() if o.status.is_open]
 
     async def fills_since(self, since: datetime | None) -> list[Fill]:
@@ -140,4 +152,4 @@ class ScriptedVenue:
         )
         self.made_fills.append(fill)
         assert self.sink is not None
-        await self.sink.handle_order_update(OrderUpdate(order_id=order_id, fill=fill, time=self.clock))
+        await self.sink.handle_order_update(Filled(order_id, fill))

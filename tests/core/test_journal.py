@@ -2,7 +2,6 @@
 
 import asyncio
 import sqlite3
-from decimal import Decimal
 
 import orjson
 import pytest
@@ -25,7 +24,7 @@ async def test_a_burst_is_a_few_rows_and_reads_back_event_by_event(tmp_path):
     events = read_events(path)
     # each order: its request, the ack and the fill, written before its caller heard back
     assert [e.kind for e in events].count("request") == 50
-    assert [e.kind for e in events].count("fill") == 50
+    assert [e.kind for e in events].count("filled") == 50
     assert batches < 10 < len(events)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     first = {e.order_id: e.kind for e in reversed(events)}
@@ -98,22 +97,16 @@ def _legacy_journal(path):
     db.close()
 
 
-async def test_journals_from_before_batching_are_read_and_extended(tmp_path):
+async def test_a_journal_of_an_earlier_format_is_refused_not_extended(tmp_path):
     path = tmp_path / "old.sqlite"
     _legacy_journal(path)
-    venue = ScriptedVenue()
-    async with OrderManager(venue, journal=path, id_prefix="old") as om:
-        old = om.order("old-000001")
-        assert (old.status, old.filled_quantity, old.avg_fill_price) == (
-            OrderStatus.PARTIALLY_FILLED,
-            Decimal(2),
-            Decimal("99.50"),
-        )
-        new = await om.place_order(market(1))
-        assert new.order_id == "old-000002"
-    kinds = [(e.kind, e.order_id) for e in read_events(path)]
-    assert kinds[:3] == [("request", "old-000001"), ("update", "old-000001"), ("fill", "old-000001")]
-    assert ("request", "old-000002") in kinds[3:]
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="earlier version of ntlab"):
+        async with OrderManager(ScriptedVenue(), journal=path):
+            pass
+    assert path.read_bytes() == before
+    with pytest.raises(JournalError, match="earlier version of ntlab"):
+        read_events(path)
 
 
 def test_a_missing_or_foreign_file_says_so(tmp_path):
@@ -123,6 +116,14 @@ def test_a_missing_or_foreign_file_says_so(tmp_path):
     sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(JournalError, match="not an ntlab journal"):
         read_events(foreign)
+    before = foreign.read_bytes()
+    with pytest.raises(JournalError, match="not an ntlab journal"):
+        Journal(foreign)
+    assert foreign.read_bytes() == before
+    text = tmp_path / "notes.sqlite"
+    text.write_text("not a database at all\n" * 100)
+    with pytest.raises(JournalError, match="cannot open the journal"):
+        Journal(text)
 
 
 def test_events_are_encoded_at_commit_with_their_batch(tmp_path):

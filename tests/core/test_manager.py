@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ntlab.core import OrderManager, OrderRequest, OrderStatus, RiskLimits, read_events
+from ntlab.core import OrderManager, OrderRequest, OrderStatus, RiskLimits, Side, read_events
 from ntlab.errors import (
     BrokerTimeout,
     BrokerUnavailable,
@@ -224,8 +224,8 @@ async def test_restart_reconciles_with_the_broker(tmp_path, caplog):
     async with OrderManager(venue, journal=path) as om:
         resting = await om.place_order(limit(qty=50))
     # while the session was down: the resting order filled, and someone placed an order by hand
-    venue.orders[resting.order_id] = venue.orders[resting.order_id].model_copy(
-        update={"status": OrderStatus.FILLED, "filled_quantity": Decimal(50)}
+    venue.orders[resting.order_id] = venue.orders[resting.order_id]._replace(
+        status=OrderStatus.FILLED, filled_quantity=Decimal(50)
     )
     from ntlab.core import Fill
 
@@ -234,14 +234,14 @@ async def test_restart_reconciles_with_the_broker(tmp_path, caplog):
             fill_id="late-1",
             order_id=resting.order_id,
             symbol="AAPL",
-            side="buy",
-            quantity=50,
+            side=Side.BUY,
+            quantity=Decimal(50),
             price=Decimal("99.50"),
             time=venue.clock,
         )
     )
-    outside = venue.orders[resting.order_id].model_copy(
-        update={"order_id": "manual-1", "status": OrderStatus.ACCEPTED, "filled_quantity": Decimal(0)}
+    outside = venue.orders[resting.order_id]._replace(
+        order_id="manual-1", status=OrderStatus.ACCEPTED, filled_quantity=Decimal(0)
     )
     venue.orders["manual-1"] = outside
     with caplog.at_level(logging.INFO):

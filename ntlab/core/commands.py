@@ -1,0 +1,105 @@
+"""The commands callers and broker tasks send to the OrderManager's actor: one small record per kind.
+
+The actor takes them from its :class:`Inbox` a batch at a time and dispatches each with ``match``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ntlab.core.lifecycle import ReplaceChange
+from ntlab.core.models import OrderRequest
+from ntlab.core.records import Quote
+from ntlab.core.reports import OrderUpdate
+
+Reply = asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class Place:
+    """A new order; ``quote`` is the reference price fetched for it before it was queued, if any."""
+
+    request: OrderRequest
+    reply: Reply
+    quote: Quote | None = None
+
+
+@dataclass(slots=True)
+class Cancel:
+    order_id: str
+    reply: Reply
+
+
+@dataclass(slots=True)
+class Replace:
+    order_id: str
+    change: ReplaceChange
+    reply: Reply
+
+
+@dataclass(slots=True)
+class Reports:
+    """News from the broker (acks, fills, cancels...), applied in order and journaled together."""
+
+    reports: Sequence[OrderUpdate]
+    reply: Reply
+
+
+@dataclass(slots=True)
+class Sent:
+    """A remote broker answered a submit, cancel or replace (``outcome`` is its reports or the error)."""
+
+    what: type[Place] | type[Cancel] | type[Replace]
+    order_id: str
+    outcome: Sequence[OrderUpdate] | BaseException
+    reply: Reply
+
+
+@dataclass(slots=True)
+class Call:
+    """Run a function on the actor, ordered with the commands around it (halts, adoptions, records)."""
+
+    function: Callable[[Any], Any]  # called with the actor's current batch
+    reply: Reply
+
+
+@dataclass(slots=True)
+class Stop:
+    pass
+
+
+Command = Place | Cancel | Replace | Reports | Sent | Call | Stop
+
+
+class Inbox:
+    """The actor's commands: a deque and one waiter, cheaper per command than an asyncio.Queue and
+    drained a batch at a time. Used from the event loop's thread only."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[Command] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, command: Command) -> None:
+        self._items.append(command)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def take(self, limit: int) -> list[Command]:
+        items = self._items
+        while not items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        if len(items) <= limit:
+            batch = list(items)
+            items.clear()
+            return batch
+        return [items.popleft() for _ in range(limit)]

@@ -1,0 +1,211 @@
+"""One codec for the core's records, read off their field lists.
+
+Every record here is a NamedTuple whose annotations say what each field holds. From them come:
+
+- ``encode(record)``: a JSON-ready dict of the fields that differ from their defaults (Decimals as exact
+  strings, times in ISO 8601, enums as their values), which the journal and the paper ledger store;
+- ``decode(cls, data)``: the record back, missing fields taking their defaults and unknown ones ignored, so a
+  journal written before a field existed still reads;
+- ``plain(record)`` / ``kinds(cls)``: each field as a plain value (float, int nanoseconds, str) with its kind,
+  which the DataFrame views turn into columns.
+
+So a field added to a record (with a default) reaches the journal, the ledger and the frames with no other
+edit.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+R = TypeVar("R", bound=tuple[Any, ...])
+
+T = TypeVar("T")
+
+
+def _per_class(build: Callable[[type[Any]], T]) -> Callable[[type[Any]], T]:
+    """Compute once per record class (the field list of a class never changes)."""
+    done: dict[type[Any], T] = {}
+
+    def cached(cls: type[Any]) -> T:
+        found = done.get(cls)
+        if found is None:
+            found = done[cls] = build(cls)
+        return found
+
+    return functools.wraps(build)(cached)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class Kind(enum.Enum):
+    """What a field holds, which decides how it is stored and shown."""
+
+    TEXT = "text"
+    DECIMAL = "decimal"
+    TIME = "time"
+    ENUM = "enum"
+    BOOL = "bool"
+    INT = "int"
+    RECORD = "record"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field of a record: its name, position, kind and default (``enum``/``record``: the class)."""
+
+    name: str
+    index: int
+    kind: Kind
+    optional: bool
+    default: Any
+    required: bool
+    type: type | None = None
+
+
+def _classify(annotation: Any) -> tuple[Kind, bool, type | None]:
+    optional = False
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        if len(args) != 1:
+            raise TypeError(f"field type {annotation!r} is not one of the codec's kinds")
+        annotation = args[0]
+    if annotation is str:
+        return Kind.TEXT, optional, None
+    if annotation is Decimal:
+        return Kind.DECIMAL, optional, None
+    if annotation is datetime:
+        return Kind.TIME, optional, None
+    if annotation is bool:
+        return Kind.BOOL, optional, None
+    if annotation is int:
+        return Kind.INT, optional, None
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return Kind.ENUM, optional, annotation
+    if isinstance(annotation, type) and issubclass(annotation, tuple) and hasattr(annotation, "_fields"):
+        return Kind.RECORD, optional, annotation
+    raise TypeError(f"field type {annotation!r} is not one of the codec's kinds")
+
+
+@_per_class
+def specs(cls: type[Any]) -> tuple[FieldSpec, ...]:
+    """The record class's fields in order, with their kinds."""
+    hints = typing.get_type_hints(cls)
+    defaults = cls._field_defaults
+    out = []
+    for index, name in enumerate(cls._fields):
+        kind, optional, klass = _classify(hints[name])
+        out.append(FieldSpec(name, index, kind, optional, defaults.get(name), name not in defaults, klass))
+    return tuple(out)
+
+
+def kinds(cls: type[Any]) -> dict[str, FieldSpec]:
+    return {spec.name: spec for spec in specs(cls)}
+
+
+# --- to and from JSON ---------------------------------------------------------------------------------------
+
+_REQUIRED = object()  # the "default" of a field without one: never identical to a value
+
+
+def _from_json(spec: FieldSpec) -> Callable[[Any], Any]:
+    if spec.kind is Kind.DECIMAL:
+        return Decimal
+    if spec.kind is Kind.TIME:
+        return datetime.fromisoformat
+    if spec.kind is Kind.ENUM:
+        assert spec.type is not None
+        return spec.type
+    if spec.kind is Kind.RECORD:
+        record = spec.type
+        assert record is not None
+        return lambda value: decode(record, value)
+    return lambda value: value
+
+
+@_per_class
+def _names_defaults(cls: type[Any]) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[str, ...]]:
+    fields = specs(cls)
+    nested = tuple(s.name for s in fields if s.kind is Kind.RECORD)
+    return (
+        tuple(s.name for s in fields),
+        tuple(_REQUIRED if s.required else s.default for s in fields),
+        nested,
+    )
+
+
+def encode(record: Any) -> dict[str, Any]:
+    """The record as a dict for the journal's JSON encoder; fields holding their default are left out.
+
+    Values stay as they are (orjson writes enums as their values and times in ISO 8601; the journal's
+    encoder writes Decimals as exact strings), which keeps this cheap enough for every order event.
+    """
+    names, defaults, nested = _names_defaults(type(record))
+    out = {
+        name: value
+        for name, value, default in zip(names, record, defaults, strict=True)
+        if value is not default
+    }
+    for name in nested:
+        if out.get(name) is not None:
+            out[name] = encode(out[name])
+    return out
+
+
+@_per_class
+def _decoder(cls: type[Any]) -> tuple[tuple[str, Any, Callable[[Any], Any]], ...]:
+    return tuple((s.name, _REQUIRED if s.required else s.default, _from_json(s)) for s in specs(cls))
+
+
+def decode(cls: type[R], data: Mapping[str, Any]) -> R:
+    """The record from :func:`encode`'s dict (after a JSON round trip). Missing fields take their defaults;
+    unknown ones are ignored, so records written before a field existed still read."""
+    values: list[Any] = []
+    for name, default, from_json in _decoder(cls):
+        raw = data.get(name, default)
+        if raw is _REQUIRED:
+            raise KeyError(f"a {cls.__name__} record needs {name!r}")
+        values.append(raw if raw is None or raw is default else from_json(raw))
+    return cls._make(values)  # type: ignore[attr-defined, no-any-return]
+
+
+# --- plain values for tables --------------------------------------------------------------------------------
+
+
+def time_ns(value: datetime) -> int:
+    """A datetime as integer nanoseconds since the epoch (naive times are UTC), exact to the microsecond."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // _MICROSECOND * 1000
+
+
+_NAN = float("nan")
+
+
+def _plain(spec: FieldSpec) -> Callable[[Any], Any]:
+    """How a field's value becomes a plain table cell: floats (NaN for none), int ns, enum values, text."""
+    if spec.kind is Kind.DECIMAL:
+        return (lambda v: _NAN if v is None else float(v)) if spec.optional else float
+    if spec.kind is Kind.TIME:
+        return (lambda v: None if v is None else time_ns(v)) if spec.optional else time_ns
+    if spec.kind is Kind.ENUM:
+        return (lambda v: None if v is None else v.value) if spec.optional else (lambda v: v.value)
+    if spec.kind is Kind.BOOL:
+        return bool
+    return lambda v: v
+
+
+@_per_class
+def plain_converters(cls: type[Any]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """(field, converter) pairs giving each field of a record as a plain table value, in field order."""
+    return tuple((s.name, _plain(s)) for s in specs(cls) if s.kind is not Kind.RECORD)
