@@ -7,9 +7,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ntlab.brokers.paper import PaperBroker, PaperConfig, RealTimeClock, SimClock
-from ntlab.core import Order, OrderManager, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core import (
+    Accepted,
+    Cancelled,
+    Expired,
+    Filled,
+    Order,
+    OrderManager,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Rejected,
+    Side,
+    TimeInForce,
+)
 from ntlab.core.instruments import AssetKind, Instrument
-from ntlab.core.lifecycle import OrderState
 from ntlab.market import Market, sample_market
 
 OPEN = pd.Timestamp("2026-03-02 14:30", tz="UTC")
@@ -45,18 +57,19 @@ _ids = iter(range(1, 10**9))
 
 
 def order(side="buy", qty=100, order_type="market", tif="day", limit=None, stop=None, oid=None) -> Order:
-    state = OrderState(
+    return Order(
         order_id=oid or f"t-{next(_ids)}",
         symbol="AAPL",
         side=Side(side),
         quantity=Decimal(qty),
         order_type=OrderType(order_type),
         time_in_force=TimeInForce(tif),
+        status=OrderStatus.PENDING,
         created_at=OPEN.to_pydatetime(),
+        updated_at=OPEN.to_pydatetime(),
         limit_price=None if limit is None else Decimal(limit),
         stop_price=None if stop is None else Decimal(stop),
     )
-    return state.snapshot()
 
 
 async def venue(quotes=BOOK, trades=(), **config):
@@ -66,12 +79,20 @@ async def venue(quotes=BOOK, trades=(), **config):
     return broker, sink
 
 
+STATUS_OF = {
+    Accepted: OrderStatus.ACCEPTED,
+    Cancelled: OrderStatus.CANCELLED,
+    Expired: OrderStatus.EXPIRED,
+    Rejected: OrderStatus.REJECTED,
+}
+
+
 def fills(updates):
-    return [(u.fill.quantity, u.fill.price, u.fill.liquidity) for u in updates if u.fill is not None]
+    return [(u.fill.quantity, u.fill.price, u.fill.liquidity) for u in updates if isinstance(u, Filled)]
 
 
 def statuses(updates):
-    return [u.status for u in updates if u.status is not None]
+    return [STATUS_OF[type(u)] for u in updates if type(u) in STATUS_OF]
 
 
 async def test_market_order_takes_the_touch_and_the_rest_later():
@@ -148,7 +169,7 @@ async def test_day_orders_expire_at_the_close_and_gtc_stays():
     await broker.submit_order(day)
     await broker.submit_order(gtc)
     await broker.advance("2min")
-    expired = [u for u in sink.updates if u.status is OrderStatus.EXPIRED]
+    expired = [u for u in sink.updates if isinstance(u, Expired)]
     assert [u.order_id for u in expired] == [day.order_id]
     assert (await broker.lookup_order(gtc.order_id)).status is OrderStatus.ACCEPTED
     late = await broker.submit_order(order(qty=1))
@@ -175,11 +196,11 @@ async def test_fees_by_liquidity():
         taker_fee_bps=Decimal("1"), maker_fee_bps=Decimal("-0.2"), fee_per_share=Decimal("0.001")
     )
     taken = await broker.submit_order(order(qty=100))
-    [fill] = [u.fill for u in taken if u.fill]
+    [fill] = [u.fill for u in taken if isinstance(u, Filled)]
     assert fill.fee == Decimal("100.02") * 100 / 10_000 + Decimal("0.1")
     await broker.submit_order(order(qty=100, order_type="limit", limit="99.97"))
     await broker.advance("25s")
-    [maker] = [u.fill for u in sink.updates if u.fill]
+    [maker] = [u.fill for u in sink.updates if isinstance(u, Filled)]
     assert maker.fee == Decimal("99.97") * 100 * Decimal("-0.2") / 10_000 + Decimal("0.1")
 
 
@@ -202,7 +223,11 @@ async def test_same_seed_same_fills():
             price = quote.bid - Decimal("0.01") * k
             await broker.submit_order(order(qty=100, order_type="limit", limit=str(price), oid=f"d{k}"))
         await broker.advance("20min")
-        return [(u.order_id, u.fill.quantity, u.fill.price, u.fill.time) for u in sink.updates if u.fill]
+        return [
+            (u.order_id, u.fill.quantity, u.fill.price, u.fill.time)
+            for u in sink.updates
+            if isinstance(u, Filled)
+        ]
 
     first, second = await run(), await run()
     assert first == second and len(first) > 5
@@ -309,7 +334,7 @@ def test_random_orders_never_overfill_or_cross_their_limit(orders):
     sent, updates = asyncio.run(run())
     filled = {}
     for u in updates:
-        if u.fill is None:
+        if not isinstance(u, Filled):
             continue
         o = sent[u.order_id]
         assert u.fill.quantity > 0 and u.fill.price > 0

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from ntlab.brokers.paper.resting import EPS, Resting
 from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.market.frames import QuoteArrays, TradeArrays
 
@@ -47,6 +48,9 @@ class VenueOrder:
     arrived: bool = True  # False until a delayed (latency) order first meets the market
     updated_ns: int = 0
     reason: str | None = None
+    seq: int = 0  # time priority on the venue
+    fill_count: int = 0
+    fees: Decimal = Decimal(0)
     limit_f: float = field(default=math.nan)
     stop_f: float = field(default=math.nan)
     is_buy: bool = field(init=False)
@@ -64,6 +68,15 @@ class VenueOrder:
     @property
     def remaining(self) -> Decimal:
         return self.quantity - self.filled if self.filled else self.quantity
+
+    def change(self, quantity: Decimal | None, limit: Decimal | None, stop: Decimal | None) -> None:
+        """A replace: new quantity and prices (None keeps the old), with the float copies the book reads."""
+        if quantity is not None:
+            self.quantity = quantity
+        if limit is not None:
+            self.limit_price, self.limit_f = limit, float(limit)
+        if stop is not None:
+            self.stop_price, self.stop_f = stop, float(stop)
 
 
 @dataclass(slots=True)
@@ -111,7 +124,7 @@ class SymbolBook:
         self.bid_size = quotes.bid_size * liquidity_factor
         self.ask_size = quotes.ask_size * liquidity_factor
         self.lot_is_one = lot == 1
-        self.resting: list[VenueOrder] = []
+        self.resting = Resting()
         self.qi = -1  # index of the quote in force
         self.seen_ns = -1  # the time qi and ti were last sought for
         self.quote_cache: tuple[int, object] | None = None
@@ -151,6 +164,14 @@ class SymbolBook:
         if lots <= 0:
             return _ZERO
         return Decimal(lots) if self.lot_is_one else Decimal(lots) * self.lot
+
+    def touches(self, order: VenueOrder) -> bool:
+        """Whether a stop order's trigger is reached at the quote in force."""
+        if self.qi < 0:
+            return False
+        if order.is_buy:
+            return self.ask_t * self.tick_f >= order.stop_f - EPS
+        return self.bid_t * self.tick_f <= order.stop_f + EPS
 
     # --- taking liquidity -------------------------------------------------------------------------------
     def take(
@@ -236,64 +257,59 @@ class SymbolBook:
     def activate(self, now_ns: int, slippage_bps: Decimal) -> list[Execution]:
         """Orders whose latency has passed meet the quote in force now, as new arrivals."""
         executions = []
-        for order in list(self.resting):
-            if order.arrived or order.active_ns > now_ns:
+        for order in sorted(self.resting.arriving.values(), key=lambda o: o.seq):
+            if order.active_ns > now_ns:
                 continue
             order.arrived = True
-            if not order.triggered:
-                continue
-            execution = self.take(order, now_ns, slippage_bps)
-            if execution is not None:
-                executions.append(execution)
-                if order.remaining <= 0:
-                    self.resting.remove(order)
+            if order.triggered:
+                execution = self.take(order, now_ns, slippage_bps)
+                if execution is not None:
+                    executions.append(execution)
+            self.resting.refile(order)
         return executions
 
     def pending_arrivals(self, after_ns: int, until_ns: int) -> list[int]:
-        return [o.active_ns for o in self.resting if not o.arrived and after_ns < o.active_ns <= until_ns]
+        return [o.active_ns for o in self.resting.arriving.values() if after_ns < o.active_ns <= until_ns]
 
     def _relevant_quotes(self, start: int, stop: int) -> np.ndarray:
-        """Quote indices in [start, stop) at which some resting order could fill or trigger."""
+        """Quote indices in [start, stop) at which some resting order could fill, trigger or arrive."""
         if start >= stop:
             return np.empty(0, dtype=np.int64)
-        if any(o.triggered and o.acts_as_market for o in self.resting) or any(
-            o.active_ns > self.quotes.time_ns[start] for o in self.resting
-        ):
+        resting = self.resting
+        first_ns = self.quotes.time_ns[start]
+        if resting.takers or any(o.active_ns > first_ns for o in resting.arriving.values()):
             return np.arange(start, stop)
         bid = self.bid[start:stop] * self.tick_f
         ask = self.ask[start:stop] * self.tick_f
-        mask = np.zeros(stop - start, dtype=bool)
-        for order in self.resting:
-            if not order.triggered:
-                mask |= (ask >= order.stop_f - 1e-12) if order.is_buy else (bid <= order.stop_f + 1e-12)
-            elif order.is_buy:
-                mask |= ask <= order.limit_f + 1e-12
-            else:
-                mask |= bid >= order.limit_f - 1e-12
+        best_buy, best_sell, low_buy_stop, high_sell_stop = resting.best()
+        mask = (ask <= best_buy + EPS) | (bid >= best_sell - EPS)
+        mask |= (ask >= low_buy_stop - EPS) | (bid <= high_sell_stop + EPS)
+        for order in resting.arriving.values():  # arrived on time but not yet met by a quote: few
+            mask |= _touch_mask(order, bid, ask)
         return np.flatnonzero(mask) + start
 
     def _relevant_trades(self, start: int, stop: int) -> np.ndarray:
         if start >= stop:
             return np.empty(0, dtype=np.int64)
         price = self.trades.price[start:stop]
-        mask = np.zeros(stop - start, dtype=bool)
-        for order in self.resting:
-            if not order.triggered:
-                mask |= (price >= order.stop_f - 1e-12) if order.is_buy else (price <= order.stop_f + 1e-12)
-            elif not order.acts_as_market:
-                mask |= (price <= order.limit_f + 1e-12) if order.is_buy else (price >= order.limit_f - 1e-12)
+        best_buy, best_sell, low_buy_stop, high_sell_stop = self.resting.best()
+        mask = (price <= best_buy + EPS) | (price >= best_sell - EPS)
+        mask |= (price >= low_buy_stop - EPS) | (price <= high_sell_stop + EPS)
+        for order in self.resting.arriving.values():
+            mask |= _touch_mask(order, price, price, trade=True)
         return np.flatnonzero(mask) + start
 
     def _on_quote(self, now_ns: int, slippage_bps: Decimal, executions: list[Execution]) -> None:
-        for order in list(self.resting):
+        resting = self.resting
+        bid, ask = self.bid_t * self.tick_f, self.ask_t * self.tick_f
+        for order in resting.at_quote(bid, ask, now_ns):
             if order.active_ns > now_ns:
                 continue
             arriving = not order.arrived
             order.arrived = True
             if not order.triggered:
-                touch = self.ask_t * self.tick_f if order.is_buy else self.bid_t * self.tick_f
-                hit = touch >= order.stop_f - 1e-12 if order.is_buy else touch <= order.stop_f + 1e-12
-                if not hit:
+                if not self.touches(order):
+                    resting.refile(order)
                     continue
                 order.triggered = arriving = True
             if order.acts_as_market or arriving:  # a new or just-triggered order takes like any arrival
@@ -302,8 +318,7 @@ class SymbolBook:
                 execution = self._cross(order, now_ns)
             if execution is not None:
                 executions.append(execution)
-                if order.remaining <= 0:
-                    self.resting.remove(order)
+            resting.refile(order)
 
     def _cross(self, order: VenueOrder, now_ns: int) -> Execution | None:
         """A resting limit the quote has come through: filled at its limit, as maker."""
@@ -331,11 +346,12 @@ class SymbolBook:
         now_ns = int(self.trades.time_ns[index])
         price = float(self.trades.price[index])
         size = float(self.trades.size[index])
-        for order in list(self.resting):
+        resting = self.resting
+        for order in resting.at_trade(price, now_ns):
             if order.active_ns > now_ns or size <= 0:
                 continue
             if not order.triggered:
-                hit = price >= order.stop_f - 1e-12 if order.is_buy else price <= order.stop_f + 1e-12
+                hit = price >= order.stop_f - EPS if order.is_buy else price <= order.stop_f + EPS
                 if not hit:
                     continue
                 order.triggered = True
@@ -343,7 +359,7 @@ class SymbolBook:
             elif order.acts_as_market:
                 continue
             else:
-                through = price <= order.limit_f + 1e-12 if order.is_buy else price >= order.limit_f - 1e-12
+                through = price <= order.limit_f + EPS if order.is_buy else price >= order.limit_f - EPS
                 if not through or not passive_draw():
                     continue
                 quantity = min(order.remaining, self._units(size))
@@ -354,5 +370,13 @@ class SymbolBook:
                 execution = execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
             if execution is not None:
                 executions.append(execution)
-                if order.remaining <= 0:
-                    self.resting.remove(order)
+            resting.refile(order)
+
+
+def _touch_mask(order: VenueOrder, bid: np.ndarray, ask: np.ndarray, *, trade: bool = False) -> np.ndarray:
+    """Where one order could act along a stretch of quotes (or trades: bid = ask = the trade price)."""
+    if not order.triggered:
+        return (ask >= order.stop_f - EPS) if order.is_buy else (bid <= order.stop_f + EPS)
+    if order.acts_as_market:
+        return np.full(len(bid), not trade)
+    return (ask <= order.limit_f + EPS) if order.is_buy else (bid >= order.limit_f - EPS)

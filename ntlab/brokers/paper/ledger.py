@@ -3,18 +3,24 @@
 With a ledger the paper venue behaves like a real broker across restarts: a new session can ask it whether
 an order arrived, resting orders are still on the book, and the clock resumes where it stopped. It also
 records every submit attempt, which is how tests prove nothing was sent twice.
+
+Rows are the core's own records (:mod:`ntlab.core.fields`): an order row is the venue's view of the order
+plus the few things only the venue keeps (when it goes live, whether its stop triggered, its filled notional).
+Writes that fail stay queued and go out with the next write that succeeds.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ntlab.brokers.paper.book import VenueOrder
-from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
+import orjson
+
+from ntlab.core import fields
+from ntlab.core.records import Fill
+from ntlab.errors import JournalError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -24,42 +30,69 @@ CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), now_ns 
 """
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=_default).decode()
+
+
 class Ledger:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot open the paper ledger {self.path}: {error}") from error
+        self._queued: list[tuple[int, list[tuple[str, str]], list[tuple[str, str]], str | None]] = []
 
     def record(
         self,
         now_ns: int,
-        orders: list[dict[str, Any]],
-        fills: list[dict[str, Any]],
+        orders: list[tuple[str, dict[str, Any]]],
+        fills: list[Fill],
         attempt: str | None = None,
     ) -> None:
-        """Write one batch of venue state in a transaction."""
+        """Write one batch of venue state in a transaction (after any batches that failed before it).
+
+        Raises JournalError if the file cannot be written; the batch stays queued for the next write.
+        """
+        self._queued.append(
+            (
+                now_ns,
+                [(order_id, _json(row)) for order_id, row in orders],
+                [(f.fill_id, _json(fields.encode(f))) for f in fills],
+                attempt,
+            )
+        )
         db = self._db
-        db.execute("BEGIN")
-        if attempt is not None:
-            db.execute("INSERT INTO submits(order_id, time_ns) VALUES (?, ?)", (attempt, now_ns))
-        db.executemany(
-            "INSERT OR REPLACE INTO orders(order_id, data) VALUES (?, ?)",
-            [(o["order_id"], json.dumps(o)) for o in orders],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO fills(fill_id, data) VALUES (?, ?)",
-            [(f["fill_id"], json.dumps(f)) for f in fills],
-        )
-        db.execute("INSERT OR REPLACE INTO clock(id, now_ns) VALUES (1, ?)", (now_ns,))
-        db.execute("COMMIT")
+        try:
+            db.execute("BEGIN")
+            for stamp, order_rows, fill_rows, tried in self._queued:
+                if tried is not None:
+                    db.execute("INSERT INTO submits(order_id, time_ns) VALUES (?, ?)", (tried, stamp))
+                db.executemany("INSERT OR REPLACE INTO orders(order_id, data) VALUES (?, ?)", order_rows)
+                db.executemany("INSERT OR IGNORE INTO fills(fill_id, data) VALUES (?, ?)", fill_rows)
+                db.execute("INSERT OR REPLACE INTO clock(id, now_ns) VALUES (1, ?)", (stamp,))
+            db.execute("COMMIT")
+        except sqlite3.Error as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise JournalError(f"could not write the paper ledger {self.path}: {error}") from error
+        self._queued = []
 
     def orders(self) -> list[dict[str, Any]]:
-        return [json.loads(d) for (d,) in self._db.execute("SELECT data FROM orders")]
+        return [orjson.loads(d) for (d,) in self._db.execute("SELECT data FROM orders")]
 
-    def fills(self) -> list[dict[str, Any]]:
-        return [json.loads(d) for (d,) in self._db.execute("SELECT data FROM fills ORDER BY seq")]
+    def fills(self) -> list[Fill]:
+        rows = self._db.execute("SELECT data FROM fills ORDER BY seq")
+        return [fields.decode(Fill, orjson.loads(d)) for (d,) in rows]
 
     def now_ns(self) -> int | None:
         row = self._db.execute("SELECT now_ns FROM clock WHERE id = 1").fetchone()
@@ -72,49 +105,3 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
-
-
-def order_row(order: VenueOrder) -> dict[str, Any]:
-    """An order as a ledger row: JSON-safe, Decimals as strings so they come back exact."""
-    return {
-        "order_id": order.order_id,
-        "broker_order_id": order.broker_order_id,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "quantity": str(order.quantity),
-        "order_type": order.order_type.value,
-        "time_in_force": order.time_in_force.value,
-        "limit_price": None if order.limit_price is None else str(order.limit_price),
-        "stop_price": None if order.stop_price is None else str(order.stop_price),
-        "created_ns": order.created_ns,
-        "active_ns": order.active_ns,
-        "updated_ns": order.updated_ns,
-        "status": order.status.value,
-        "filled": str(order.filled),
-        "notional": str(order.notional),
-        "triggered": order.triggered,
-        "reason": order.reason,
-    }
-
-
-def order_from_row(row: dict[str, Any]) -> VenueOrder:
-    order = VenueOrder(
-        order_id=row["order_id"],
-        broker_order_id=row["broker_order_id"],
-        symbol=row["symbol"],
-        side=Side(row["side"]),
-        quantity=Decimal(row["quantity"]),
-        order_type=OrderType(row["order_type"]),
-        time_in_force=TimeInForce(row["time_in_force"]),
-        limit_price=None if row["limit_price"] is None else Decimal(row["limit_price"]),
-        stop_price=None if row["stop_price"] is None else Decimal(row["stop_price"]),
-        created_ns=row["created_ns"],
-        active_ns=row["active_ns"],
-        updated_ns=row["updated_ns"],
-        status=OrderStatus(row["status"]),
-        filled=Decimal(row["filled"]),
-        notional=Decimal(row["notional"]),
-        reason=row["reason"],
-    )
-    order.triggered = row["triggered"]
-    return order

@@ -1,9 +1,13 @@
-"""PaperBroker: the built-in simulated venue, and the default broker.
+"""PaperBroker: the built-in simulated venue, and the default broker of the Lab and the CLI.
 
 It fills orders against a market's quotes and trades (the seeded sample market unless given another) with
 the assumptions in :mod:`ntlab.brokers.paper.book` and :class:`PaperConfig`. Time is simulated: ``advance``
 steps it, or a real-time clock replays the market at a chosen speed. Everything that happens later than
 ``submit_order`` (resting orders filling, day orders expiring) is delivered to the manager through the sink.
+
+With a ledger, the venue records each submit before it acts on it (a submit it cannot record is refused as
+not arrived) and what it did after; if that second write fails it keeps the rows for the next write and
+refuses new orders until a write succeeds, as the manager does with its journal.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,12 +27,25 @@ import pandas as pd
 from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
 from ntlab.brokers.paper.clock import RealTimeClock, SimClock
 from ntlab.brokers.paper.config import PaperConfig
-from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
-from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
-from ntlab.core.broker import BrokerOrder, UpdateSink
-from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
-from ntlab.core.models import Fill, OrderTicket, OrderUpdate, Position, Quote, trusted
+from ntlab.brokers.paper.ledger import Ledger
+from ntlab.core import fields
+from ntlab.core.broker import UpdateSink
+from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.positions import PositionState
+from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.reports import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Expired,
+    Filled,
+    OrderUpdate,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+)
+from ntlab.errors import BrokerUnavailable, ConfigError, JournalError
 from ntlab.market.frames import Market
 from ntlab.times import duration_ns, from_ns, to_ns
 
@@ -42,7 +60,6 @@ class PaperBroker:
     """A simulated venue on a market. ``clock="sim"`` (stepped by code) or ``"realtime"`` (``speed``x)."""
 
     local = True
-    copies_orders = True  # reads the order only during submit/cancel: the manager may pass its own record
 
     def __init__(
         self,
@@ -77,15 +94,15 @@ class PaperBroker:
         self._now_dt = (self._now_ns, from_ns(self._now_ns))
         self._books: dict[str, SymbolBook] = {}
         self._orders: dict[str, VenueOrder] = {}
-        self._at_close: list[VenueOrder] = []
+        self._at_close: dict[int, VenueOrder] = {}
         self._fills: list[Fill] = []
         self._rng = np.random.default_rng(self.config.seed)
         self._order_seq = 0
-        self._fill_seq = 0
         self._sink: UpdateSink | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stepping = asyncio.Lock()
         self._ledger = Ledger(ledger) if ledger is not None else None
+        self._ledger_fault: str | None = None
         if self._ledger is not None:
             self._restore(self._ledger)
 
@@ -157,33 +174,26 @@ class PaperBroker:
         cached = book.quote_cache
         if cached is not None and cached[0] == qi:
             return cached[1]  # type: ignore[return-value]
-        quote = trusted(
-            Quote,
-            {
-                "symbol": symbol,
-                "time": from_ns(int(book.quotes.time_ns[qi])),
-                "bid": book.price(int(book.bid[qi])),
-                "ask": book.price(int(book.ask[qi])),
-                "bid_size": Decimal(repr(round(float(book.bid_size[qi]), 8))),
-                "ask_size": Decimal(repr(round(float(book.ask_size[qi]), 8))),
-            },
+        quote = Quote(
+            symbol,
+            from_ns(int(book.quotes.time_ns[qi])),
+            book.price(int(book.bid[qi])),
+            book.price(int(book.ask[qi])),
+            Decimal(repr(round(float(book.bid_size[qi]), 8))),
+            Decimal(repr(round(float(book.ask_size[qi]), 8))),
         )
         book.quote_cache = (qi, quote)
         return quote
 
     # --- protocol: orders --------------------------------------------------------------------------------
-    async def submit_order(self, order: OrderTicket) -> list[OrderUpdate]:
+    async def submit_order(self, order: Order) -> list[OrderUpdate]:
+        order_id = order.order_id
         now_ns = self._now_ns
         now = self.now()
-        if order.order_id in self._orders:
-            self._write(attempt=order.order_id)
+        self._note_attempt(order_id)
+        if order_id in self._orders:
             return [
-                update(
-                    order.order_id,
-                    OrderStatus.REJECTED,
-                    now,
-                    reason=f"duplicate client order id {order.order_id!r}: the venue already has it",
-                )
+                Rejected(order_id, now, f"duplicate client order id {order_id!r}: the venue already has it")
             ]
         book = self._books.get(order.symbol) or self._book(order.symbol)
         reject = None
@@ -194,12 +204,11 @@ class PaperBroker:
         elif order.time_in_force is TimeInForce.OPG and now_ns > self._open_ns:
             reject = "opg orders must arrive before the opening auction"
         if reject is not None:
-            self._write(attempt=order.order_id)
-            return [update(order.order_id, OrderStatus.REJECTED, now, reason=reject)]
+            return [Rejected(order_id, now, reject)]
         assert book is not None
         self._order_seq += 1
         venue_order = VenueOrder(  # positional: this runs for every order
-            order.order_id,
+            order_id,
             f"{self.name}-{self._order_seq}",
             order.symbol,
             order.side,
@@ -211,27 +220,20 @@ class PaperBroker:
             now_ns,
             now_ns + self._latency_ns,
             updated_ns=now_ns,
+            seq=self._order_seq,
         )
-        self._orders[order.order_id] = venue_order
-        updates = [
-            update(order.order_id, OrderStatus.ACCEPTED, now, broker_order_id=venue_order.broker_order_id)
-        ]
+        self._orders[order_id] = venue_order
+        updates: list[OrderUpdate] = [Accepted(order_id, now, venue_order.broker_order_id)]
         tif = venue_order.time_in_force
         if tif is TimeInForce.CLS:
-            self._at_close.append(venue_order)
+            self._at_close[venue_order.seq] = venue_order
         elif self._latency_ns > 0:
             venue_order.arrived = False
-            book.resting.append(venue_order)
+            book.resting.add(venue_order)
         else:
             if (book.qi < 0 or not book.resting) and book.seen_ns != now_ns:
                 book.seek(now_ns)
-            if not venue_order.triggered:
-                self._check_trigger(book, venue_order)
-            if venue_order.triggered:
-                all_or_none = tif is TimeInForce.FOK
-                execution = book.take(venue_order, now_ns, self.config.slippage_bps, all_or_none)
-                if execution is not None:
-                    updates.append(self._book_execution(execution, now))
+            self._meet(book, venue_order, updates, now, all_or_none=tif is TimeInForce.FOK)
             if venue_order.remaining > 0:
                 if tif in (TimeInForce.IOC, TimeInForce.FOK):
                     why = (
@@ -239,42 +241,78 @@ class PaperBroker:
                         if tif is TimeInForce.FOK
                         else "ioc: unfilled rest cancelled"
                     )
-                    venue_order.status = OrderStatus.CANCELLED
-                    venue_order.reason = why
+                    self._close(venue_order, OrderStatus.CANCELLED, why)
+                    updates.append(Cancelled(order_id, now, why))
                 elif tif is TimeInForce.OPG:
-                    venue_order.status = OrderStatus.CANCELLED
-                    venue_order.reason = "opg: not filled in the opening auction"
+                    why = "opg: not filled in the opening auction"
+                    self._close(venue_order, OrderStatus.CANCELLED, why)
+                    updates.append(Cancelled(order_id, now, why))
                 else:
-                    book.resting.append(venue_order)
-        if venue_order.status is OrderStatus.CANCELLED:
-            updates.append(update(order.order_id, OrderStatus.CANCELLED, now, reason=venue_order.reason))
-        if self._ledger is not None:
-            self._write(orders=[venue_order], updates=updates, attempt=order.order_id)
+                    book.resting.add(venue_order)
+        self._write([venue_order], updates)
         return updates
 
-    def _check_trigger(self, book: SymbolBook, order: VenueOrder) -> None:
-        if book.qi < 0:
-            return
-        if order.is_buy:
-            order.triggered = book.ask[book.qi] * book.tick_f >= order.stop_f - 1e-12
-        else:
-            order.triggered = book.bid[book.qi] * book.tick_f <= order.stop_f + 1e-12
+    def _meet(
+        self,
+        book: SymbolBook,
+        order: VenueOrder,
+        updates: list[OrderUpdate],
+        now: datetime,
+        all_or_none: bool = False,
+    ) -> None:
+        """An order arriving (or changed) meets the quote in force: a stop may trigger, then it may take."""
+        if not order.triggered:
+            order.triggered = book.touches(order)
+        if order.triggered:
+            execution = book.take(order, self._now_ns, self.config.slippage_bps, all_or_none)
+            if execution is not None:
+                updates.append(self._book_execution(execution, now))
 
-    async def cancel_order(self, order: OrderTicket) -> list[OrderUpdate]:
+    def _close(self, order: VenueOrder, status: OrderStatus, reason: str | None = None) -> None:
+        order.status = status
+        order.updated_ns = self._now_ns
+        order.reason = reason
+
+    async def cancel_order(self, order: Order) -> list[OrderUpdate]:
         venue_order = self._orders.get(order.order_id)
         now = self.now()
         if venue_order is None or venue_order.status.is_final:
             state = "unknown to the venue" if venue_order is None else f"already {venue_order.status.value}"
-            return [cancel_refused(order.order_id, now, f"cannot cancel: {state}")]
+            return [CancelRejected(order.order_id, now, f"cannot cancel: {state}")]
+        self._books[venue_order.symbol].resting.remove(venue_order)
+        self._at_close.pop(venue_order.seq, None)
+        self._close(venue_order, OrderStatus.CANCELLED)
+        updates: list[OrderUpdate] = [Cancelled(order.order_id, now)]
+        self._write([venue_order], updates)
+        return updates
+
+    async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
+        """Change a working order in place (the venue keeps its id); a replaced order that now crosses the
+        market takes at once, like a new arrival."""
+        venue_order = self._orders.get(order.order_id)
+        now = self.now()
+        if venue_order is None or venue_order.status.is_final:
+            state = "unknown to the venue" if venue_order is None else f"already {venue_order.status.value}"
+            return [ReplaceRejected(order.order_id, now, f"cannot replace: {state}")]
+        if change.quantity is not None and change.quantity <= venue_order.filled:
+            return [
+                ReplaceRejected(order.order_id, now, f"cannot replace: {venue_order.filled} already filled")
+            ]
         book = self._books[venue_order.symbol]
-        if venue_order in book.resting:
-            book.resting.remove(venue_order)
-        if venue_order in self._at_close:
-            self._at_close.remove(venue_order)
-        venue_order.status = OrderStatus.CANCELLED
+        resting = venue_order in book.resting
+        book.resting.remove(venue_order)
+        venue_order.change(change.quantity, change.limit_price, change.stop_price)
         venue_order.updated_ns = self._now_ns
-        self._write(orders=[venue_order])
-        return [update(order.order_id, OrderStatus.CANCELLED, now)]
+        updates: list[OrderUpdate] = [
+            Replaced(order.order_id, now, change.quantity, change.limit_price, change.stop_price)
+        ]
+        if resting:
+            if venue_order.arrived:
+                self._meet(book, venue_order, updates, now)
+            if venue_order.remaining > 0:
+                book.resting.add(venue_order)
+        self._write([venue_order], updates)
+        return updates
 
     # --- stepping the clock ------------------------------------------------------------------------------
     async def advance(self, step: timedelta | pd.Timedelta | str | float) -> datetime:
@@ -293,26 +331,27 @@ class PaperBroker:
             match_to = self._close_ns - 1 if crosses_close else target
             draw = self._passive_draw
             slippage = self.config.slippage_bps
+            books = self._books.values()
             arrivals = sorted(
-                {t for b in self._books.values() for t in b.pending_arrivals(self._now_ns, match_to)}
+                {t for b in books if b.resting for t in b.pending_arrivals(self._now_ns, match_to)}
             )
             for moment in [*arrivals, match_to]:
-                for book in self._books.values():
+                for book in books:
                     executions.extend(book.advance(moment, slippage, draw))
-                    executions.extend(book.activate(moment, slippage))
+                    if book.resting.arriving:
+                        executions.extend(book.activate(moment, slippage))
             if crosses_close:
                 closing = self._close_session(executions)
             self._now_ns = target
             self.clock.now_ns = target
+            if not executions and not closing and self._ledger is None:
+                return self.now()  # nothing happened and there is no clock to persist
             executions.sort(key=lambda e: e.time_ns)
-            updates = self._book_executions(executions)
-            for execution in executions:
-                if execution.order.remaining <= 0:
-                    execution.order.status = OrderStatus.FILLED
+            updates = [self._book_execution(e) for e in executions]
             updates.extend(closing)
             touched = {e.order.order_id: e.order for e in executions}
             touched.update({u.order_id: self._orders[u.order_id] for u in closing})
-            self._write(orders=list(touched.values()), updates=updates)
+            self._write(list(touched.values()), updates)
             if updates and self._sink is not None:
                 await self._sink.handle_order_updates(updates)
             return self.now()
@@ -324,28 +363,26 @@ class PaperBroker:
     def _close_session(self, executions: list[Execution]) -> list[OrderUpdate]:
         """At the close: market-on-close orders execute at the last quote, day orders expire."""
         close_time = from_ns(self._close_ns)
-        for order in self._at_close:
+        at_close = sorted(self._at_close.values(), key=lambda o: o.seq)
+        for order in at_close:
             book = self._books[order.symbol]
             execution = book.take(order, self._close_ns, self.config.slippage_bps)
             if execution is not None:
                 execution.time_ns = self._close_ns - 1
                 executions.append(execution)
-        leftovers = [o for o in self._at_close if o.remaining > 0]
-        self._at_close = []
-        updates = []
+        leftovers = [o for o in at_close if o.remaining > 0]
+        self._at_close = {}
         for book in self._books.values():
-            keep = []
-            for order in book.resting:
+            for order in book.resting.clear():
                 if order.time_in_force is TimeInForce.GTC:
-                    keep.append(order)
+                    book.resting.add(order)
                 else:
                     leftovers.append(order)
-            book.resting = keep
+        updates: list[OrderUpdate] = []
         for order in leftovers:
-            order.status = OrderStatus.EXPIRED
+            self._close(order, OrderStatus.EXPIRED, "day order expired at the close")
             order.updated_ns = self._close_ns
-            order.reason = "day order expired at the close"
-            updates.append(update(order.order_id, OrderStatus.EXPIRED, close_time, reason=order.reason))
+            updates.append(Expired(order.order_id, close_time, order.reason))
         return updates
 
     async def _tick(self) -> None:
@@ -357,11 +394,8 @@ class PaperBroker:
                 log.exception("paper venue clock step failed; retrying on the next tick")
 
     # --- fills and bookkeeping ---------------------------------------------------------------------------
-    def _book_executions(self, executions: list[Execution]) -> list[OrderUpdate]:
-        return [self._book_execution(execution) for execution in executions]
-
-    def _book_execution(self, execution: Execution, now: datetime | None = None) -> OrderUpdate:
-        """Turn what the book executed into a Fill with its fee, and the update that reports it.
+    def _book_execution(self, execution: Execution, now: datetime | None = None) -> Filled:
+        """Turn what the book executed into a Fill with its fee, and the report that carries it.
 
         ``now`` is the venue's time when the caller has it at hand and the execution happened now.
         """
@@ -371,34 +405,57 @@ class PaperBroker:
         per_share = self.config.fee_per_share
         if per_share:
             fee += per_share * execution.quantity
-        self._fill_seq += 1
+        if fee:
+            fee = fee.quantize(FEE_PLACES)
+            order.fees += fee
+        order.fill_count += 1
         if now is None:
             now = self.now() if execution.time_ns == self._now_ns else from_ns(execution.time_ns)
-        fill = trusted(
-            Fill,
-            {
-                "fill_id": f"{self.name}-f{self._fill_seq}",
-                "order_id": order.order_id,
-                "symbol": order.symbol,
-                "side": order.side,
-                "quantity": execution.quantity,
-                "price": execution.price,
-                "time": now,
-                "fee": fee.quantize(FEE_PLACES),
-                "liquidity": execution.liquidity,
-                "venue": self.name,
-            },
+        fill = Fill(  # positional: this runs for every fill
+            f"{order.order_id}.{order.fill_count}",
+            order.order_id,
+            order.symbol,
+            order.side,
+            execution.quantity,
+            execution.price,
+            now,
+            fee,
+            execution.liquidity,
+            self.name,
         )
         self._fills.append(fill)
         order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
-        return update(order.order_id, None, now, fill=fill)
+        return Filled(order.order_id, fill)
 
-    async def lookup_order(self, order_id: str) -> BrokerOrder | None:
+    def view(self, order: VenueOrder) -> Order:
+        """The venue's view of an order, as lookups and reconciliation report it."""
+        created, updated = from_ns(order.created_ns), from_ns(order.updated_ns)
+        return Order(
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=order.quantity,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            status=order.status,
+            created_at=created,
+            updated_at=updated,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            filled_quantity=order.filled,
+            avg_fill_price=order.notional / order.filled if order.filled else None,
+            fees=order.fees,
+            broker_order_id=order.broker_order_id,
+            reason=order.reason,
+            venue=self.name,
+        )
+
+    async def lookup_order(self, order_id: str) -> Order | None:
         order = self._orders.get(order_id)
-        return None if order is None else snapshot(order, self.name)
+        return None if order is None else self.view(order)
 
-    async def open_orders(self) -> list[BrokerOrder]:
-        return [snapshot(o, self.name) for o in self._orders.values() if o.status.is_open]
+    async def open_orders(self) -> list[Order]:
+        return [self.view(o) for o in self._orders.values() if o.status.is_open]
 
     async def fills_since(self, since: datetime | None) -> list[Fill]:
         return [f for f in self._fills if since is None or f.time >= since]
@@ -414,42 +471,84 @@ class PaperBroker:
     def submit_counts(self) -> dict[str, int]:
         """How often each client order id reached this venue (needs a ledger)."""
         if self._ledger is None:
-            raise RuntimeError("submit_counts needs PaperBroker(ledger=...)")
+            raise ConfigError("submit_counts needs PaperBroker(ledger=...): only a ledger records attempts")
         return self._ledger.submit_counts()
 
     # --- the ledger --------------------------------------------------------------------------------------
-    def _write(
-        self,
-        orders: list[VenueOrder] | None = None,
-        updates: list[OrderUpdate] | None = None,
-        attempt: str | None = None,
-    ) -> None:
-        if self._ledger is None:
+    def _note_attempt(self, order_id: str) -> None:
+        """Record that a submit reached the venue, before acting on it: one it cannot record is not taken."""
+        ledger = self._ledger
+        if ledger is None:
             return
-        fills = [u.fill for u in updates or [] if u.fill is not None]
-        self._ledger.record(
-            self._now_ns,
-            [order_row(o) for o in orders or []],
-            [f.model_dump(mode="json") for f in fills],
-            attempt,
-        )
+        if self._ledger_fault is not None:
+            raise BrokerUnavailable(
+                f"{self.name}: the paper ledger cannot be written ({self._ledger_fault}); new orders are refused "
+                "until it can"
+            )
+        try:
+            ledger.record(self._now_ns, [], [], order_id)
+        except JournalError as error:
+            raise BrokerUnavailable(f"{self.name}: {error}; the order was not taken") from None
+
+    def _write(self, orders: list[VenueOrder], updates: Sequence[OrderUpdate]) -> None:
+        ledger = self._ledger
+        if ledger is None:
+            return
+        fills = [u.fill for u in updates if isinstance(u, Filled)]
+        try:
+            ledger.record(self._now_ns, [(o.order_id, self._row(o)) for o in orders], fills)
+        except JournalError as error:
+            self._ledger_fault = str(error)
+            log.error("%s; the venue keeps what it did and refuses new orders until a write succeeds", error)
+        else:
+            self._ledger_fault = None
+
+    def _row(self, order: VenueOrder) -> dict[str, Any]:
+        return {
+            "order": fields.encode(self.view(order)),
+            "seq": order.seq,
+            "active_ns": order.active_ns,
+            "triggered": order.triggered,
+            "arrived": order.arrived,
+            "notional": order.notional,
+            "fill_count": order.fill_count,
+        }
 
     def _restore(self, ledger: Ledger) -> None:
         now = ledger.now_ns()
         if now is not None:
             self._now_ns = max(self._now_ns, now)
             self.clock.now_ns = self._now_ns
-        for row in ledger.orders():
-            order = order_from_row(row)
+        for row in sorted(ledger.orders(), key=lambda r: r["seq"]):
+            view = fields.decode(Order, row["order"])
+            order = VenueOrder(
+                view.order_id,
+                view.broker_order_id or "",
+                view.symbol,
+                Side(view.side),
+                view.quantity,
+                OrderType(view.order_type),
+                TimeInForce(view.time_in_force),
+                view.limit_price,
+                view.stop_price,
+                to_ns(view.created_at),
+                row["active_ns"],
+                status=view.status,
+                filled=view.filled_quantity,
+                notional=Decimal(row["notional"]),
+                updated_ns=to_ns(view.updated_at),
+                reason=view.reason,
+                seq=row["seq"],
+                fill_count=row["fill_count"],
+                fees=view.fees,
+            )
+            order.triggered, order.arrived = row["triggered"], row["arrived"]
             self._orders[order.order_id] = order
-            self._order_seq += 1
+            self._order_seq = max(self._order_seq, order.seq)
             book = self._book(order.symbol)
             if order.status.is_open and book is not None:
                 if order.time_in_force is TimeInForce.CLS:
-                    self._at_close.append(order)
+                    self._at_close[order.seq] = order
                 else:
-                    book.resting.append(order)
-        for row in ledger.fills():
-            fill = Fill.model_validate(row)
-            self._fills.append(fill)
-            self._fill_seq += 1
+                    book.resting.add(order)
+        self._fills.extend(ledger.fills())
