@@ -20,16 +20,29 @@ from typing import Any
 import pandas as pd
 
 from ntlab.brokers.paper import PaperBroker, PaperConfig
-from ntlab.core.broker import BrokerOrder, UpdateSink
+from ntlab.core.broker import UpdateSink
 from ntlab.core.enums import OrderStatus, OrderType, Side
-from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
+from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.positions import PositionState
+from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.reports import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Expired,
+    Filled,
+    OrderUpdate,
+    Rejected,
+    ReplaceRejected,
+    report_time,
+)
 from ntlab.errors import ConfigError
 from ntlab.market.frames import Market
 from ntlab.times import duration_ns
 
 BPS = Decimal(10_000)
 _FINAL = (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+_STATUS_OF = {Cancelled: OrderStatus.CANCELLED, Expired: OrderStatus.EXPIRED, Rejected: OrderStatus.REJECTED}
 
 
 @dataclass(slots=True)
@@ -140,7 +153,7 @@ class SmartRouter:
                 raw, self._buffer = self._buffer, None
             finally:
                 self._buffer = None
-            raw.sort(key=lambda u: u.time or self.now())
+            raw.sort(key=report_time)
             updates = self._translate(raw)
             if updates and self._sink is not None:
                 await self._sink.handle_order_updates(updates)
@@ -227,7 +240,7 @@ class SmartRouter:
         for name, quantity in self.route(order):
             leg_id = f"{order.order_id}@{name}"
             route.legs[leg_id] = _Leg(quantity)
-            leg = order.model_copy(update={"order_id": leg_id, "quantity": quantity, "venue": name})
+            leg = order._replace(order_id=leg_id, quantity=quantity, venue=name)
             raw.extend(await self.venues[name].submit_order(leg))
         return self._translate(raw)
 
@@ -236,21 +249,25 @@ class SmartRouter:
         open_legs = [] if route is None else [k for k, leg in route.legs.items() if leg.status not in _FINAL]
         if route is None or not open_legs or route.final is not None:
             why = "unknown to the router" if route is None else "no open leg"
-            return [
-                OrderUpdate(
-                    order_id=order.order_id,
-                    cancel_rejected=True,
-                    reason=f"cannot cancel: {why}",
-                    time=self.now(),
-                )
-            ]
+            return [CancelRejected(order.order_id, self.now(), f"cannot cancel: {why}")]
         raw: list[OrderUpdate] = []
         for leg_id in open_legs:
             name = leg_id.rsplit("@", 1)[1]
-            raw.extend(await self.venues[name].cancel_order(order.model_copy(update={"order_id": leg_id})))
-        return self._translate(raw)
+            raw.extend(await self.venues[name].cancel_order(order._replace(order_id=leg_id)))
+        translated = self._translate(raw)
+        if not translated and all(isinstance(r, CancelRejected) for r in raw):
+            return [CancelRejected(order.order_id, self.now(), "; ".join(r.reason for r in raw))]  # type: ignore[union-attr]
+        return translated
 
-    async def lookup_order(self, order_id: str) -> BrokerOrder | None:
+    async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
+        """Legs on several venues have no one price to change: cancel and place again instead."""
+        return [
+            ReplaceRejected(
+                order.order_id, self.now(), "the router does not replace orders; cancel and place again"
+            )
+        ]
+
+    async def lookup_order(self, order_id: str) -> Order | None:
         legs = [
             found
             for name, venue in self.venues.items()
@@ -268,20 +285,19 @@ class SmartRouter:
             status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACCEPTED
         else:
             status = _final_of([leg.status for leg in legs])
-        first = legs[0]
-        values: dict[str, Any] = first.model_dump() | {
-            "order_id": order_id,
-            "quantity": quantity,
-            "status": status,
-            "filled_quantity": filled,
-            "avg_fill_price": notional / filled if filled else None,
-            "broker_order_id": f"{self.name}:{order_id}",
-            "updated_at": max(leg.updated_at for leg in legs),
-            "venue": None,
-        }
-        return BrokerOrder(**values)
+        return legs[0]._replace(
+            order_id=order_id,
+            quantity=quantity,
+            status=status,
+            filled_quantity=filled,
+            avg_fill_price=notional / filled if filled else None,
+            fees=sum((leg.fees for leg in legs), Decimal(0)),
+            broker_order_id=f"{self.name}:{order_id}",
+            updated_at=max(leg.updated_at for leg in legs),
+            venue=None,
+        )
 
-    async def open_orders(self) -> list[BrokerOrder]:
+    async def open_orders(self) -> list[Order]:
         ids = {o.order_id.rsplit("@", 1)[0] for v in self.venues.values() for o in await v.open_orders()}
         found = [await self.lookup_order(order_id) for order_id in sorted(ids)]
         return [o for o in found if o is not None]
@@ -289,7 +305,7 @@ class SmartRouter:
     async def fills_since(self, since: datetime | None) -> list[Fill]:
         fills = [f for v in self.venues.values() for f in await v.fills_since(since)]
         fills.sort(key=lambda f: f.time)
-        return [f.model_copy(update={"order_id": f.order_id.rsplit("@", 1)[0]}) for f in fills]
+        return [f._replace(order_id=f.order_id.rsplit("@", 1)[0]) for f in fills]
 
     async def positions(self) -> list[Position]:
         positions: dict[str, PositionState] = {}
@@ -320,36 +336,23 @@ class SmartRouter:
             if leg is None:
                 continue
             touched[parent_id] = route
-            if update.fill is not None:
-                leg.filled += update.fill.quantity
-                if leg.filled >= leg.quantity:
-                    leg.status = OrderStatus.FILLED
-                out.append(
-                    OrderUpdate(
-                        order_id=parent_id,
-                        fill=update.fill.model_copy(update={"order_id": parent_id}),
-                        time=update.time,
-                    )
-                )
-            status = update.status
-            if status is OrderStatus.ACCEPTED:
-                if leg.status is OrderStatus.PENDING:
-                    leg.status = status
-                if not route.acked:
-                    route.acked = True
-                    self._seq += 1
-                    out.append(
-                        OrderUpdate(
-                            order_id=parent_id,
-                            status=OrderStatus.ACCEPTED,
-                            broker_order_id=f"{self.name}-{self._seq}",
-                            time=update.time,
-                        )
-                    )
-            elif status in _FINAL:
-                leg.status = status
-                if update.reason:
-                    route.reasons.append(f"{update.order_id.rsplit('@', 1)[1]}: {update.reason}")
+            match update:
+                case Filled(fill=fill):
+                    leg.filled += fill.quantity
+                    if leg.filled >= leg.quantity:
+                        leg.status = OrderStatus.FILLED
+                    out.append(Filled(parent_id, fill._replace(order_id=parent_id)))
+                case Accepted(time=when):
+                    if leg.status is OrderStatus.PENDING:
+                        leg.status = OrderStatus.ACCEPTED
+                    if not route.acked:
+                        route.acked = True
+                        self._seq += 1
+                        out.append(Accepted(parent_id, when, f"{self.name}-{self._seq}"))
+                case Cancelled(reason=reason) | Expired(reason=reason) | Rejected(reason=reason):
+                    leg.status = _STATUS_OF[type(update)]
+                    if reason:
+                        route.reasons.append(f"{update.order_id.rsplit('@', 1)[1]}: {reason}")
         for route in touched.values():
             done = all(leg.status in (*_FINAL, OrderStatus.FILLED) for leg in route.legs.values())
             if not done or route.final is not None:
@@ -358,14 +361,13 @@ class SmartRouter:
                 route.final = OrderStatus.FILLED
                 continue
             route.final = _final_of([leg.status for leg in route.legs.values()])
-            out.append(
-                OrderUpdate(
-                    order_id=route.order_id,
-                    status=route.final,
-                    reason="; ".join(route.reasons) or None,
-                    time=self.now(),
-                )
-            )
+            reason = "; ".join(route.reasons) or None
+            if route.final is OrderStatus.REJECTED:
+                out.append(Rejected(route.order_id, self.now(), reason or "every venue refused it"))
+            elif route.final is OrderStatus.EXPIRED:
+                out.append(Expired(route.order_id, self.now(), reason))
+            else:
+                out.append(Cancelled(route.order_id, self.now(), reason))
         return out
 
 

@@ -12,9 +12,25 @@ from pydantic import SecretStr
 from ntlab.brokers.alpaca import LIVE_URL, PAPER_URL, AlpacaBroker
 from ntlab.brokers.alpaca.ratelimit import RateLimiter
 from ntlab.config import ExecutionConfig
-from ntlab.core import Order, OrderStatus, OrderType, OrderUpdate, Side, TimeInForce
+from ntlab.core import (
+    Accepted,
+    Cancelled,
+    Filled,
+    Order,
+    OrderManager,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+    Side,
+    TimeInForce,
+)
 from ntlab.core.broker import Broker
-from ntlab.errors import AuthenticationError, LiveTradingError, OrderRejected
+from ntlab.core.lifecycle import ReplaceChange
+from ntlab.errors import AuthenticationError, BrokerTimeout, LiveTradingError
 
 from .conftest import make_broker, wait_until
 
@@ -59,7 +75,7 @@ async def test_round_trip_of_every_call(fake, broker):
     acct = await broker.account()
     assert acct.status == "ACTIVE" and acct.cash == Decimal(100_000)
     [ack] = await broker.submit_order(new_order("t-000001"))
-    assert ack.status is OrderStatus.ACCEPTED and ack.broker_order_id
+    assert isinstance(ack, Accepted) and ack.broker_order_id
     limit = new_order(
         "t-000002", order_type=OrderType.LIMIT, limit_price=Decimal("100"), time_in_force=TimeInForce.GTC
     )
@@ -69,32 +85,33 @@ async def test_round_trip_of_every_call(fake, broker):
     assert await broker.lookup_order("never-sent") is None
     assert {o.order_id for o in await broker.open_orders()} == {"t-000001", "t-000002"}
     await fake.advance(1)
-    await wait_until(lambda: any(u.fill for u in sink.updates))
+    await wait_until(lambda: any(isinstance(u, Filled) for u in sink.updates))
     [fill] = await broker.fills_since(None)
     assert fill.order_id == "t-000001" and fill.quantity == 10
     assert [p.quantity for p in await broker.positions()] == [Decimal(10)]
-    replaced = await broker.replace_order(limit, limit_price=Decimal("101"))
-    assert replaced.order_id == "t-000002" and replaced.limit_price == 101
-    assert (await broker.lookup_order("t-000002")).broker_order_id == replaced.broker_order_id
+    [replaced] = await broker.replace_order(limit, ReplaceChange(limit_price=Decimal("101")))
+    assert isinstance(replaced, Replaced) and replaced.order_id == "t-000002" and replaced.limit_price == 101
+    new = await broker.lookup_order("t-000002")
+    assert new.broker_order_id == replaced.broker_order_id and new.limit_price == 101
     assert await broker.cancel_order(limit) == []
     await fake.match()
     assert (await broker.lookup_order("t-000002")).status is OrderStatus.CANCELLED
     again = await broker.cancel_order(limit)
-    assert again[0].status is OrderStatus.CANCELLED
+    assert any(isinstance(u, Cancelled) for u in again)
     assert [o.order_id for o in await broker.closed_orders()] == ["t-000001", "t-000002", "t-000002"]
-    await wait_until(lambda: any(u.status is OrderStatus.CANCELLED for u in sink.updates))
+    await wait_until(lambda: any(isinstance(u, Cancelled) for u in sink.updates))
     await broker.close()
     await broker.close()
 
 
 async def test_broker_refusals_become_rejections(fake, broker):
     [rejected] = await broker.submit_order(new_order("t-000009", quantity=Decimal(10_000)))
-    assert rejected.status is OrderStatus.REJECTED
+    assert isinstance(rejected, Rejected)
     assert "40310000" in rejected.reason and "insufficient buying power" in rejected.reason
     [bad] = await broker.submit_order(new_order("t-000010", symbol="NOPE"))
-    assert bad.status is OrderStatus.REJECTED and "422" in bad.reason
-    with pytest.raises(OrderRejected):
-        await broker.replace_order(new_order("t-000011"), quantity=Decimal(5))
+    assert isinstance(bad, Rejected) and "422" in bad.reason
+    [refused] = await broker.replace_order(new_order("t-000011"), ReplaceChange(quantity=Decimal(5)))
+    assert isinstance(refused, ReplaceRejected)
 
 
 async def test_bad_keys_are_an_authentication_error(fake):
@@ -155,10 +172,12 @@ async def test_secrets_stay_out_of_reprs_logs_and_errors(fake, caplog):
 
 async def test_retry_after_is_honoured(fake, broker):
     fake.faults.rate_limit_next(2, retry_after=1, path="/v2/orders")
-    [ack] = await broker.submit_order(new_order("r-000001"))
-    assert ack.status is OrderStatus.ACCEPTED
+    async with OrderManager(broker, id_prefix="r", retry_initial=0.01) as om:
+        placed = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
+    assert placed.status is OrderStatus.ACCEPTED
     assert broker.limiter.pauses == [1.0, 1.0]
     assert fake.accepted_client_ids() == ["r-000001"]
+    assert fake.book.submit_attempts == ["r-000001"]  # the two 429s never reached the book
 
 
 async def test_budget_keeps_every_minute_under_the_limit():
@@ -189,22 +208,47 @@ async def test_unlimited_budget_never_waits():
     assert limiter.waited == 0
 
 
-async def test_lookup_failing_too_resends_and_the_duplicate_answer_finds_it(fake, broker):
-    """503 after acceptance, then the lookup fails: resend with the same id, get 422 duplicate, look again."""
+async def test_a_submit_answered_with_5xx_is_looked_up_not_sent_again(fake, broker):
+    """503 after Alpaca took the order: the manager asks for its client id and takes in what it finds."""
+    fake.faults.fail_next(1, 503, method="POST", path="/v2/orders", after_processing=True)
+    async with OrderManager(broker, id_prefix="dup", retry_initial=0.01) as om:
+        placed = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
+        assert placed.status is OrderStatus.ACCEPTED and placed.broker_order_id
+    assert fake.book.submit_attempts == ["dup-000001"] and fake.accepted_client_ids() == ["dup-000001"]
+    assert broker.stats["lookups"] == 1
+
+
+async def test_when_the_lookup_fails_too_the_order_waits_for_the_stream(fake, broker):
+    """No answer and no lookup: it may be live, so it is not sent again; the stream settles it."""
     fake.faults.fail_next(1, 503, method="POST", path="/v2/orders", after_processing=True)
     fake.faults.fail_next(3, 500, method="GET", path="/v2/orders:by_client_order_id")
-    [ack] = await broker.submit_order(new_order("dup-000001"))
-    assert ack.status is OrderStatus.ACCEPTED and ack.broker_order_id
-    assert fake.accepted_client_ids() == ["dup-000001"]
-    assert fake.book.submit_attempts == ["dup-000001", "dup-000001"]  # the second was refused as a duplicate
-    assert broker.stats["resubmits"] == 1 and broker.stats["lookups"] == 2
+    async with OrderManager(broker, id_prefix="dup", retry_initial=0.01) as om:
+        await wait_until(lambda: broker.stream is not None and broker.stream.listening.is_set())
+        with pytest.raises(BrokerTimeout, match="may or may not be live"):
+            await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
+        assert om.order("dup-000001").status is OrderStatus.PENDING
+        await fake.match()  # Alpaca routes it: the stream says so
+        await wait_until(lambda: om.order("dup-000001").status is not OrderStatus.PENDING)
+        assert om.order("dup-000001").broker_order_id
+    assert fake.book.submit_attempts == ["dup-000001"]
 
 
 async def test_a_submit_that_never_arrived_is_sent_again_with_the_same_id(fake, broker):
+    """Resets before Alpaca took it: looked up (404), then sent again with the same id, 3 sends at most."""
     fake.faults.reset_next(2, method="POST", path="/v2/orders")
-    [ack] = await broker.submit_order(new_order("lost-000001"))
-    assert ack.status is OrderStatus.ACCEPTED
-    assert fake.book.submit_attempts == ["lost-000001"] and broker.stats["resubmits"] == 2
+    async with OrderManager(broker, id_prefix="lost", retry_initial=0.01) as om:
+        placed = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
+    assert placed.status is OrderStatus.ACCEPTED
+    assert fake.book.submit_attempts == ["lost-000001"] and broker.stats["lookups"] == 2
+
+
+async def test_at_most_three_sends_in_all(fake, broker):
+    fake.faults.reset_next(5, method="POST", path="/v2/orders")
+    async with OrderManager(broker, id_prefix="gone", retry_initial=0.01) as om:
+        with pytest.raises(Exception, match="did not reach alpaca after retries"):
+            await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
+        assert om.order("gone-000001").status is OrderStatus.REJECTED
+    assert fake.faults.hits["reset"] == 3 and fake.book.submit_attempts == []
 
 
 async def test_latest_quote_feeds_last_quote(fake, broker):

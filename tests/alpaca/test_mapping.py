@@ -8,7 +8,21 @@ from decimal import Decimal
 import pytest
 
 from ntlab.brokers.alpaca import mapping
-from ntlab.core import Order, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Expired,
+    Filled,
+    Order,
+    OrderStatus,
+    OrderType,
+    PendingCancel,
+    Rejected,
+    ReplaceRejected,
+    Side,
+    TimeInForce,
+)
 
 S = OrderStatus
 
@@ -35,30 +49,30 @@ EXPECTED_ORDER_STATUS = {
 }
 
 EXPECTED_EVENT = {
-    "new": S.ACCEPTED,
-    "accepted": S.ACCEPTED,
-    "pending_new": S.ACCEPTED,
-    "fill": None,
-    "partial_fill": None,
-    "canceled": S.CANCELLED,
-    "expired": S.EXPIRED,
+    "new": Accepted,
+    "accepted": Accepted,
+    "pending_new": Accepted,
+    "fill": Filled,
+    "partial_fill": Filled,
+    "canceled": Cancelled,
+    "expired": Expired,
     "done_for_day": None,
     "replaced": None,
-    "rejected": S.REJECTED,
-    "pending_cancel": S.PENDING_CANCEL,
-    "pending_replace": S.PENDING_REPLACE,
+    "rejected": Rejected,
+    "pending_cancel": PendingCancel,
+    "pending_replace": None,
     "stopped": None,
     "calculated": None,
     "suspended": None,
     "restated": None,
-    "order_cancel_rejected": None,
-    "order_replace_rejected": None,
+    "order_cancel_rejected": CancelRejected,
+    "order_replace_rejected": ReplaceRejected,
 }
 
 
 def test_the_tables_cover_every_alpaca_spelling():
     assert set(mapping.ORDER_STATUS) == set(EXPECTED_ORDER_STATUS)
-    assert set(mapping.EVENT_STATUS) == set(EXPECTED_EVENT)
+    assert set(mapping.EVENT_REPORT) == set(EXPECTED_EVENT)
 
 
 @pytest.mark.parametrize(("alpaca", "ntlab"), sorted(EXPECTED_ORDER_STATUS.items()))
@@ -69,26 +83,23 @@ def test_order_status_row(alpaca, ntlab):
     assert with_fills is (S.PARTIALLY_FILLED if ntlab is S.ACCEPTED else ntlab)
 
 
-@pytest.mark.parametrize(("event", "ntlab"), sorted(EXPECTED_EVENT.items(), key=lambda kv: kv[0]))
-def test_event_row(event, ntlab):
-    assert mapping.EVENT_STATUS[event] is ntlab
+@pytest.mark.parametrize(("event", "report"), sorted(EXPECTED_EVENT.items(), key=lambda kv: kv[0]))
+def test_event_row(event, report):
+    assert mapping.EVENT_REPORT[event] is report
     data = {"event": event, "timestamp": "2026-03-02T14:30:01Z", "order": _order_json(status="new")}
     if event in mapping.FILL_EVENTS:
         data.update(execution_id="e1", price="190.01", qty="10", position_qty="10")
     update = mapping.update_from_event(data)
-    if event in mapping.FILL_EVENTS:
-        assert update is not None and update.fill is not None
-        assert update.fill.quantity == Decimal(10) and update.fill.price == Decimal("190.01")
-        assert update.status is None
-    elif event == "order_cancel_rejected":
-        assert update is not None and update.cancel_rejected
-    elif event == "order_replace_rejected":
-        assert update is not None and update.status is S.PARTIALLY_FILLED
-    elif ntlab is None:
+    if report is None:
         assert update is None
+        return
+    assert type(update) is report and update.order_id == "abc-000001"
+    if report is Filled:
+        assert update.fill.quantity == Decimal(10) and update.fill.price == Decimal("190.01")
+    elif report is Accepted:
+        assert update.broker_order_id == "61e69015-8549-4bfd-b9c3-01e75843f47d"
     else:
-        assert update is not None and update.status is ntlab
-        assert update.order_id == "abc-000001"
+        assert update.time == datetime(2026, 3, 2, 14, 30, 1, tzinfo=UTC)
 
 
 def test_unknown_status_is_kept_open():
@@ -190,17 +201,18 @@ def test_short_position_is_negative():
 
 
 @pytest.mark.parametrize(
-    ("alpaca", "ntlab"),
+    ("alpaca", "reports"),
     [
-        ("accepted", S.ACCEPTED),
-        ("pending_new", S.ACCEPTED),
-        ("new", S.ACCEPTED),
-        ("filled", S.ACCEPTED),
-        ("partially_filled", S.ACCEPTED),
-        ("rejected", S.REJECTED),
-        ("canceled", S.CANCELLED),
+        ("accepted", [Accepted]),
+        ("pending_new", [Accepted]),
+        ("new", [Accepted]),
+        ("filled", [Accepted]),
+        ("partially_filled", [Accepted]),
+        ("rejected", [Rejected]),
+        ("canceled", [Accepted, Cancelled]),
+        ("expired", [Accepted, Expired]),
     ],
 )
-def test_submit_ack_leaves_fills_to_the_executions(alpaca, ntlab):
-    update = mapping.ack(_order_json(status=alpaca, client_order_id="abc-000001~r1"))
-    assert update.status is ntlab and update.order_id == "abc-000001" and update.fill is None
+def test_submit_ack_leaves_fills_to_the_executions(alpaca, reports):
+    updates = mapping.ack(_order_json(status=alpaca, client_order_id="abc-000001~r1"))
+    assert [type(u) for u in updates] == reports and all(u.order_id == "abc-000001" for u in updates)

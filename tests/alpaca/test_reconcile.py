@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ntlab.core import OrderManager, OrderRequest, OrderStatus
+from ntlab.core import OrderManager, OrderRequest, OrderStatus, RiskLimits
 
 from .conftest import assert_invariants, make_broker, settle, wait_until
 
@@ -26,7 +26,7 @@ def external(fake, client_id: str, **over):
 async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, tmp_path):
     journal = tmp_path / "session.sqlite"
     broker = make_broker(fake)
-    async with OrderManager(broker, journal=journal) as om:
+    async with OrderManager(broker, journal=journal, risk=RiskLimits(price_band_bps=None)) as om:
         filled_later = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=Decimal(100)))
         cancelled_elsewhere = await om.place_order(
             OrderRequest(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ntlab.algos import AlgoEngine, AlgoStatus
 from ntlab.brokers.router import SmartRouter, paper_venues
-from ntlab.core import Order, OrderManager, OrderRequest, OrderStatus
+from ntlab.core import Order, OrderManager, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.market import sample_market
 
 MARKET = sample_market(seed=7, symbols=["AAPL", "MSFT"])
@@ -112,11 +112,11 @@ def test_a_route_places_exactly_the_quantity_and_never_sweeps_past_a_limit(quant
     order = Order(
         order_id="x",
         symbol="AAPL",
-        side=side,
-        quantity=quantity,
-        order_type="limit",
-        time_in_force="day",
-        status="pending",
+        side=Side(side),
+        quantity=Decimal(quantity),
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.DAY,
+        status=OrderStatus.PENDING,
         limit_price=limit,
         created_at=sor.now(),
         updated_at=sor.now(),

@@ -4,9 +4,10 @@ One pooled keep-alive ``httpx.AsyncClient`` (in ``rest``) carries every REST cal
 keep-alive pool on asyncio streams; httpx's default pool costs more CPU per request the more are in flight).
 A semaphore bounds how many requests are in flight and a token bucket keeps under Alpaca's budget.
 
-Submitting is safe to repeat because ntlab's order id is always sent as ``client_order_id``: after a
-timeout, a reset or a 5xx the adapter asks Alpaca for that id before sending again; a 404 means it never
-arrived (send again, same id), a 422 "must be unique" means an earlier attempt did (look it up again).
+Submitting is safe to repeat because ntlab's order id is always sent as ``client_order_id``. The adapter
+sends each submit once and says what it knows: a refused connection is ``BrokerUnavailable`` (it never
+arrived), a timeout, a reset, a 5xx or a 422 "must be unique" (an earlier attempt did arrive) are
+``BrokerTimeout``, and the manager's one retry policy looks the order up by client id before sending again.
 
 Live versus paper is decided only by the live-trading gate (``ExecutionConfig.live``): without it the
 adapter refuses Alpaca's live host whatever URL it is given.
@@ -14,7 +15,6 @@ adapter refuses Alpaca's live host whatever URL it is given.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,17 +26,18 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ntlab.brokers.alpaca import mapping
 from ntlab.brokers.alpaca.ratelimit import RateLimiter
-from ntlab.brokers.alpaca.rest import AlpacaRest, Answer
+from ntlab.brokers.alpaca.rest import AlpacaRest
 from ntlab.brokers.alpaca.stream import TradeStream
-from ntlab.core.broker import BrokerOrder, UpdateSink
-from ntlab.core.models import Fill, Order, OrderUpdate, Position, Quote
+from ntlab.core.broker import UpdateSink
+from ntlab.core.lifecycle import ReplaceChange
+from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
+from ntlab.core.submit import broker_truth
 from ntlab.errors import (
     BrokerError,
     BrokerTimeout,
-    BrokerUnavailable,
     ConfigError,
     LiveTradingError,
-    OrderRejected,
     SessionClosed,
 )
 
@@ -95,7 +96,6 @@ class AlpacaBroker:
         max_in_flight: int = 8,
         requests_per_minute: int | None = 200,
         timeout: float = 10.0,
-        submit_attempts: int = 3,
         retry_initial: float = 0.1,
         stream: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -121,7 +121,6 @@ class AlpacaBroker:
         self._key_id = key_id
         self._secret = secret
         self.timeout = timeout
-        self.submit_attempts = submit_attempts
         self.retry_initial = retry_initial
         self.max_in_flight = max_in_flight
         self.limiter = RateLimiter(requests_per_minute)
@@ -135,7 +134,7 @@ class AlpacaBroker:
         self._replacements: dict[str, int] = {}
         self._quotes: dict[str, Quote] = {}
         self._offset = timedelta(0)
-        self.stats: dict[str, int] = {"requests": 0, "lookups": 0, "resubmits": 0, "sweeps": 0}
+        self.stats: dict[str, int] = {"requests": 0, "lookups": 0, "sweeps": 0}
 
     @classmethod
     def from_config(cls, config: ExecutionConfig, **options: Any) -> AlpacaBroker:
@@ -218,75 +217,40 @@ class AlpacaBroker:
             if data.get("replaced_by") is None:
                 self._current[mapping.ntlab_id(client_id)] = alpaca_id
 
-    def _learn(self, data: dict[str, Any]) -> BrokerOrder:
+    def _learn(self, data: dict[str, Any]) -> Order:
         """Remember the order's ids, and translate it."""
         self._remember(data)
         return mapping.broker_order(data)
 
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
-        """POST the order; on an unclear outcome ask by client id before sending again (same id)."""
-        body = mapping.order_body(order)
-        last: Answer = Answer("unsent")
-        for attempt in range(self.submit_attempts):
-            if attempt:
-                self.stats["resubmits"] += 1
-            answer = await self.rest.attempt("POST", "/v2/orders", body=body)
-            if answer.kind == "ok":
-                self._remember(answer.data)
-                return [mapping.ack(answer.data)]
-            if answer.kind in ("refused", "missing"):
-                return [self._rejection(order, answer)]
-            if answer.kind in ("ambiguous", "duplicate"):
-                try:
-                    found = await self._find(order.order_id, tries=2 if answer.kind == "duplicate" else 1)
-                except (BrokerTimeout, BrokerUnavailable):
-                    # The lookup failed too. Sending again is still safe: Alpaca refuses a second order
-                    # with this client id (422), and that answer sends us back to look it up.
-                    answer = Answer("ambiguous", error=f"{answer.error}; lookup failed")
-                else:
-                    if found is not None:
-                        return [mapping.update_from_order(found)]
-                    if answer.kind == "duplicate":
-                        # Alpaca holds the id yet cannot show it: never send another copy blind.
-                        raise BrokerTimeout(
-                            f"{order.order_id}: Alpaca reports the id as used but cannot find it"
-                        )
-            last = answer
-            await self.rest.backoff(attempt, answer)
-        if last.kind == "ambiguous":
-            raise BrokerTimeout(f"submit {order.order_id}: {last.error}; Alpaca may hold it, look it up")
-        self.rest.raise_for(last, f"submit {order.order_id}")
+        """POST the order once; what an unclear outcome means is raised for the manager to settle."""
+        answer = await self.rest.attempt("POST", "/v2/orders", body=mapping.order_body(order))
+        if answer.kind == "ok":
+            self._remember(answer.data)
+            return mapping.ack(answer.data)
+        if answer.kind in ("refused", "missing"):
+            return [Rejected(order.order_id, self.now(), answer.error)]
+        if answer.kind == "duplicate":
+            raise BrokerTimeout(
+                f"submit {order.order_id}: Alpaca already has this client order id; look it up"
+            )
+        self.rest.raise_for(answer, f"submit {order.order_id}")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _rejection(self, order: Order, answer: Answer) -> OrderUpdate:
-        return OrderUpdate.model_construct(
-            order_id=order.order_id,
-            status=mapping.S.REJECTED,
-            fill=None,
-            broker_order_id=None,
-            reason=answer.error,
-            cancel_rejected=False,
-            time=self.now(),
+    async def _find(self, order_id: str) -> Order | None:
+        """Look an order up by client id; None only on a definite 404."""
+        self.stats["lookups"] += 1
+        answer = await self.rest.request(
+            "GET", "/v2/orders:by_client_order_id", params={"client_order_id": order_id}
         )
+        if answer.kind == "ok":
+            return await self._follow(answer.data)
+        if answer.kind == "missing":
+            return None
+        self.rest.raise_for(answer, f"lookup {order_id}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _find(self, order_id: str, *, tries: int = 1) -> BrokerOrder | None:
-        """Look an order up by client id after an unclear submit; None only on a definite 404."""
-        for attempt in range(tries):
-            self.stats["lookups"] += 1
-            answer = await self.rest.request(
-                "GET", "/v2/orders:by_client_order_id", params={"client_order_id": order_id}
-            )
-            if answer.kind == "ok":
-                return await self._follow(answer.data)
-            if answer.kind == "missing":
-                if attempt + 1 < tries:
-                    await asyncio.sleep(self.retry_initial)
-                    continue
-                return None
-            self.rest.raise_for(answer, f"lookup {order_id}")
-        return None
-
-    async def _follow(self, data: dict[str, Any]) -> BrokerOrder:
+    async def _follow(self, data: dict[str, Any]) -> Order:
         """Follow ``replaced_by`` to the order's live incarnation."""
         for _ in range(32):
             successor = data.get("replaced_by")
@@ -299,7 +263,7 @@ class AlpacaBroker:
             data = nxt
         return self._learn(data)
 
-    async def lookup_order(self, order_id: str) -> BrokerOrder | None:
+    async def lookup_order(self, order_id: str) -> Order | None:
         return await self._find(order_id)
 
     async def _alpaca_id(self, order: Order) -> str | None:
@@ -313,9 +277,7 @@ class AlpacaBroker:
         """DELETE the order: 204 means requested; the ``canceled`` event brings the outcome."""
         alpaca_id = await self._alpaca_id(order)
         if alpaca_id is None:
-            return [
-                OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason="Alpaca has no such order")
-            ]
+            return [CancelRejected(order.order_id, self.now(), "Alpaca has no such order")]
         answer = await self.rest.request("DELETE", f"/v2/orders/{alpaca_id}")
         if answer.kind == "ok":
             return []
@@ -323,56 +285,57 @@ class AlpacaBroker:
             # Not cancelable: it already finished (possibly by an earlier cancel that timed out). Say how.
             found = await self._find(order.order_id)
             if found is not None and found.status.is_final and found.status is not mapping.S.FILLED:
-                return [mapping.update_from_order(found)]
-            return [OrderUpdate(order_id=order.order_id, cancel_rejected=True, reason=answer.error)]
+                return broker_truth(found, order.order_id, (), ())
+            return [CancelRejected(order.order_id, self.now(), answer.error)]
         self.rest.raise_for(answer, f"cancel {order.order_id}")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def replace_order(
-        self,
-        order: Order,
-        *,
-        quantity: Decimal | None = None,
-        limit_price: Decimal | None = None,
-        stop_price: Decimal | None = None,
-        time_in_force: str | None = None,
-    ) -> BrokerOrder:
-        """PATCH the order. Alpaca makes a new order; ntlab keeps one id (the new client id derives from it)."""
+    async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
+        """PATCH the order. Alpaca makes a new order; ntlab keeps one id (the new client id derives from it)
+        and records Alpaca's new id."""
         alpaca_id = await self._alpaca_id(order)
         if alpaca_id is None:
-            raise OrderRejected(f"Alpaca has no order {order.order_id}", order_id=order.order_id)
+            return [ReplaceRejected(order.order_id, self.now(), "Alpaca has no such order")]
         body: dict[str, Any] = {}
-        for key, value in (("qty", quantity), ("limit_price", limit_price), ("stop_price", stop_price)):
+        for key, value in (
+            ("qty", change.quantity),
+            ("limit_price", change.limit_price),
+            ("stop_price", change.stop_price),
+        ):
             if value is not None:
-                body[key] = format(Decimal(value), "f")
-        if time_in_force is not None:
-            body["time_in_force"] = time_in_force
+                body[key] = format(value, "f")
         for _ in range(8):
             n = self._replacements.get(order.order_id, 0) + 1
             self._replacements[order.order_id] = n
             body["client_order_id"] = mapping.replacement_client_id(order.order_id, n)
             answer = await self.rest.request("PATCH", f"/v2/orders/{alpaca_id}", body=body, attempts=1)
             if answer.kind == "ok":
-                return self._learn(answer.data)
+                new = self._learn(answer.data)
+                return [
+                    Replaced(
+                        order.order_id,
+                        new.updated_at,
+                        change.quantity,
+                        change.limit_price,
+                        change.stop_price,
+                        new.broker_order_id,
+                    )
+                ]
+            if answer.kind in ("refused", "missing"):
+                return [ReplaceRejected(order.order_id, self.now(), answer.error)]
             if answer.kind != "duplicate":
-                if answer.kind in ("refused", "missing"):
-                    raise OrderRejected(f"replace {order.order_id}: {answer.error}", order_id=order.order_id)
                 self.rest.raise_for(answer, f"replace {order.order_id}")
-        raise OrderRejected(f"replace {order.order_id}: no free replacement id", order_id=order.order_id)
+        return [ReplaceRejected(order.order_id, self.now(), "no free replacement client id")]
 
-    async def get_order(self, alpaca_id: str) -> BrokerOrder | None:
+    async def get_order(self, alpaca_id: str) -> Order | None:
         data = await self.rest.get(f"/v2/orders/{alpaca_id}")
-        return None if data is None else self._learn(data)
-
-    async def get_order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
-        data = await self.rest.get("/v2/orders:by_client_order_id", {"client_order_id": client_order_id})
         return None if data is None else self._learn(data)
 
     async def list_orders(
         self, status: str = "open", *, after: datetime | None = None, limit: int | None = None
-    ) -> list[BrokerOrder]:
+    ) -> list[Order]:
         """Orders by status (open, closed, all), oldest first, paging through Alpaca's 500 cap."""
-        found: list[BrokerOrder] = []
+        found: list[Order] = []
         cursor = after
         while True:
             params: dict[str, Any] = {"status": status, "limit": 500, "direction": "asc", "nested": "false"}
@@ -385,10 +348,10 @@ class AlpacaBroker:
             cursor = mapping.parse_time(page[-1]["created_at"])
         return found[:limit] if limit is not None else found
 
-    async def open_orders(self) -> list[BrokerOrder]:
+    async def open_orders(self) -> list[Order]:
         return await self.list_orders("open")
 
-    async def closed_orders(self, *, after: datetime | None = None) -> list[BrokerOrder]:
+    async def closed_orders(self, *, after: datetime | None = None) -> list[Order]:
         return await self.list_orders("closed", after=after)
 
     # --- account, positions, fills ---------------------------------------------------------------------------
@@ -474,37 +437,14 @@ class AlpacaBroker:
                 log.debug("%d trade updates arrived after the session closed", len(updates))
 
     async def _on_reconnect(self, since: datetime | None) -> None:
-        try:
-            await self.sweep(since)
-        except SessionClosed:
-            log.debug("no recovery sweep: the session closed")
-
-    async def sweep(self, since: datetime | None = None) -> int:
-        """Recover what the stream may have missed: fills and order states since ``since``, then let the
-        sink reconcile (it adopts orders placed elsewhere). Idempotent: fills dedupe by id."""
-        sink = self._sink
-        if sink is None:
-            return 0
+        """The stream dropped and came back: what it may have missed is settled by reconciliation."""
+        if self._sink is None:
+            return
         self.stats["sweeps"] += 1
-        await sink.reconcile()
-        updates: list[OrderUpdate] = [
-            OrderUpdate.model_construct(
-                order_id=f.order_id,
-                status=None,
-                fill=f,
-                broker_order_id=None,
-                reason=None,
-                cancel_rejected=False,
-                time=f.time,
-            )
-            for f in await self.fills_since(since)
-        ]
-        window = None if since is None else since - timedelta(minutes=10)
-        for order in await self.open_orders() + await self.closed_orders(after=window):
-            updates.append(mapping.update_from_order(order))
-        if updates:
-            await sink.handle_order_updates(updates)
-        return len(updates)
+        try:
+            await self._sink.reconcile()
+        except SessionClosed:
+            log.debug("no reconciliation: the session closed")
 
     async def wait_idle(self) -> None:
         """Wait until every stream message received so far has reached the sink (tests, notebooks)."""

@@ -16,9 +16,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ntlab.core.broker import BrokerOrder
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from ntlab.core.models import Fill, Order, OrderUpdate, Position
+from ntlab.core.records import Fill, Order, Position
+from ntlab.core.reports import (
+    Accepted,
+    Cancelled,
+    CancelRejected,
+    Expired,
+    Filled,
+    OrderUpdate,
+    PendingCancel,
+    Rejected,
+    ReplaceRejected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +59,27 @@ ORDER_STATUS: dict[str, OrderStatus] = {
     "pending_review": S.ACCEPTED,
 }
 
-#: What each trade_updates event does to an ntlab order. ``None``: no status change (fills carry their
-#: own, and some events only inform). ``order_cancel_rejected`` and ``order_replace_rejected`` are handled
-#: as refusals in ``update_from_event``.
-EVENT_STATUS: dict[str, OrderStatus | None] = {
-    "new": S.ACCEPTED,
-    "accepted": S.ACCEPTED,
-    "pending_new": S.ACCEPTED,
-    "fill": None,
-    "partial_fill": None,
-    "canceled": S.CANCELLED,
-    "expired": S.EXPIRED,
+#: What each trade_updates event reports to ntlab. ``None``: nothing to report (the event only informs,
+#: or its news arrives another way: a ``replaced`` order's successor comes as the replace's answer).
+EVENT_REPORT: dict[str, type[OrderUpdate] | None] = {
+    "new": Accepted,
+    "accepted": Accepted,
+    "pending_new": Accepted,
+    "fill": Filled,
+    "partial_fill": Filled,
+    "canceled": Cancelled,
+    "expired": Expired,
     "done_for_day": None,
     "replaced": None,
-    "rejected": S.REJECTED,
-    "pending_cancel": S.PENDING_CANCEL,
-    "pending_replace": S.PENDING_REPLACE,
+    "rejected": Rejected,
+    "pending_cancel": PendingCancel,
+    "pending_replace": None,
     "stopped": None,
     "calculated": None,
     "suspended": None,
     "restated": None,
-    "order_cancel_rejected": None,
-    "order_replace_rejected": None,
+    "order_cancel_rejected": CancelRejected,
+    "order_replace_rejected": ReplaceRejected,
 }
 
 FILL_EVENTS = frozenset({"fill", "partial_fill"})
@@ -147,7 +156,7 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def broker_order(data: dict[str, Any]) -> BrokerOrder:
+def broker_order(data: dict[str, Any]) -> Order:
     """An Alpaca order as ntlab sees it: ``order_id`` is ntlab's id, ``broker_order_id`` Alpaca's."""
     filled = _dec(data.get("filled_qty")) or Decimal(0)
     created = parse_time(data.get("created_at")) or datetime.now(UTC)
@@ -155,7 +164,7 @@ def broker_order(data: dict[str, Any]) -> BrokerOrder:
     tif = data.get("time_in_force") or "day"
     status = data.get("status", "new")
     mapped = order_status(status, filled)
-    return BrokerOrder.model_construct(
+    return Order(
         order_id=ntlab_id(data["client_order_id"]),
         symbol=data.get("symbol") or "",
         side=Side(data.get("side") or "buy"),
@@ -163,17 +172,15 @@ def broker_order(data: dict[str, Any]) -> BrokerOrder:
         order_type=ORDER_TYPE_IN.get(kind, OrderType.MARKET),
         time_in_force=TimeInForce(tif) if tif in TimeInForce._value2member_map_ else TimeInForce.DAY,
         status=mapped,
+        created_at=created,
+        updated_at=parse_time(data.get("updated_at")) or created,
         limit_price=_dec(data.get("limit_price")),
         stop_price=_dec(data.get("stop_price")),
         filled_quantity=filled,
         avg_fill_price=_dec(data.get("filled_avg_price")) if filled else None,
-        fees=Decimal(0),
         broker_order_id=data.get("id"),
-        created_at=created,
-        updated_at=parse_time(data.get("updated_at")) or created,
         reason=None if mapped is not S.REJECTED else f"alpaca status {status}",
         venue=VENUE,
-        external=False,
     )
 
 
@@ -187,7 +194,7 @@ def fill_from_event(data: dict[str, Any]) -> Fill | None:
     qty, price = _dec(data.get("qty")), _dec(data.get("price"))
     if qty is None or price is None:
         return None
-    return Fill.model_construct(
+    return Fill(
         fill_id=fill_id(order["id"], order["filled_qty"]),
         order_id=ntlab_id(order["client_order_id"]),
         symbol=order["symbol"],
@@ -195,15 +202,13 @@ def fill_from_event(data: dict[str, Any]) -> Fill | None:
         quantity=qty,
         price=price,
         time=parse_time(data.get("timestamp")) or datetime.now(UTC),
-        fee=Decimal(0),
-        liquidity=None,
         venue=VENUE,
     )
 
 
 def fill_from_activity(activity: dict[str, Any], client_order_id: str) -> Fill:
     """A FILL account activity as an ntlab fill (the caller resolves the client order id)."""
-    return Fill.model_construct(
+    return Fill(
         fill_id=fill_id(activity["order_id"], activity["cum_qty"]),
         order_id=ntlab_id(client_order_id),
         symbol=activity["symbol"],
@@ -211,112 +216,57 @@ def fill_from_activity(activity: dict[str, Any], client_order_id: str) -> Fill:
         quantity=Decimal(str(activity["qty"])),
         price=Decimal(str(activity["price"])),
         time=parse_time(activity.get("transaction_time")) or datetime.now(UTC),
-        fee=Decimal(0),
-        liquidity=None,
         venue=VENUE,
     )
 
 
 def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
-    """One trade_updates message as an ntlab update, or None for events that change nothing."""
+    """One trade_updates message as an ntlab report, or None for events that report nothing."""
     event = data.get("event", "")
     order = data.get("order") or {}
     if "client_order_id" not in order:
         return None
     order_id = ntlab_id(order["client_order_id"])
-    when = parse_time(data.get("timestamp")) or parse_time(order.get("updated_at"))
-    broker_id = order.get("id")
-    if event in FILL_EVENTS:
-        fill = fill_from_event(data)
-        return OrderUpdate.model_construct(
-            order_id=order_id,
-            status=None,
-            fill=fill,
-            broker_order_id=broker_id,
-            reason=None,
-            cancel_rejected=False,
-            time=when,
-        )
-    if event == "order_cancel_rejected":
-        return OrderUpdate.model_construct(
-            order_id=order_id,
-            status=None,
-            fill=None,
-            broker_order_id=broker_id,
-            reason="alpaca refused the cancel",
-            cancel_rejected=True,
-            time=when,
-        )
-    if event == "order_replace_rejected":
-        status = order_status(order.get("status", "new"), _dec(order.get("filled_qty")) or Decimal(0))
-        return OrderUpdate.model_construct(
-            order_id=order_id,
-            status=status,
-            fill=None,
-            broker_order_id=broker_id,
-            reason="alpaca refused the replace",
-            cancel_rejected=False,
-            time=when,
-        )
-    if event not in EVENT_STATUS:
+    when = parse_time(data.get("timestamp")) or parse_time(order.get("updated_at")) or datetime.now(UTC)
+    if event not in EVENT_REPORT:
         log.warning("unknown trade_updates event %r for %s ignored", event, order_id)
         return None
-    mapped = EVENT_STATUS[event]
-    if mapped is None:
+    kind = EVENT_REPORT[event]
+    if kind is None:
         return None
-    reason = f"alpaca: {event}" if mapped in (S.REJECTED, S.CANCELLED, S.EXPIRED) else None
-    return OrderUpdate.model_construct(
-        order_id=order_id,
-        status=mapped,
-        fill=None,
-        broker_order_id=broker_id,
-        reason=reason,
-        cancel_rejected=False,
-        time=when,
-    )
+    if kind is Filled:
+        fill = fill_from_event(data)
+        return None if fill is None else Filled(order_id, fill)
+    if kind is Accepted:
+        return Accepted(order_id, when, order.get("id"))
+    if kind is PendingCancel:
+        return PendingCancel(order_id, when)
+    if kind is CancelRejected:
+        return CancelRejected(order_id, when, "alpaca refused the cancel")
+    if kind is ReplaceRejected:
+        return ReplaceRejected(order_id, when, "alpaca refused the replace")
+    closing: type[Rejected | Cancelled | Expired] = kind  # type: ignore[assignment]
+    return closing(order_id, when, f"alpaca: {event}")
 
 
-def ack(data: dict[str, Any]) -> OrderUpdate:
-    """The status report for a submit's answer, straight from the JSON (the hot path: no snapshot)."""
-    filled = _dec(data.get("filled_qty")) or Decimal(0)
-    status = order_status(data.get("status", "new"), filled)
-    if status is S.PARTIALLY_FILLED or status is S.FILLED:
-        status = S.ACCEPTED  # the fills themselves move the order on
-    return OrderUpdate.model_construct(
-        order_id=ntlab_id(data["client_order_id"]),
-        status=status,
-        fill=None,
-        broker_order_id=data.get("id"),
-        reason=f"alpaca status {data.get('status')}" if status is S.REJECTED else None,
-        cancel_rejected=False,
-        time=parse_time(data.get("updated_at")),
-    )
-
-
-def update_from_order(order: BrokerOrder) -> OrderUpdate:
-    """A status report synthesised from a REST snapshot (for sweeps and safe-submit adoption)."""
-    status = order.status
-    if status is S.PARTIALLY_FILLED or status is S.FILLED:
-        status = S.ACCEPTED  # the fills themselves move the order on
-    return OrderUpdate.model_construct(
-        order_id=order.order_id,
-        status=status,
-        fill=None,
-        broker_order_id=order.broker_order_id,
-        reason=order.reason,
-        cancel_rejected=False,
-        time=order.updated_at,
-    )
+def ack(data: dict[str, Any]) -> list[OrderUpdate]:
+    """What a submit's answer reports, straight from the JSON (the hot path: no snapshot). Fills come as
+    executions on the stream; an order that is already closed says so after its ack."""
+    order_id = ntlab_id(data["client_order_id"])
+    when = parse_time(data.get("updated_at")) or datetime.now(UTC)
+    status = data.get("status")
+    if status == "rejected":
+        return [Rejected(order_id, when, "alpaca status rejected")]
+    reports: list[OrderUpdate] = [Accepted(order_id, when, data.get("id"))]
+    if status == "canceled":
+        reports.append(Cancelled(order_id, when, "alpaca: canceled"))
+    elif status == "expired":
+        reports.append(Expired(order_id, when, "alpaca: expired"))
+    return reports
 
 
 def position(data: dict[str, Any]) -> Position:
     qty = abs(Decimal(str(data["qty"])))
     if data.get("side") == "short":
         qty = -qty
-    return Position.model_construct(
-        symbol=data["symbol"],
-        quantity=qty,
-        avg_cost=_dec(data.get("avg_entry_price")),
-        realized_pnl=Decimal(0),
-        fees=Decimal(0),
-    )
+    return Position(data["symbol"], qty, _dec(data.get("avg_entry_price")))
