@@ -14,9 +14,9 @@ import pandas as pd
 
 from ntlab.core import Fill, Order, OrderManager, OrderRequest, Position
 from ntlab.errors import NtlabError, OrderDenied
+from ntlab.tabular import frame
 
 ORDER_COLUMNS = [
-    "order_id",
     "symbol",
     "side",
     "order_type",
@@ -33,17 +33,15 @@ FILL_COLUMNS = ["time", "order_id", "symbol", "side", "quantity", "price", "fee"
 
 
 def orders_table(orders: Sequence[Order]) -> pd.DataFrame:
-    rows = [o.model_dump(include=set(ORDER_COLUMNS)) for o in orders]
-    return pd.DataFrame(rows, columns=ORDER_COLUMNS).set_index("order_id")
+    return frame(orders, Order, index="order_id", columns=ORDER_COLUMNS)
 
 
 def fills_table(fills: Sequence[Fill]) -> pd.DataFrame:
-    return pd.DataFrame([f.model_dump(include=set(FILL_COLUMNS)) for f in fills], columns=FILL_COLUMNS)
+    return frame(fills, Fill, columns=FILL_COLUMNS)
 
 
 def positions_table(positions: Sequence[Position]) -> pd.DataFrame:
-    columns = ["symbol", "quantity", "avg_cost", "realized_pnl", "fees"]
-    return pd.DataFrame([p.model_dump() for p in positions], columns=columns).set_index("symbol")
+    return frame(positions, Position, index="symbol")
 
 
 def _show(title: str, frame: pd.DataFrame) -> None:
@@ -126,7 +124,7 @@ def _report(args: argparse.Namespace) -> int:
     from ntlab.market import load_market, sample_market
 
     session = load_session(args.journal)
-    orders = [s.snapshot() for s in session.orders.values()]
+    orders = list(session.snapshots())
     if not orders:
         print(f"{args.journal} records no orders; nothing to analyse", file=sys.stderr)
         return 1

@@ -19,9 +19,9 @@ def test_demo_places_a_mix_of_orders_and_prints_tables(tmp_path):
     for table in ("== orders (7)", "== fills", "== positions"):
         assert table in out
     session = load_session(journal)  # everything printed is in the journal
-    statuses = {s.status for s in session.orders.values()}
+    statuses = {o.status for o in session.snapshots()}
     assert {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED} <= statuses
-    kinds = {s.order_type.value for s in session.orders.values()}
+    kinds = {o.order_type.value for o in session.snapshots()}
     assert {"market", "limit", "stop"} <= kinds
     assert session.fills
 

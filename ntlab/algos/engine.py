@@ -126,7 +126,7 @@ class AlgoEngine:
         await self.om.record(
             START_KIND, {"parent_id": parent_id, "params": params.model_dump(mode="json")}, key=parent_id
         )
-        parent = self._build(parent_id, params, [])
+        parent = self._build(parent_id, params)
         self.parents[parent_id] = parent
         if parent.next_wake_ns <= self._now_ns():
             await parent.wake()
@@ -266,8 +266,7 @@ class AlgoEngine:
             if event.kind != START_KIND or parent_id is None or parent_id in self.parents:
                 continue
             params = AlgoParams.model_validate(event.data["params"])
-            children = sorted(o.order_id for o in self.om.orders() if o.parent_id == parent_id)
-            parent = self._build(parent_id, params, children)
+            parent = self._build(parent_id, params)
             if parent_id in ended:
                 continue
             self.parents[parent_id] = parent
@@ -278,7 +277,7 @@ class AlgoEngine:
         return taken
 
     # --- helpers -----------------------------------------------------------------------------------------
-    def _build(self, parent_id: str, params: AlgoParams, children: list[str]) -> ParentOrder:
+    def _build(self, parent_id: str, params: AlgoParams) -> ParentOrder:
         start_ns, end_ns = to_ns(params.start), to_ns(params.end)
         schedule: Schedule
         tape = None
@@ -293,7 +292,7 @@ class AlgoEngine:
         instrument = self.om.instruments.get(params.symbol)
         tick = instrument.tick_size if instrument is not None else Decimal("0.01")
         lot = instrument.lot_size if instrument is not None else Decimal(1)
-        return ParentOrder(parent_id, params, self.om, self.broker, schedule, tape, tick, lot, children)
+        return ParentOrder(parent_id, params, self.om, self.broker, schedule, tape, tick, lot)
 
     def _lot(self, symbol: str) -> Decimal:
         instrument = self.om.instruments.get(symbol)

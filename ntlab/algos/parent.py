@@ -1,8 +1,8 @@
 """A parent order: one TWAP, VWAP or POV instruction working itself out as child orders.
 
-The parent keeps no fill state of its own: it reads its children back from the OrderManager, so after a
-restart (the manager replays its journal and reconciles with the venue) the parent knows exactly what was
-done and cannot trade it twice. At each wake it compares what is done with what the schedule asks, re-prices
+The parent keeps no fill state of its own: it reads its children back from the OrderManager (which knows
+every order placed with this parent's id), so after a restart, or a wake interrupted half-way (Ctrl-C in a
+notebook), the parent knows exactly what was done and what is working, and cannot trade it twice. At each wake it compares what is done with what the schedule asks, re-prices
 working children whose price is stale, and sends at most one new child.
 """
 
@@ -20,7 +20,8 @@ from ntlab.algos.models import AlgoParams, AlgoStatus, ParentSnapshot
 from ntlab.algos.schedules import Schedule, VolumeTape
 from ntlab.core.broker import Broker, SimulatedVenue
 from ntlab.core.enums import OrderType, Side
-from ntlab.core.models import Order, OrderRequest, Quote
+from ntlab.core.models import OrderRequest
+from ntlab.core.records import Order, Quote
 from ntlab.errors import NtlabError, OrderNotCancelable, UnknownOrder
 from ntlab.times import from_ns, to_ns
 
@@ -55,7 +56,6 @@ class ParentOrder:
         tape: VolumeTape | None,
         tick: Decimal,
         lot: Decimal,
-        child_ids: list[str] | None = None,
     ) -> None:
         self.parent_id = parent_id
         self.params = params
@@ -67,7 +67,7 @@ class ParentOrder:
         self.lot = lot
         self.status = AlgoStatus.PENDING
         self.reason: str | None = None
-        self.children: list[str] = list(child_ids or [])
+        self.children: list[str] = []
         self.history: list[ProgressPoint] = []
         self.start_ns = to_ns(params.start)
         self.end_ns = to_ns(params.end)
@@ -82,8 +82,7 @@ class ParentOrder:
         self._lock = asyncio.Lock()
         self._target_memo: dict[int, Decimal] = {}
         self._listeners: list[Callable[[ParentSnapshot], Any]] = []
-        for child_id in self.children:
-            self._take_in(self.om.order(child_id))
+        self._sync()
 
     # --- reading ------------------------------------------------------------------------------------------
     @property
@@ -93,9 +92,6 @@ class ParentOrder:
     @property
     def next_wake_ns(self) -> int:
         return self._next_wake
-
-    def child_orders(self) -> list[Order]:
-        return [self.om.order(child_id) for child_id in self.children]
 
     def target(self, t_ns: int) -> Decimal:
         """What the schedule asks to be done by ``t_ns`` (POV: rate times the tape's volume so far)."""
@@ -118,6 +114,7 @@ class ParentOrder:
         return self._lots(min(p.quantity, wanted))
 
     def snapshot(self) -> ParentSnapshot:
+        self._refresh()
         p = self.params
         filled = self.filled
         notional = self._done_notional + self._open_notional
@@ -268,16 +265,12 @@ class ParentOrder:
             tag=p.algo,
             venue=p.venue,
         )
-        order_id: str | None = child_id
         try:
-            order_id = (await self.om.place_order(request)).order_id
+            await self.om.place_order(request)
         except NtlabError as error:
             self.reason = f"child {child_id} refused: {error}"
             log.warning("%s: %s", self.parent_id, self.reason)
-            order_id = getattr(error, "order_id", None) or (child_id if self._known(child_id) else None)
-        if order_id is not None and order_id not in self.children:
-            self.children.append(order_id)
-            self._take_in(self.om.order(order_id))
+        self._sync()
 
     def _next_child_id(self) -> str:
         n = len(self.children)
@@ -325,8 +318,16 @@ class ParentOrder:
             self._done_notional += order.filled_quantity * (order.avg_fill_price or 0)
         self._sum_open()
 
+    def _sync(self) -> None:
+        """Take in the children the manager knows of that this parent has not seen yet."""
+        known = self.om.children(self.parent_id)
+        for child_id in known[len(self.children) :]:
+            self.children.append(child_id)
+            self._take_in(self.om.order(child_id))
+
     def _refresh(self) -> None:
         """Fold children that finished into the done totals; sum what the open ones hold."""
+        self._sync()
         for child_id in list(self._open):
             order = self.om.order(child_id)
             if not order.status.is_open:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from ntlab.core.models import Fill, Order
+from ntlab.core.records import Fill, Order
 
 
 def _utc_ns(times: list[datetime]) -> pd.DatetimeIndex:

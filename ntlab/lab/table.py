@@ -23,7 +23,7 @@ except ImportError:  # pandas keeps strings in Python objects then
 
 from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.events import OrderEvent
-from ntlab.core.models import Fill, Order
+from ntlab.core.records import Fill, Order
 
 SIDES = pd.CategoricalDtype([s.value for s in Side])
 TYPES = pd.CategoricalDtype([t.value for t in OrderType])

@@ -12,7 +12,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from ntlab.core.models import Fill, Order, Position
+from ntlab.core.records import Fill, Order, Position
 from ntlab.lab.table import FillTable, OrderTable
 
 

@@ -51,7 +51,7 @@ def test_the_cli_can_build_them_from_a_journal_alone(tmp_path):
 
     # no broker and no manager: the journal is the record
     session = load_session(path)
-    orders, fills = tca_frames([s.snapshot() for s in session.orders.values()], session.fills)
+    orders, fills = tca_frames(list(session.snapshots()), session.fills)
     pd.testing.assert_frame_equal(orders, expected[0])
     pd.testing.assert_frame_equal(fills, expected[1])
 

@@ -115,7 +115,7 @@ def test_dashboard_has_all_views(lab):
     lab.buy("AAPL", 10)
     dashboard = Dashboard(lab)
     assert dashboard.titles == ("Ticket", "Blotter", "Fills", "Positions")
-    assert "AAPL" in dashboard.positions.table.value and "paper-f1" in dashboard.fills.table.value
+    assert "AAPL" in dashboard.positions.table.value and "sim-000001.1" in dashboard.fills.table.value
     dashboard.stop()
 
 
