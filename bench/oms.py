@@ -2,12 +2,19 @@
 
     python bench/oms.py                 # the standard figures, best and median of 3 runs (a few minutes)
     python bench/oms.py --million       # also RSS after 1,000,000 orders
+    python bench/oms.py --only steps    # one workload: sequential, concurrent, steps, resting, status
 
 Orders are 1-unit IOC market orders on AAPL, alternating buy and sell, so positions stay flat and the venue
 fills each at the touch (every order is acked, filled and booked to a position); the simulated clock steps one
 second every 40 (sequential) or 100 (concurrent) orders so the touch refreshes. Risk runs with the default
 limits plus a position limit. Each run starts after a full garbage collection; one more run shows the effect
 of ``gc.freeze()`` after startup, which spares full collections the libraries' own objects.
+
+Two more workloads trade the way a strategy or a notebook does. *One order per market step*: step the
+venue's clock to the next quote, build a market order, place it and await it, repeat (each is filled).
+*Resting limits*: the same loop with buy limits 1-2% under the touch that never fill, so the venue ends up
+holding every one of them, beside the same loop with marketable orders; the figure per order is the step
+and the placing together.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 
 import psutil
@@ -98,6 +106,41 @@ async def concurrent(n: int, callers: int, journal: Path | None, freeze: bool = 
     }
 
 
+async def per_step(n: int, journal: Path | None, *, resting: bool = False) -> dict[str, float]:
+    """One order per market step: advance to the next AAPL quote, place one order built in the loop."""
+    om, broker = await _session(journal)
+    times = broker.market.quote_arrays("AAPL").time_ns
+    steps = [int(t) for t in times[1 : n + 1]]
+    latencies = []
+    try:
+        start = time.perf_counter()
+        for i, when in enumerate(steps):
+            t0 = time.perf_counter_ns()
+            await broker.advance_to(when)
+            if resting:
+                quote = broker.last_quote("AAPL")
+                assert quote is not None
+                away = Decimal(100 + i % 100) / 10_000  # 1-2% under the bid: these never fill
+                price = (quote.bid * (1 - away)).quantize(Decimal("0.01"))
+                request = OrderRequest(
+                    symbol="AAPL", side="buy", quantity=1, order_type="limit", limit_price=price
+                )
+            else:
+                request = OrderRequest(symbol="AAPL", side="buy" if i & 1 else "sell", quantity=1)
+            await om.place_order(request)
+            latencies.append((time.perf_counter_ns() - t0) / 1000)
+        elapsed = time.perf_counter() - start
+        working = len(om.orders(open_only=True))
+    finally:
+        await om.close()
+    return {
+        "orders/s": len(steps) / elapsed,
+        "p50 us": percentile(latencies, 0.5),
+        "p99 us": percentile(latencies, 0.99),
+        "working at the end": working,
+    }
+
+
 async def status_lookup(n: int) -> dict[str, float]:
     om, _ = await _session(None)
     try:
@@ -158,22 +201,52 @@ async def main() -> None:
     parser.add_argument("-n", type=int, default=50_000, help="orders per run")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (best and median shown)")
     parser.add_argument("--million", action="store_true", help="also measure RSS after 1,000,000 orders")
+    parser.add_argument("--steps", type=int, default=20_000, help="orders in the per-step workloads")
+    parser.add_argument("--only", choices=["sequential", "concurrent", "steps", "resting", "status"])
     args = parser.parse_args()
-    n, runs = args.n, args.runs
+    n, runs, only = args.n, args.runs, args.only
     with tempfile.TemporaryDirectory() as folder:
         journal = Path(folder)
-        show("sequential, no journal", await repeated(runs, lambda k: sequential(n, None)))
-        show("sequential, journal", await repeated(runs, lambda k: sequential(n, journal / f"seq{k}.sqlite")))
-        show("100 concurrent callers, no journal", await repeated(runs, lambda k: concurrent(n, 100, None)))
-        show(
-            "100 concurrent callers, journal",
-            await repeated(runs, lambda k: concurrent(n, 100, journal / f"conc{k}.sqlite")),
-        )
-        show(
-            "  the same after gc.freeze() at startup",
-            await repeated(runs, lambda k: concurrent(n, 100, journal / f"frozen{k}.sqlite", freeze=True)),
-        )
-        show("get_order_status", await status_lookup(200_000))
+        if only in (None, "sequential"):
+            show("sequential, no journal", await repeated(runs, lambda k: sequential(n, None)))
+            show(
+                "sequential, journal",
+                await repeated(runs, lambda k: sequential(n, journal / f"seq{k}.sqlite")),
+            )
+        if only in (None, "concurrent"):
+            show(
+                "100 concurrent callers, no journal", await repeated(runs, lambda k: concurrent(n, 100, None))
+            )
+            show(
+                "100 concurrent callers, journal",
+                await repeated(runs, lambda k: concurrent(n, 100, journal / f"conc{k}.sqlite")),
+            )
+            show(
+                "  the same after gc.freeze() at startup",
+                await repeated(
+                    runs, lambda k: concurrent(n, 100, journal / f"frozen{k}.sqlite", freeze=True)
+                ),
+            )
+        steps = args.steps
+        if only in (None, "steps"):
+            show(
+                "one order per market step, no journal", await repeated(runs, lambda k: per_step(steps, None))
+            )
+            show(
+                "one order per market step, journal",
+                await repeated(runs, lambda k: per_step(steps, journal / f"step{k}.sqlite")),
+            )
+        if only in (None, "resting"):
+            show(
+                "resting limits 1-2% away, one per step",
+                await repeated(runs, lambda k: per_step(steps, journal / f"rest{k}.sqlite", resting=True)),
+            )
+            show(
+                "  the same loop with orders that fill",
+                await repeated(runs, lambda k: per_step(steps, journal / f"fill{k}.sqlite")),
+            )
+        if only in (None, "status"):
+            show("get_order_status", await status_lookup(200_000))
         if args.million:
             show("1,000,000 orders, 100 callers, journal", await million(journal / "million.sqlite"))
 

@@ -101,6 +101,10 @@ class SmartRouter:
         self._seq = 0
         self._stepping = asyncio.Lock()
 
+    @property
+    def durable(self) -> bool:
+        return any(v.durable for v in self.venues.values())
+
     def __repr__(self) -> str:
         return f"SmartRouter({self.name!r} over {', '.join(self.venues)}, clock at {self.now():%H:%M:%S} UTC)"
 

@@ -49,12 +49,16 @@ class Broker(Protocol):
     """What the OrderManager needs from a venue.
 
     ``local`` is True for in-process venues whose calls never wait on I/O; the manager then calls them
-    inline instead of in a task, which keeps the paper path fast. News that happens later (a resting order
-    filling, a day order expiring) goes to the sink given to ``connect``.
+    inline instead of in a task, which keeps the paper path fast. ``durable`` says whether the broker's
+    record of orders outlives this process (a real broker, a paper venue with a ledger): only then must the
+    journal hold an order before the broker hears of it; for a venue that dies with the process, an order
+    and its answer are journaled together. News that happens later (a resting order filling, a day order
+    expiring) goes to the sink given to ``connect``.
     """
 
     name: str
     local: bool
+    durable: bool
 
     async def connect(self, sink: UpdateSink) -> None:
         """Open connections and start streaming updates into ``sink``."""

@@ -8,13 +8,17 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from ntlab.core.events import OrderEvent
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
 from ntlab.core.records import Quote
 from ntlab.core.reports import OrderUpdate
+
+if TYPE_CHECKING:
+    from ntlab.core.lifecycle import OrderState
 
 Reply = asyncio.Future[Any]
 
@@ -73,6 +77,37 @@ class Stop:
 
 
 Command = Place | Cancel | Replace | Reports | Sent | Call | Stop
+
+Send = tuple[type[Place] | type[Cancel] | type[Replace], "OrderState", ReplaceChange | None, Reply]
+"""Something to hand the broker once the batch is journaled: what, for which order, the change, the reply."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one pass of the actor collects: answers owed to callers, orders to send, events to publish."""
+
+    events: list[OrderEvent] | None
+    answers: list[tuple[Reply, Any]] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
+
+    def answer(self, reply: Reply, value: Any) -> None:
+        self.answers.append((reply, value))
+
+    def reply(self) -> None:
+        for reply, value in self.answers:
+            if reply.done():  # the caller stopped waiting (timeout, Ctrl-C)
+                continue
+            if isinstance(value, BaseException):
+                reply.set_exception(value)
+            else:
+                reply.set_result(value)
+
+    def fail(self, commands: Sequence[Command], error: Exception) -> None:
+        """Something unexpected broke the batch: every caller in it hears of it."""
+        answered = {id(reply) for reply, _ in self.answers}
+        for command in commands:
+            if not isinstance(command, Stop) and id(command.reply) not in answered:
+                self.answer(command.reply, error)
 
 
 class Inbox:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ntlab.core.enums import OrderStatus
+from ntlab.core.fields import replacer
 from ntlab.core.records import ZERO, Fill, Order
 from ntlab.core.reports import (
     Accepted,
@@ -37,6 +38,17 @@ from ntlab.core.reports import (
 log = logging.getLogger(__name__)
 
 S = OrderStatus
+
+# The changes the rules make, each a copy of the snapshot with a few fields set (see fields.replacer)
+_acked = replacer(Order, "status", "updated_at", "broker_order_id")
+_learned = replacer(Order, "broker_order_id")
+_moved = replacer(Order, "status", "updated_at", "reason")
+_refused = replacer(Order, "status", "updated_at", "reason", "reason_code")
+_touched = replacer(Order, "updated_at")
+_filled = replacer(Order, "status", "filled_quantity", "avg_fill_price", "fees", "updated_at", "overfilled")
+_changed = replacer(
+    Order, "quantity", "limit_price", "stop_price", "broker_order_id", "updated_at", "status", "overfilled"
+)
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset(
@@ -175,13 +187,14 @@ def book_fill(state: OrderState, fill: Fill) -> Outcome:
         status = S.FILLED if filled >= order.quantity else _partial(status)
     else:
         log.warning("order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, status.value)
-    state.order = order._replace(
-        status=status,
-        filled_quantity=filled,
-        avg_fill_price=price if first else state.filled_notional / filled,
-        fees=fill.fee if not order.fees else order.fees + fill.fee,
-        updated_at=fill.time,
-        overfilled=order.overfilled or overfill,
+    state.order = _filled(
+        order,
+        status,
+        filled,
+        price if first else state.filled_notional / filled,
+        fill.fee if not order.fees else order.fees + fill.fee,
+        fill.time,
+        order.overfilled or overfill,
     )
     return Outcome(True, fill=fill, overfill=overfill)
 
@@ -198,7 +211,7 @@ def move(state: OrderState, status: OrderStatus, when: datetime, reason: str | N
     if not can_transition(order.status, status):
         log.info("order %s: ignored transition %s -> %s", order.order_id, order.status.value, status.value)
         return unchanged(f"illegal {order.status.value} -> {status.value}")
-    state.order = order._replace(status=status, updated_at=when, reason=reason or order.reason)
+    state.order = _moved(order, status, when, reason or order.reason)
     return CHANGED
 
 
@@ -207,8 +220,7 @@ def _back(state: OrderState, pending: OrderStatus, when: datetime, reason: str) 
     order = state.order
     if order.status is not pending:
         return unchanged(f"no {pending.value} to refuse")
-    status = _working(order.filled_quantity, order.quantity)
-    state.order = order._replace(status=status, updated_at=when, reason=reason)
+    state.order = _moved(order, _working(order.filled_quantity, order.quantity), when, reason)
     return CHANGED
 
 
@@ -220,14 +232,15 @@ def _replaced(state: OrderState, report: Replaced) -> Outcome:
     status = _working(order.filled_quantity, quantity)
     if order.status is S.PENDING_CANCEL and status is not S.FILLED:
         status = S.PENDING_CANCEL  # a cancel sent after the replace is still to be answered
-    state.order = order._replace(
-        quantity=quantity,
-        limit_price=report.limit_price if report.limit_price is not None else order.limit_price,
-        stop_price=report.stop_price if report.stop_price is not None else order.stop_price,
-        broker_order_id=report.broker_order_id or order.broker_order_id,
-        updated_at=report.time,
-        status=status,
-        overfilled=order.overfilled or order.filled_quantity > quantity,
+    state.order = _changed(
+        order,
+        quantity,
+        report.limit_price if report.limit_price is not None else order.limit_price,
+        report.stop_price if report.stop_price is not None else order.stop_price,
+        report.broker_order_id or order.broker_order_id,
+        report.time,
+        status,
+        order.overfilled or order.filled_quantity > quantity,
     )
     return CHANGED
 
@@ -241,24 +254,22 @@ def apply(state: OrderState, report: OrderUpdate) -> Outcome:
             order = state.order
             learned = bool(broker_id) and not order.broker_order_id
             if order.status is S.PENDING:
-                state.order = order._replace(
-                    status=S.ACCEPTED, updated_at=when, broker_order_id=broker_id or order.broker_order_id
-                )
+                state.order = _acked(order, S.ACCEPTED, when, broker_id or order.broker_order_id)
                 return CHANGED
             if learned:  # a late ack still tells the broker's id
-                state.order = order._replace(broker_order_id=broker_id)
+                state.order = _learned(order, broker_id)
                 return CHANGED
             log.debug("order %s: late ack ignored (already %s)", order.order_id, order.status.value)
             return unchanged("late ack")
         case Rejected(time=when, reason=reason, code=code):
-            outcome = move(state, S.REJECTED, when, reason)
-            if outcome.changed:
-                state.order = state.order._replace(reason_code=code)
-            return outcome
+            if not can_transition(state.order.status, S.REJECTED):
+                return move(state, S.REJECTED, when, reason)  # refused and logged there
+            state.order = _refused(state.order, S.REJECTED, when, reason, code)
+            return CHANGED
         case Triggered(time=when):
             if state.order.status.is_final:
                 return unchanged("trigger of a closed order")
-            state.order = state.order._replace(updated_at=when)
+            state.order = _touched(state.order, when)
             return CHANGED
         case PendingCancel(time=when):
             return move(state, S.PENDING_CANCEL, when)

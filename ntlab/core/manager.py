@@ -26,7 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from ntlab.core.broker import Broker, QuoteSource, SimulatedVenue
-from ntlab.core.commands import Call, Cancel, Command, Inbox, Place, Replace, Reply, Reports, Sent, Stop
+from ntlab.core.commands import (
+    Batch,
+    Call,
+    Cancel,
+    Command,
+    Inbox,
+    Place,
+    Replace,
+    Reply,
+    Reports,
+    Sent,
+    Stop,
+)
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import Callback, EventHub, OrderEvent
 from ntlab.core.ids import OrderIds
@@ -34,7 +46,7 @@ from ntlab.core.instruments import InstrumentRegistry
 from ntlab.core.journal import Journal, JournalEvent, encoded
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
-from ntlab.core.orderflow import Batch, OrderFlow
+from ntlab.core.orderflow import OrderFlow
 from ntlab.core.reconcile import Actions, reconcile
 from ntlab.core.records import Fill, Order, OrderResponse, Position
 from ntlab.core.reports import OrderUpdate

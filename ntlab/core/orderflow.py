@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ntlab.core.broker import Broker
-from ntlab.core.commands import Call, Cancel, Command, Place, Replace, Reply, Reports, Sent, Stop
+from ntlab.core.commands import Batch, Call, Cancel, Command, Place, Replace, Reply, Reports, Send, Sent, Stop
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import EventKind, OrderEvent
 from ntlab.core.ids import OrderIds
@@ -45,40 +44,10 @@ from ntlab.errors import (
 log = logging.getLogger(__name__)
 
 S = OrderStatus
-Send = tuple[type[Place] | type[Cancel] | type[Replace], OrderState, ReplaceChange | None, Reply]
 Spawn = Callable[[type[Place] | type[Cancel] | type[Replace], Order, ReplaceChange | None, Reply], None]
 
 # the fields an order takes from its request, copied by name: a field both records have needs no code here
 _FROM_REQUEST = tuple(name for name in Order._fields if name in OrderRequest.model_fields)
-
-
-@dataclass(slots=True)
-class Batch:
-    """What one pass of the actor collects: answers owed to callers, orders to send, events to publish."""
-
-    events: list[OrderEvent] | None
-    answers: list[tuple[Reply, Any]] = field(default_factory=list)
-    sends: list[Send] = field(default_factory=list)
-
-    def answer(self, reply: Reply, value: Any) -> None:
-        self.answers.append((reply, value))
-
-    def reply(self) -> None:
-        for reply, value in self.answers:
-            if reply.done():  # the caller stopped waiting (timeout, Ctrl-C)
-                continue
-            if isinstance(value, BaseException):
-                reply.set_exception(value)
-            else:
-                reply.set_result(value)
-
-    def fail(self, commands: Sequence[Command], error: Exception) -> None:
-        """Something unexpected broke the batch: every caller in it hears of it."""
-        answered = {id(reply) for reply, _ in self.answers}
-        for command in commands:
-            reply = getattr(command, "reply", None)
-            if isinstance(reply, asyncio.Future) and id(reply) not in answered:
-                self.answer(reply, error)
 
 
 def response(order: Order) -> OrderResponse:
@@ -172,7 +141,8 @@ class OrderFlow:
                 batch.events.append(OrderEvent("order", denied))
             return
         state = self.state.add(order)
-        self._journal("request", order_id, order_record(order))
+        if self.journal is not None:
+            self.journal.add("request", order_id, order_record(order))
         batch.sends.append((Place, state, None, reply))
 
     def _open_state(
@@ -233,8 +203,8 @@ class OrderFlow:
             return
         outcome = self.state.apply(state, report)
         if outcome.changed:
-            kind, record = report_record(report)
-            self._journal(kind, report.order_id, record)
+            if self.journal is not None:
+                self.journal.add(*report_record(report))
             self._announce(state, outcome, batch)
 
     def _announce(self, state: OrderState, outcome: Outcome, batch: Batch) -> None:
@@ -314,8 +284,12 @@ class OrderFlow:
 
     # --- committing and sending --------------------------------------------------------------------------
     async def settle(self, batch: Batch, spawn: Spawn) -> None:
-        """Commit what the batch recorded, send what must go out, take in the immediate answers, commit."""
-        if not self._commit() and batch.sends:
+        """Commit what the batch recorded, send what must go out, take in the immediate answers, commit.
+
+        The first commit makes the journal know every order before a durable broker does; a venue that
+        dies with the process (``durable`` False) gets its orders and their answers in one commit.
+        """
+        if self.broker.durable and not self._commit() and batch.sends:
             self._refuse_unrecorded(batch)
         while batch.sends:
             sends, batch.sends = batch.sends, []
@@ -368,7 +342,7 @@ class OrderFlow:
             journal.commit()
         except JournalError as error:
             if not self.risk.halted:
-                log.error("%s: new orders are halted until the journal can be written (resume())", error)
+                log.error("the journal cannot be written (%s); new orders are halted until resume()", error)
                 self.halt(f"the journal cannot be written: {error}")
             return False
         return True

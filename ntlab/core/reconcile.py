@@ -49,14 +49,17 @@ class Actions:
 
 
 async def reconcile(state: SessionState, broker: Broker, act: Actions) -> ReconcileReport:
+    """One pass: the broker's open orders in one call, a lookup only for the session's open orders the
+    broker no longer lists (they finished, or never arrived), the fills since the session's first order."""
     report = ReconcileReport()
     open_ids = [s.order_id for s in state.orders.values() if s.status.is_open and not s.in_flight]
     since = min((s.order.created_at for s in state.orders.values()), default=None)
+    broker_open = {o.order_id: o for o in await broker.open_orders()}
     broker_fills: list[Fill] | None = None
     updates: list[OrderUpdate] = []
     for order_id in open_ids:
         report.checked += 1
-        found = await broker.lookup_order(order_id)
+        found = broker_open.get(order_id) or await broker.lookup_order(order_id)
         current = state.orders[order_id]
         if current.in_flight:  # a submit started while we asked
             continue
@@ -75,19 +78,23 @@ async def reconcile(state: SessionState, broker: Broker, act: Actions) -> Reconc
     if updates:
         await act.apply(updates)
     known = set(state.orders)
-    for order in await broker.open_orders():
+    for order in broker_open.values():
         if order.order_id not in state.orders and await act.adopt(order):
             report.adopted += 1
     # Orders placed elsewhere that traded, open or already closed, moved the positions too: adopt the
     # closed ones as well, then book every fill of an order this session did not know.
     foreign = [f for f in await broker.fills_since(since) if f.order_id not in known]
+    booked: list[OrderUpdate] = []
     for order_id in dict.fromkeys(f.order_id for f in foreign):
+        found = broker_open.get(order_id)
         if order_id not in state.orders:
             found = await broker.lookup_order(order_id)
             if found is not None and await act.adopt(found):
                 report.adopted += 1
-    booked = [Filled(f.order_id, f) for f in foreign if f.order_id in state.orders]
+        if found is not None:
+            truth = broker_truth(found, order_id, foreign, ())
+            report.fills_recovered += sum(1 for r in truth if isinstance(r, Filled))
+            booked.extend(truth)
     if booked:
         await act.apply(booked)
-        report.fills_recovered += len(booked)
     return report

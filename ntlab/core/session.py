@@ -96,22 +96,21 @@ class SessionState:
 # --- journal records ---------------------------------------------------------------------------------
 
 
-def order_record(order: Order) -> dict[str, Any]:
-    """An order as the journal keeps it: its fields that differ from the defaults, without the id."""
-    record = fields.encode(order)
-    del record["order_id"]
-    return record
+order_record = fields.encoder(Order, omit=("order_id",))
+"""An order as the journal keeps it: its fields that differ from the defaults, without the id (the row has it)."""
 
 
 def order_from_record(order_id: str, data: dict[str, Any]) -> Order:
     return fields.decode(Order, {**data, "order_id": order_id})
 
 
-def report_record(report: OrderUpdate) -> tuple[str, dict[str, Any]]:
-    """(kind, data) for a report; the order id goes in the journal row, not the data."""
-    record = fields.encode(report)
-    del record["order_id"]
-    return KINDS[type(report)], record
+_REPORT_RECORDS = {cls: (kind, fields.encoder(cls, omit=("order_id",))) for cls, kind in KINDS.items()}
+
+
+def report_record(report: OrderUpdate) -> tuple[str, str, dict[str, Any]]:
+    """(kind, order id, data) for a report: the journal row holds the id, so the data leaves it out."""
+    kind, encode = _REPORT_RECORDS[type(report)]
+    return kind, report.order_id, encode(report)
 
 
 def report_from_record(report_type: type[OrderUpdate], order_id: str, data: dict[str, Any]) -> OrderUpdate:

@@ -39,6 +39,7 @@ class ScriptedVenue:
 
     def __init__(self, *, local: bool = True, bid: str = "99.99", ask: str = "100.01") -> None:
         self.local = local
+        self.durable = not local  # an in-memory venue dies with the test's process; a "remote" one does not
         self.bid, self.ask = Decimal(bid), Decimal(ask)
         self.clock = START
         self.sink: UpdateSink | None = None

@@ -83,6 +83,7 @@ class AlpacaBroker:
 
     name = "alpaca"
     local = False
+    durable = True
 
     def __init__(
         self,

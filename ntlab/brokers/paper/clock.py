@@ -25,7 +25,7 @@ class SimClock:
     def now(self) -> datetime:
         """Current simulated time, tz-aware UTC (the start until a venue has set it)."""
         if self.now_ns is None:
-            raise RuntimeError("this clock has no time yet: give it a start or attach it to a PaperBroker")
+            raise ConfigError("this clock has no time yet: give it a start or attach it to a PaperBroker")
         return from_ns(self.now_ns)
 
     def target_ns(self, now_ns: int) -> int:

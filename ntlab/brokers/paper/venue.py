@@ -127,6 +127,11 @@ class PaperBroker:
             self._ledger.close()
             self._ledger = None
 
+    @property
+    def durable(self) -> bool:
+        """A venue with a ledger remembers its orders across restarts, as a real broker does."""
+        return self._ledger is not None
+
     def now(self) -> datetime:
         if self._now_dt[0] != self._now_ns:
             self._now_dt = (self._now_ns, from_ns(self._now_ns))
@@ -480,15 +485,11 @@ class PaperBroker:
         ledger = self._ledger
         if ledger is None:
             return
-        if self._ledger_fault is not None:
-            raise BrokerUnavailable(
-                f"{self.name}: the paper ledger cannot be written ({self._ledger_fault}); new orders are refused "
-                "until it can"
-            )
-        try:
+        try:  # also writes what an earlier failure left queued
             ledger.record(self._now_ns, [], [], order_id)
         except JournalError as error:
             raise BrokerUnavailable(f"{self.name}: {error}; the order was not taken") from None
+        self._ledger_fault = None
 
     def _write(self, orders: list[VenueOrder], updates: Sequence[OrderUpdate]) -> None:
         ledger = self._ledger
@@ -498,8 +499,11 @@ class PaperBroker:
         try:
             ledger.record(self._now_ns, [(o.order_id, self._row(o)) for o in orders], fills)
         except JournalError as error:
+            if self._ledger_fault is None:
+                log.error(
+                    "%s; the venue keeps what it did and refuses new orders until a write succeeds", error
+                )
             self._ledger_fault = str(error)
-            log.error("%s; the venue keeps what it did and refuses new orders until a write succeeds", error)
         else:
             self._ledger_fault = None
 
