@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ntlab.core.broker import BrokerOrder
+from ntlab.core.broker import AssetFlags, BrokerOrder
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.models import Fill, Order, OrderUpdate, Position
 
@@ -319,4 +319,18 @@ def position(data: dict[str, Any]) -> Position:
         avg_cost=_dec(data.get("avg_entry_price")),
         realized_pnl=Decimal(0),
         fees=Decimal(0),
+    )
+
+
+def asset_flags(symbol: str, data: dict[str, Any]) -> AssetFlags:
+    """``GET /v2/assets/{symbol}`` as the flags pre-trade risk reads. ``borrow_status`` (``easy_to_borrow`` or
+    ``hard_to_borrow``) is the newer spelling of ``easy_to_borrow``: it wins when present."""
+    borrow = data.get("borrow_status")
+    easy = borrow == "easy_to_borrow" if borrow is not None else data.get("easy_to_borrow") is True
+    return AssetFlags(
+        symbol=symbol,
+        tradable=data.get("tradable") is True,
+        shortable=data.get("shortable") is True,
+        easy_to_borrow=easy,
+        fractionable=data.get("fractionable") is True,
     )

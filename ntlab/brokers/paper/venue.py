@@ -24,7 +24,7 @@ from ntlab.brokers.paper.clock import RealTimeClock, SimClock
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger, order_from_row, order_row
 from ntlab.brokers.paper.reports import cancel_refused, snapshot, update
-from ntlab.core.broker import BrokerOrder, UpdateSink
+from ntlab.core.broker import AssetFlags, BrokerOrder, UpdateSink
 from ntlab.core.enums import Liquidity, OrderStatus, TimeInForce
 from ntlab.core.models import Fill, OrderTicket, OrderUpdate, Position, Quote, trusted
 from ntlab.core.positions import PositionState
@@ -144,6 +144,19 @@ class PaperBroker:
             book.seek(self._now_ns)
             self._books[symbol] = book
         return book
+
+    def asset_flags(self, symbol: str) -> AssetFlags | None:
+        """Every symbol of the market trades; it can be sold short when it is on ``config.locates`` (all
+        symbols when that is None)."""
+        instrument = self.market.instruments.get(symbol)
+        if instrument is None:
+            return None
+        locates = self.config.locates
+        borrowable = locates is None or symbol in locates
+        return AssetFlags(symbol, True, borrowable, borrowable, instrument.fractional)
+
+    async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None:
+        return self.asset_flags(symbol)
 
     def last_quote(self, symbol: str) -> Quote | None:
         book = self._books.get(symbol) or self._book(symbol)
