@@ -31,6 +31,15 @@ class Reason(StrEnum):
     NO_REFERENCE_PRICE = "no_reference_price"
     RATE_LIMIT = "rate_limit"
     TRADING_HALTED = "trading_halted"
+    RESTRICTED_SYMBOL = "restricted_symbol"
+    STOP_WOULD_TRIGGER = "stop_would_trigger"
+    MAX_OPEN_ORDERS = "max_open_orders"
+    MAX_GROSS_EXPOSURE = "max_gross_exposure"
+    MAX_NET_EXPOSURE = "max_net_exposure"
+    DAILY_LOSS_LIMIT = "daily_loss_limit"
+    NO_LOCATE = "no_locate"
+    SELF_TRADE = "self_trade"
+    DUPLICATE_ORDER = "duplicate_order"
     BROKER_REJECTED = "broker_rejected"
 
 

@@ -153,7 +153,7 @@ class OrderManager:
         self.broker = broker
         copies = self.broker.local and getattr(self.broker, "copies_orders", False) is True
         self._copying = cast(_CopyingVenue, self.broker) if copies else None
-        self.risk = RiskEngine(risk)
+        self.risk = RiskEngine(risk, broker=self.broker)
         self.instruments = instruments if instruments is not None else self._broker_instruments()
         self._journal_path = Path(journal) if journal is not None else None
         self._durable = durable_journal
@@ -185,6 +185,7 @@ class OrderManager:
         if self._journal_path is not None:
             self._journal = Journal(self._journal_path, durable=self._durable)
             replayed = self._replay()
+            self.risk.restore(self._state.fills, self._state.orders.values())  # risk: exposure as journaled
             stored = self._journal.get_meta("id_prefix")
             if self._id_prefix is None:
                 self._id_prefix = stored
@@ -230,6 +231,10 @@ class OrderManager:
         Raises :class:`~ntlab.errors.OrderDenied` (InvalidOrder or RiskDenied) when refused before the
         broker, :class:`~ntlab.errors.OrderRejected` when the broker refuses; the order is recorded either way.
         """
+        if (
+            self.risk.prepares
+        ):  # risk: a reference price (and short-sale flags) fetched before the actor checks
+            await self.risk.prepare(request, self.cancel_order)
         return await self._ask(_PLACE, request)  # type: ignore[no-any-return]
 
     async def cancel_order(self, order_id: str) -> OrderResponse:
@@ -485,7 +490,7 @@ class OrderManager:
                     "leave it empty to get a fresh id",
                 )
             validate_for_instrument(request, self.instruments)
-            self.risk.check(request, quote, self._state.positions.quantity(request.symbol))
+            self.risk.check(request, quote)
         except OrderDenied as denial:
             self._state.deny(state, denial)
             denial.order_id = order_id
@@ -494,6 +499,7 @@ class OrderManager:
             if batch.events is not None:
                 batch.events.append(OrderEvent(kind="order", order=state.snapshot()))
             return
+        self.risk.accepted(state)  # risk: the order counts toward exposure, rates and duplicates from now
         self._journal_order("request", state)
         batch.submits.append((state, future))
 
@@ -629,6 +635,11 @@ class OrderManager:
                 break
         else:
             return
+        for outcome in outcomes:  # risk: fills move exposure, a finished order's open quantity goes
+            if outcome.fill is not None:
+                self.risk.filled(outcome.fill)
+        if state.status.is_final:
+            self.risk.finished(state.order_id)
         if self._journal is not None:
             self._journal.add("fill" if update.fill else "update", update.order_id, update_record(update))
         if batch.events is not None:
@@ -642,6 +653,7 @@ class OrderManager:
 
     def _adopt(self, order: Order) -> None:
         state = self._state.adopt(order)
+        self.risk.working(state)  # risk: an order placed elsewhere is exposure too
         self._journal_order("adopted", state)
         log.info(
             "adopted external order %s (%s %s %s)", order.order_id, order.side, order.quantity, order.symbol
