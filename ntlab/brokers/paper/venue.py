@@ -79,6 +79,7 @@ class PaperBroker:
         self._orders: dict[str, VenueOrder] = {}
         self._at_close: list[VenueOrder] = []
         self._fills: list[Fill] = []
+        self._asset_flags: dict[str, AssetFlags] = {}
         self._rng = np.random.default_rng(self.config.seed)
         self._order_seq = 0
         self._fill_seq = 0
@@ -148,12 +149,17 @@ class PaperBroker:
     def asset_flags(self, symbol: str) -> AssetFlags | None:
         """Every symbol of the market trades; it can be sold short when it is on ``config.locates`` (all
         symbols when that is None)."""
-        instrument = self.market.instruments.get(symbol)
-        if instrument is None:
-            return None
-        locates = self.config.locates
-        borrowable = locates is None or symbol in locates
-        return AssetFlags(symbol, True, borrowable, borrowable, instrument.fractional)
+        found = self._asset_flags.get(symbol)
+        if found is None:
+            instrument = self.market.instruments.get(symbol)
+            if instrument is None:
+                return None
+            locates = self.config.locates
+            borrowable = locates is None or symbol in locates
+            found = self._asset_flags[symbol] = AssetFlags(
+                symbol, True, borrowable, borrowable, instrument.fractional
+            )
+        return found
 
     async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None:
         return self.asset_flags(symbol)

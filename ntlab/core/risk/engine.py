@@ -32,6 +32,7 @@ from ntlab.errors import BrokerError, OrderNotCancelable, Reason, RiskDenied, Un
 log = logging.getLogger(__name__)
 
 _ONE = Decimal(1)
+BPS = Decimal(10_000)
 _BUY, _LIMIT, _MARKET, _STOP_LIMIT = Side.BUY, OrderType.LIMIT, OrderType.MARKET, OrderType.STOP_LIMIT
 
 DuplicateKey = tuple[str, Side, Decimal, OrderType, Decimal | None, Decimal | None]
@@ -61,6 +62,8 @@ class RiskEngine:
         self._assets = broker if isinstance(broker, AssetSource) else None
         self._clock = clock or (broker.now if broker is not None else _utc_now)
         self._window: deque[float] = deque()  # accepted orders' times (monotonic) in the last second
+        self._now = 0.0  # when the last rate check ran: the accepted order's time
+        self._key: DuplicateKey | None = None  # the last checked order's duplicate key
         self._symbol_windows: dict[str, deque[float]] = {}
         self._recent: dict[DuplicateKey, datetime] = {}  # duplicate guard: order key -> when it expires
         self._expiries: deque[tuple[datetime, DuplicateKey]] = deque()
@@ -151,13 +154,18 @@ class RiskEngine:
     # --- the check --------------------------------------------------------------------------------------------
     def check(self, request: OrderRequest, quote: Quote | None) -> None:
         """Raise RiskDenied with the first rule (in table order) the request breaks; ``quote`` is the
-        broker's latest for the symbol (None when it has none)."""
+        broker's latest for the symbol (None when it has none).
+
+        This runs for every order, so it reads each field once and computes only what a rule that is on
+        needs; the rules themselves read as the table lists them.
+        """
         if self.halted_reason is not None:
             raise RiskDenied(
                 Reason.TRADING_HALTED,
                 f"trading is halted ({self.halted_reason}); cancels still pass; resume() to trade again",
             )
-        symbol = request.symbol
+        fields = request.__dict__  # one dict read per field: attribute reads on pydantic models cost more
+        symbol = fields["symbol"]
         limits = self._resolved.get(symbol) or self.limits_for(symbol)
         if limits.restricted is not None:
             raise RiskDenied(
@@ -168,41 +176,35 @@ class RiskEngine:
         if limits.rate is not None or limits.symbol_rate is not None:
             self._check_rate(symbol, limits)
         tracker = self.tracker
-        side = request.side
+        side = fields["side"]
         buy = side is _BUY
-        kind = request.order_type
-        limit_price = request.limit_price
-        stop_price = request.stop_price
-        quantity = request.quantity
+        kind = fields["order_type"]
+        limit_price = fields["limit_price"]
+        stop_price = fields["stop_price"]
+        quantity = fields["quantity"]
 
         # reference price, band, stop side
+        touch: Decimal | None
         if quote is not None:
-            s: SymbolExposure | None = tracker.mark_quote(quote)
-            touch = quote.ask if buy else quote.bid
-            if limit_price is not None:
+            s = tracker.symbols.get(symbol)
+            if s is None or s.quote is not quote:
+                s = tracker.mark_quote(quote)
+            touch = quote.ask if buy else quote.bid  # a buy stop triggers at the ask, a sell stop at the bid
+            if limit_price is None:
+                reference: Decimal | None = touch
+            else:
                 band = limits.band
                 if band is not None:
-                    anchor = stop_price if kind is _STOP_LIMIT else s.mark  # type: ignore[union-attr]
+                    anchor = stop_price if kind is _STOP_LIMIT else s.mark
                     if anchor is not None:
-                        self._check_band(request, buy, limit_price, anchor, band)
-                reference: Decimal | None = (
-                    (limit_price if limit_price > touch else touch) if buy else limit_price
-                )
-            else:
-                reference = touch
-            if stop_price is not None and limits.stop_side:
-                if buy and stop_price <= quote.ask:
-                    raise RiskDenied(
-                        Reason.STOP_WOULD_TRIGGER,
-                        f"a buy stop at {stop_price} is at or under the ask {quote.ask}: it would trigger at "
-                        "once; use a limit or market order to buy now, or a stop above the ask",
-                    )
-                if not buy and stop_price >= quote.bid:
-                    raise RiskDenied(
-                        Reason.STOP_WOULD_TRIGGER,
-                        f"a sell stop at {stop_price} is at or over the bid {quote.bid}: it would trigger at "
-                        "once; use a limit or market order to sell now, or a stop under the bid",
-                    )
+                        self._check_band(buy, kind, limit_price, anchor, band)
+                reference = (limit_price if limit_price > touch else touch) if buy else limit_price
+            if (
+                stop_price is not None
+                and limits.stop_side
+                and (stop_price <= touch if buy else stop_price >= touch)
+            ):
+                self._stop_would_trigger(buy, stop_price, touch)
         else:
             if limits.reference:
                 raise RiskDenied(
@@ -214,15 +216,13 @@ class RiskEngine:
             reference = limit_price or stop_price
             touch = None
 
-        # order size
-        if limits.notional is not None and reference is not None:
-            notional = quantity * reference
-            if notional > limits.notional:
-                raise RiskDenied(
-                    Reason.MAX_NOTIONAL,
-                    f"order notional {_money(notional)} exceeds the limit of {_money(limits.notional)}; "
-                    "reduce the quantity or raise RiskLimits.max_order_notional",
-                )
+        # order size and count
+        if limits.notional is not None and reference is not None and quantity * reference > limits.notional:
+            raise RiskDenied(
+                Reason.MAX_NOTIONAL,
+                f"order notional {_money(quantity * reference)} exceeds the limit of "
+                f"{_money(limits.notional)}; reduce the quantity or raise RiskLimits.max_order_notional",
+            )
         if limits.open_orders is not None and tracker.open_orders >= limits.open_orders:
             raise RiskDenied(
                 Reason.MAX_OPEN_ORDERS,
@@ -240,89 +240,71 @@ class RiskEngine:
                 "cancel some or raise its max_open_orders",
             )
 
-        # exposure, worst case
-        if s is not None:
-            position = s.day.quantity
-            high = position + s.open_buy
-            low = position - s.open_sell
-            mark = s.mark if s.mark is not None else reference
-        else:
-            high = low = ZERO
-            mark = reference
-        if buy:
-            high_after, low_after = high + quantity, low
-            reducing = high_after <= 0
-        else:
-            high_after, low_after = high, low - quantity
-            reducing = low_after >= 0
-        worst = max(abs(high), abs(low))
-        worst_after = max(abs(high_after), abs(low_after))
-        if worst_after > worst:
-            if limits.position is not None and worst_after > limits.position:
-                raise RiskDenied(
-                    Reason.MAX_POSITION,
-                    f"{symbol} worst-case position would be {worst_after} (held {tracker.position(symbol)}, "
-                    f"counting working orders) against a limit of ±{limits.position}; reduce the quantity, "
-                    "cancel working orders or raise RiskLimits.max_position",
-                )
-            if limits.gross is not None or limits.symbol_gross is not None:
-                if mark is None:
-                    self._unvalued(symbol, "gross exposure")
-                else:
-                    value_after = worst_after * mark
-                    if limits.gross is not None:
-                        gross_after = tracker.gross - (s.gross if s is not None else ZERO) + value_after
-                        if gross_after > limits.gross:
-                            raise RiskDenied(
-                                Reason.MAX_GROSS_EXPOSURE,
-                                f"worst-case gross exposure would be {_money(gross_after)} against a limit of "
-                                f"{_money(limits.gross)}; reduce the quantity or raise "
-                                "RiskLimits.max_gross_exposure",
-                            )
-                    if limits.symbol_gross is not None and value_after > limits.symbol_gross:
-                        raise RiskDenied(
-                            Reason.MAX_GROSS_EXPOSURE,
-                            f"{symbol} worst-case exposure would be {_money(value_after)} against its limit of "
-                            f"{_money(limits.symbol_gross)}; reduce the quantity or raise its max_gross_exposure",
-                        )
-        if limits.net is not None or limits.symbol_net is not None:
-            if mark is None:
-                self._unvalued(symbol, "net exposure")
+        # exposure, worst case: every open buy fills (high), or every open sell does (low)
+        if limits.exposure:
+            if s is not None:
+                position = s.day.quantity
+                high = position + s.open_buy
+                low = position - s.open_sell
+                mark = s.mark if s.mark is not None else reference
             else:
-                self._check_net(
-                    symbol, limits, tracker, buy, quantity * mark, worst_after * mark, worst * mark
-                )
+                high = low = ZERO
+                mark = reference
+            high_size, low_size = abs(high), abs(low)
+            worst = high_size if high_size > low_size else low_size
+            if buy:
+                high_after = high + quantity
+                after = abs(high_after)
+                worst_after = after if after > low_size else low_size
+                reducing = high_after <= 0
+                short = False
+            else:
+                low_after = low - quantity
+                after = abs(low_after)
+                worst_after = high_size if high_size > after else after
+                reducing = low_after >= 0
+                short = low_after < 0
+            if worst_after > worst:
+                if limits.position is not None and worst_after > limits.position:
+                    raise RiskDenied(
+                        Reason.MAX_POSITION,
+                        f"{symbol} worst-case position would be {worst_after} (held {tracker.position(symbol)}, "
+                        f"counting working orders) against a limit of ±{limits.position}; reduce the quantity, "
+                        "cancel working orders or raise RiskLimits.max_position",
+                    )
+                if limits.gross is not None or limits.symbol_gross is not None:
+                    self._check_gross(symbol, limits, s, mark, worst_after)
+            if limits.net is not None or limits.symbol_net is not None:
+                self._check_net(symbol, limits, buy, quantity, mark, worst, worst_after)
+            if not reducing and limits.loss:
+                held = tracker.held
+                if held and (len(held) > 1 or symbol not in held):
+                    self._mark_held(symbol)
+                floor = limits.loss_floor
+                if floor is not None and (
+                    tracker.loss_halt is not None or tracker.realized + tracker.unrealized <= floor
+                ):
+                    self._account_loss(limits)
+                if limits.symbol_daily_loss is not None and s is not None:
+                    self._symbol_loss(symbol, limits, s)
+            if short and limits.locate and not limits.located:
+                self._check_locate(symbol)
 
-        # the day's loss
-        if not reducing and (limits.daily_loss is not None or limits.symbol_daily_loss is not None):
-            self._mark_held()
-            self._check_loss(symbol, limits, s)
-
-        # short sale
-        if not buy and limits.locate and low_after < 0 and not limits.located:
-            self._check_locate(symbol)
-
-        # self-trade
-        if limits.self_trade != "off" and s is not None and (kind is _LIMIT or kind is _MARKET):
+        # self-trade: a limit or market order against your own resting limit on the other side
+        if limits.stp and s is not None and (kind is _LIMIT or kind is _MARKET):
             resting = s.asks if buy else s.bids
             if resting:
                 best, resting_id = resting[0] if buy else resting[-1]
                 price = limit_price if limit_price is not None else touch
                 if price is None or (price >= best if buy else price <= best):
-                    pending = (
-                        " (its cancel is pending: try again once it is cancelled)"
-                        if limits.self_trade == "cancel_resting"
-                        else ""
-                    )
-                    raise RiskDenied(
-                        Reason.SELF_TRADE,
-                        f"this {side.value} would cross your own resting {'sell' if buy else 'buy'} {resting_id} at "
-                        f"{best}{pending}; cancel it first, or set RiskLimits(self_trade='cancel_resting')",
-                    )
+                    self._self_trade(side, best, resting_id, limits)
 
         # duplicates
-        if limits.duplicate is not None and not request.allow_duplicate:
-            expires = self._recent.get((symbol, side, quantity, kind, limit_price, stop_price))
+        if limits.duplicate is not None:
+            key = self._key = (symbol, side, quantity, kind, limit_price, stop_price)  # accepted() records it
+            if fields["allow_duplicate"]:
+                return
+            expires = self._recent.get(key)
             if expires is not None and expires > self._clock():
                 raise RiskDenied(
                     Reason.DUPLICATE_ORDER,
@@ -331,110 +313,170 @@ class RiskEngine:
                     "mean both",
                 )
 
-    def _check_band(
-        self, request: OrderRequest, buy: bool, price: Decimal, anchor: Decimal, band: Decimal
-    ) -> None:
+    # The rules' refusals, out of the hot path: each runs only when its rule is on and its numbers say so.
+    def _check_band(self, buy: bool, kind: OrderType, price: Decimal, anchor: Decimal, band: Decimal) -> None:
+        what = "stop" if kind is _STOP_LIMIT else "mid"
+        bps = f"{(band * BPS).normalize():f}"
+        if buy and price > anchor * (_ONE + band):
+            raise RiskDenied(
+                Reason.PRICE_BAND,
+                f"buy limit_price {price} is {(price - anchor) / anchor * BPS:.0f} bps over the {what} "
+                f"{anchor:f} (band {bps} bps, aggressive side); check for a typo or widen "
+                "RiskLimits.price_band_bps",
+            )
+        if not buy and price < anchor * (_ONE - band):
+            raise RiskDenied(
+                Reason.PRICE_BAND,
+                f"sell limit_price {price} is {(anchor - price) / anchor * BPS:.0f} bps under the {what} "
+                f"{anchor:f} (band {bps} bps, aggressive side); check for a typo or widen "
+                "RiskLimits.price_band_bps",
+            )
+
+    @staticmethod
+    def _stop_would_trigger(buy: bool, stop: Decimal, touch: Decimal) -> None:
         if buy:
-            edge = anchor * (_ONE + band)
-            if price > edge:
-                raise RiskDenied(
-                    Reason.PRICE_BAND,
-                    f"buy limit_price {price} is {(price - anchor) / anchor * 10_000:.0f} bps over the "
-                    f"{'stop' if request.order_type is _STOP_LIMIT else 'mid'} {anchor:f} (band "
-                    f"{(band * 10_000).normalize():f} bps, aggressive side); check for a typo or widen "
-                    "RiskLimits.price_band_bps",
-                )
-        else:
-            edge = anchor * (_ONE - band)
-            if price < edge:
-                raise RiskDenied(
-                    Reason.PRICE_BAND,
-                    f"sell limit_price {price} is {(anchor - price) / anchor * 10_000:.0f} bps under the "
-                    f"{'stop' if request.order_type is _STOP_LIMIT else 'mid'} {anchor:f} (band "
-                    f"{(band * 10_000).normalize():f} bps, aggressive side); check for a typo or widen "
-                    "RiskLimits.price_band_bps",
-                )
+            raise RiskDenied(
+                Reason.STOP_WOULD_TRIGGER,
+                f"a buy stop at {stop} is at or under the ask {touch}: it would trigger at once; use a limit "
+                "or market order to buy now, or a stop above the ask",
+            )
+        raise RiskDenied(
+            Reason.STOP_WOULD_TRIGGER,
+            f"a sell stop at {stop} is at or over the bid {touch}: it would trigger at once; use a limit "
+            "or market order to sell now, or a stop under the bid",
+        )
 
     def _check_rate(self, symbol: str, limits: Effective) -> None:
-        now = time.monotonic()
-        for window, most, whose in (
-            (self._window, limits.rate, "RiskLimits.max_orders_per_second"),
-            (self._symbol_windows.get(symbol), limits.symbol_rate, f"{symbol}'s max_orders_per_second"),
-        ):
-            if window is None or most is None:
-                continue
+        now = self._now = time.monotonic()
+        most = limits.rate
+        if most is not None:
+            window = self._window
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= most:
                 raise RiskDenied(
-                    Reason.RATE_LIMIT, f"more than {most} orders in one second; slow down or raise {whose}"
+                    Reason.RATE_LIMIT,
+                    f"more than {most} orders in one second; slow down or raise RiskLimits.max_orders_per_second",
                 )
+        most = limits.symbol_rate
+        if most is not None:
+            window = self._symbol_windows.setdefault(symbol, deque())
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= most:
+                raise RiskDenied(
+                    Reason.RATE_LIMIT,
+                    f"more than {most} orders in {symbol} in one second; slow down or raise its "
+                    "max_orders_per_second",
+                )
+
+    def _check_gross(
+        self, symbol: str, limits: Effective, s: SymbolExposure | None, mark: Decimal | None, worst: Decimal
+    ) -> None:
+        if mark is None:
+            self._unvalued(symbol, "gross exposure")
+        value = worst * mark  # type: ignore[operator]
+        if limits.gross is not None:
+            gross = self.tracker.gross - (s.gross if s is not None else ZERO) + value
+            if gross > limits.gross:
+                raise RiskDenied(
+                    Reason.MAX_GROSS_EXPOSURE,
+                    f"worst-case gross exposure would be {_money(gross)} against a limit of "
+                    f"{_money(limits.gross)}; reduce the quantity or raise RiskLimits.max_gross_exposure",
+                )
+        if limits.symbol_gross is not None and value > limits.symbol_gross:
+            raise RiskDenied(
+                Reason.MAX_GROSS_EXPOSURE,
+                f"{symbol} worst-case exposure would be {_money(value)} against its limit of "
+                f"{_money(limits.symbol_gross)}; reduce the quantity or raise its max_gross_exposure",
+            )
 
     def _check_net(
         self,
         symbol: str,
         limits: Effective,
-        tracker: ExposureTracker,
         buy: bool,
-        value: Decimal,
-        symbol_after: Decimal,
-        symbol_before: Decimal,
+        quantity: Decimal,
+        mark: Decimal | None,
+        worst: Decimal,
+        worst_after: Decimal,
     ) -> None:
-        if limits.net is not None:
+        if mark is None:
+            self._unvalued(symbol, "net exposure")
+        tracker = self.tracker
+        most = limits.net
+        if most is not None:
             high, low = tracker.long_value, tracker.short_value
-            net = max(abs(high), abs(low))
-            net_after = max(abs(high + value), abs(low)) if buy else max(abs(high), abs(low - value))
-            if net_after > net and net_after > limits.net:
+            if buy:
+                high_after = abs(high + quantity * mark)  # type: ignore[operator]
+                low_after = abs(low)
+            else:
+                high_after = abs(high)
+                low_after = abs(low - quantity * mark)  # type: ignore[operator]
+            net_after = high_after if high_after > low_after else low_after
+            if net_after > most and net_after > max(abs(high), abs(low)):
                 raise RiskDenied(
                     Reason.MAX_NET_EXPOSURE,
-                    f"worst-case net exposure would be {_money(net_after)} against a limit of "
-                    f"{_money(limits.net)}; reduce the quantity, trade the other side or raise "
-                    "RiskLimits.max_net_exposure",
+                    f"worst-case net exposure would be {_money(net_after)} against a limit of {_money(most)}; "
+                    "reduce the quantity, trade the other side or raise RiskLimits.max_net_exposure",
                 )
-        if (
-            limits.symbol_net is not None
-            and symbol_after > symbol_before
-            and symbol_after > limits.symbol_net
-        ):
+        most = limits.symbol_net
+        if most is not None and worst_after > worst and worst_after * mark > most:  # type: ignore[operator]
             raise RiskDenied(
                 Reason.MAX_NET_EXPOSURE,
-                f"{symbol} worst-case exposure would be {_money(symbol_after)} against its limit of "
-                f"{_money(limits.symbol_net)}; reduce the quantity or raise its max_net_exposure",
+                f"{symbol} worst-case exposure would be {_money(worst_after * mark)} against its limit of "  # type: ignore[operator]
+                f"{_money(most)}; reduce the quantity or raise its max_net_exposure",
             )
 
-    def _mark_held(self) -> None:
-        """Mark every held symbol at the broker's latest quote (kept by the broker, no I/O), so the day's
-        P&L is marked to the market, not to the last order in each symbol."""
+    def _self_trade(self, side: Side, best: Decimal, resting_id: str, limits: Effective) -> None:
+        pending = (
+            " (its cancel is pending: try again once it is cancelled)"
+            if limits.self_trade == "cancel_resting"
+            else "; cancel it first, or set RiskLimits(self_trade='cancel_resting')"
+        )
+        other = "sell" if side is _BUY else "buy"
+        raise RiskDenied(
+            Reason.SELF_TRADE,
+            f"this {side.value} would cross your own resting {other} {resting_id} at {best}{pending}",
+        )
+
+    def _mark_held(self, symbol: str) -> None:
+        """Mark every other held symbol at the broker's latest quote (kept by the broker, no I/O), so the
+        day's P&L is marked to the market, not to the last order in each symbol."""
         broker = self._broker
         if broker is None:
             return
         tracker = self.tracker
-        for symbol in tracker.held:
-            quote = broker.last_quote(symbol)
-            if quote is not None:
-                tracker.mark_quote(quote)
+        for held in tracker.held:
+            if held != symbol:
+                quote = broker.last_quote(held)
+                if quote is not None and quote is not tracker.symbols[held].quote:
+                    tracker.mark_quote(quote)
 
-    def _check_loss(self, symbol: str, limits: Effective, s: SymbolExposure | None) -> None:
+    def _account_loss(self, limits: Effective) -> None:
         tracker = self.tracker
-        if limits.daily_loss is not None:
-            if tracker.loss_halt is None and tracker.pnl <= -limits.daily_loss:
-                tracker.loss_halt = f"the day's P&L reached {_money(tracker.pnl)} against a loss limit of {_money(limits.daily_loss)}"
-            if tracker.loss_halt is not None:
-                raise RiskDenied(
-                    Reason.DAILY_LOSS_LIMIT,
-                    f"{tracker.loss_halt}: only orders that reduce a position pass until the day ends",
-                )
-        if limits.symbol_daily_loss is not None and s is not None:
-            if s.loss_halt is None and s.pnl <= -limits.symbol_daily_loss:
-                s.loss_halt = (
-                    f"{symbol}'s P&L today reached {_money(s.pnl)} against its loss limit of "
-                    f"{_money(limits.symbol_daily_loss)}"
-                )
-            if s.loss_halt is not None:
-                raise RiskDenied(
-                    Reason.DAILY_LOSS_LIMIT,
-                    f"{s.loss_halt}: only orders that reduce the {symbol} position pass until the day ends",
-                )
+        if tracker.loss_halt is None:
+            tracker.loss_halt = (
+                f"the day's P&L reached {_money(tracker.pnl)} against a loss limit of "
+                f"{_money(limits.daily_loss)}"  # type: ignore[arg-type]
+            )
+        raise RiskDenied(
+            Reason.DAILY_LOSS_LIMIT,
+            f"{tracker.loss_halt}: only orders that reduce a position pass until the day ends",
+        )
+
+    def _symbol_loss(self, symbol: str, limits: Effective, s: SymbolExposure) -> None:
+        most = limits.symbol_daily_loss
+        assert most is not None
+        if s.loss_halt is None and s.pnl <= -most:
+            s.loss_halt = (
+                f"{symbol}'s P&L today reached {_money(s.pnl)} against its loss limit of {_money(most)}"
+            )
+        if s.loss_halt is not None:
+            raise RiskDenied(
+                Reason.DAILY_LOSS_LIMIT,
+                f"{s.loss_halt}: only orders that reduce the {symbol} position pass until the day ends",
+            )
 
     def _check_locate(self, symbol: str) -> None:
         assets = self._assets
@@ -465,14 +507,24 @@ class RiskEngine:
         symbol = order.symbol
         limits = self._resolved.get(symbol) or self.limits_for(symbol)
         if limits.rate is not None or limits.symbol_rate is not None:
-            now = time.monotonic()
+            now = self._now  # the time its check read
             self._window.append(now)
             if limits.symbol_rate is not None:
                 self._symbol_windows.setdefault(symbol, deque()).append(now)
         if limits.duplicate is not None:
             now_dt = self._clock()
             expires = now_dt + limits.duplicate
-            key = (symbol, order.side, order.quantity, order.order_type, order.limit_price, order.stop_price)
+            key = self._key  # the check just built it for this order
+            if key is None or key[0] != symbol:
+                key = (
+                    symbol,
+                    order.side,
+                    order.quantity,
+                    order.order_type,
+                    order.limit_price,
+                    order.stop_price,
+                )
+            self._key = None
             self._recent[key] = expires
             expiries = self._expiries
             expiries.append((expires, key))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ntlab.core.enums import Side
@@ -88,6 +88,7 @@ class ExposureTracker:
         self.open_orders = 0
         self.held: set[str] = set()  # symbols with a position
         self.day: date | None = None
+        self._next_day: datetime | None = None  # when the next UTC day starts: a time at or after it rolls
         self.loss_halt: str | None = None  # why the account's daily loss limit halted risk-increasing orders
 
     # --- reading --------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class ExposureTracker:
         limit's price, ``price`` values the order when the symbol has no mark yet. Repeats are ignored."""
         if order_id in self.orders or quantity <= 0:
             return
-        s = self.symbol(symbol)
+        s = self.symbols.get(symbol) or self.symbol(symbol)
         buy = side is Side.BUY
         self.orders[order_id] = WorkingOrder(symbol, buy, quantity, rests_at)
         if buy:
@@ -152,7 +153,7 @@ class ExposureTracker:
             insort(s.bids if buy else s.asks, (rests_at, order_id))
         if s.mark is None and price is not None:
             s.mark = price
-        self._revalue(s)
+        self._exposure(s)
 
     def filled(
         self,
@@ -166,9 +167,9 @@ class ExposureTracker:
     ) -> None:
         """An execution: the order's open quantity becomes position (a late fill on a finished order, or a
         fill of an order never seen, moves the position only)."""
-        if when is not None:
+        if when is not None and (self._next_day is None or when >= self._next_day):
             self._roll(when.date())
-        s = self.symbol(symbol)
+        s = self.symbols.get(symbol) or self.symbol(symbol)
         order = self.orders.get(order_id)
         if order is not None:
             taken = quantity if quantity < order.remaining else order.remaining
@@ -189,7 +190,8 @@ class ExposureTracker:
             self.held.discard(symbol)
         if s.mark is None:
             s.mark = price
-        self._revalue(s)
+        self._exposure(s)
+        self._unrealized(s)
 
     def finished(self, order_id: str) -> None:
         """The order is done (filled, cancelled, rejected, expired): whatever was open of it is no more."""
@@ -202,7 +204,7 @@ class ExposureTracker:
         else:
             s.open_sell -= order.remaining
         self._drop(order_id, order, s)
-        self._revalue(s)
+        self._exposure(s)
 
     def mark_quote(self, quote: Quote) -> SymbolExposure:
         """Mark the quote's symbol at its mid (the same quote object again is free)."""
@@ -219,11 +221,12 @@ class ExposureTracker:
             if mid != s.mark:
                 s.mark = mid
                 changed = True
-        day = quote.time.date()
-        if day != self.day:
-            self._roll(day)  # a new day starts at this mark
+        when = quote.time
+        if self._next_day is None or when >= self._next_day:
+            self._roll(when.date())  # a new day starts at this mark
         if changed:
-            self._revalue(s)
+            self._exposure(s)
+            self._unrealized(s)
         return s
 
     def mark(self, symbol: str, price: Decimal) -> None:
@@ -231,12 +234,16 @@ class ExposureTracker:
         s = self.symbol(symbol)
         if price > 0 and price != s.mark:
             s.mark = price
-            self._revalue(s)
+            self._exposure(s)
+            self._unrealized(s)
 
     def new_day(self, day: date | None = None) -> None:
         """Start the day's P&L afresh: positions are carried at their marks, realized P&L and fees restart,
         and daily-loss halts are lifted."""
         self.day = day
+        self._next_day = (
+            None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        )
         self.loss_halt = None
         self.realized = ZERO
         for s in self.symbols.values():
@@ -246,12 +253,13 @@ class ExposureTracker:
             s.loss_halt = None
             if book.quantity and s.mark is not None:
                 book.avg_cost = s.mark
-            self._revalue(s)
+            self._unrealized(s)
 
     # --- internals ------------------------------------------------------------------------------------------
     def _roll(self, day: date) -> None:
         if self.day is None:
             self.day = day
+            self._next_day = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
         elif day > self.day:
             self.new_day(day)
 
@@ -266,8 +274,8 @@ class ExposureTracker:
             if at < len(book) and book[at] == entry:
                 del book[at]
 
-    def _revalue(self, s: SymbolExposure) -> None:
-        """Bring the symbol's valued figures, and the totals, up to date with its quantities and mark."""
+    def _exposure(self, s: SymbolExposure) -> None:
+        """Bring the symbol's valued exposure, and the totals, up to date with its quantities and mark."""
         mark = s.mark
         if mark is None:
             return
@@ -280,8 +288,11 @@ class ExposureTracker:
         self.short_value += short_value - s.short_value
         self.gross += gross - s.gross
         s.long_value, s.short_value, s.gross = long_value, short_value, gross
-        cost = s.day.avg_cost
-        unrealized = (mark - cost) * position if cost is not None else ZERO
+
+    def _unrealized(self, s: SymbolExposure) -> None:
+        """The symbol's marked unrealized P&L, and the total, after its position or mark moved."""
+        mark, cost = s.mark, s.day.avg_cost
+        unrealized = (mark - cost) * s.day.quantity if mark is not None and cost is not None else ZERO
         if unrealized != s.unrealized:
             self.unrealized += unrealized - s.unrealized
             s.unrealized = unrealized

@@ -124,11 +124,10 @@ class Effective:
     symbol_daily_loss: Decimal | None = None
     restricted: str | None = None
     located: bool = False
-
-    @property
-    def exposure_limits(self) -> bool:
-        """Whether any limit values exposure in money (and so needs a mark)."""
-        return any(v is not None for v in (self.gross, self.net, self.symbol_gross, self.symbol_net))
+    exposure: bool = True  # whether any rule needs the worst-case figures (set by resolve)
+    loss: bool = False  # a daily loss limit of the account's or the symbol's is on
+    loss_floor: Decimal | None = None  # -max_daily_loss: the day's P&L at or under it halts
+    stp: bool = True  # self-trade prevention is on
 
 
 def resolve(limits: RiskLimits, symbol: str | None = None) -> Effective:
@@ -146,6 +145,10 @@ def resolve(limits: RiskLimits, symbol: str | None = None) -> Effective:
                     values[name] = value
     band = values["price_band_bps"]
     window = values["duplicate_window"]
+    measured = ("max_position", "max_gross_exposure", "max_net_exposure", "max_daily_loss")
+    exposure = values["require_locate"] or any(
+        values[name] is not None or extra.get(name) is not None for name in measured
+    )
     return Effective(
         rate=values["max_orders_per_second"],
         reference=values["require_reference_price"],
@@ -167,4 +170,8 @@ def resolve(limits: RiskLimits, symbol: str | None = None) -> Effective:
         symbol_daily_loss=extra.get("max_daily_loss"),
         restricted=None if symbol is None else limits.restricted.get(symbol),
         located=symbol is not None and symbol in limits.locates,
+        exposure=exposure,
+        loss=values["max_daily_loss"] is not None or extra.get("max_daily_loss") is not None,
+        loss_floor=None if values["max_daily_loss"] is None else -values["max_daily_loss"],
+        stp=values["self_trade"] != "off",
     )

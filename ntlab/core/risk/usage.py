@@ -116,7 +116,7 @@ def usage_rows(engine: RiskEngine) -> list[LimitUsage]:
         _switch(account.reference),
         status=_switch(account.reference),
     )
-    band = None if account.band is None else account.band * BPS
+    band = None if account.band is None else (account.band * BPS).normalize()
     out.add(Reason.PRICE_BAND, None, band, None, "off" if band is None else f"{band:f} bps", "per order")
     out.add(
         Reason.STOP_WOULD_TRIGGER,
@@ -146,7 +146,7 @@ def usage_rows(engine: RiskEngine) -> list[LimitUsage]:
         Reason.DAILY_LOSS_LIMIT,
         None,
         account.daily_loss,
-        -tracker.pnl,
+        max(-tracker.pnl, ZERO),  # a profit uses none of it
         _number(account.daily_loss, True),
         tracker.loss_halt or f"P&L today {tracker.pnl:,.2f}",
         "halted" if tracker.loss_halt else None,
@@ -214,7 +214,7 @@ def _symbol_rows(engine: RiskEngine, symbol: str, out: _Rows) -> None:
             Reason.DAILY_LOSS_LIMIT,
             symbol,
             limits.symbol_daily_loss,
-            -s.pnl if s is not None else ZERO,
+            max(-s.pnl, ZERO) if s is not None else ZERO,
             _number(limits.symbol_daily_loss, True),
             halt or "",
             "halted" if halt else None,
