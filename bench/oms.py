@@ -1,13 +1,21 @@
 """OrderManager throughput and latency through the whole path: validation, risk, journal, paper venue.
 
-    python bench/oms.py                 # the standard figures, best and median of 3 runs (a few minutes)
+    python bench/oms.py                 # the standard figures, best and median of 3 runs (several minutes)
     python bench/oms.py --million       # also RSS after 1,000,000 orders
+    python bench/oms.py --check-only    # only the cost of the risk check itself
 
 Orders are 1-unit IOC market orders on AAPL, alternating buy and sell, so positions stay flat and the venue
 fills each at the touch (every order is acked, filled and booked to a position); the simulated clock steps one
-second every 40 (sequential) or 100 (concurrent) orders so the touch refreshes. Risk runs with the default
-limits plus a position limit. Each run starts after a full garbage collection; one more run shows the effect
-of ``gc.freeze()`` after startup, which spares full collections the libraries' own objects.
+second every 40 (sequential) or 100 (concurrent) orders so the touch refreshes. Each figure is shown twice,
+side by side: with every pre-trade rule off, and with every rule on (limits set wide enough for the workload
+to pass them all, so each rule does its work and none refuses; the orders say ``allow_duplicate=True``, as
+identical orders in the same second are what this workload is). Each run starts after a full garbage
+collection; one more run shows the effect of ``gc.freeze()`` after startup, which spares full collections
+the libraries' own objects.
+
+The last figure is the check alone, with every rule on, timed call by call off the manager: market orders
+of varying size (so the duplicate guard looks each one up and finds nothing recent), and separately the
+calls that feed the exposure tracker (the order accepted, its fill, its end).
 """
 
 from __future__ import annotations
@@ -20,18 +28,39 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 
 from ntlab.brokers.paper import PaperBroker
-from ntlab.core import OrderManager, OrderRequest, RiskLimits
+from ntlab.core import Fill, OrderManager, OrderRequest, RiskLimits
+from ntlab.core.lifecycle import OrderState
+from ntlab.core.risk import RiskEngine
 from ntlab.market import sample_market
 
-# The default limits (notional, price band) plus a position limit, so every check but the order rate runs.
-RISK = RiskLimits(max_position=1_000_000)
+RULES_OFF = RiskLimits(
+    require_reference_price=False,
+    price_band_bps=None,
+    check_stop_side=False,
+    max_order_notional=None,
+    require_locate=False,
+    self_trade="off",
+    duplicate_window=None,
+)
+# Every rule on, each limit wide enough that this workload passes it.
+RULES_ON = RiskLimits(
+    max_orders_per_second=1_000_000_000,
+    restricted={"GME": "not this workload's symbol"},
+    max_open_orders=1_000_000,
+    max_position=1_000_000,
+    max_gross_exposure=1_000_000_000_000,
+    max_net_exposure=1_000_000_000_000,
+    max_daily_loss=1_000_000_000,
+)
 REQUESTS = [
-    OrderRequest(symbol="AAPL", side=side, quantity=1, time_in_force="ioc") for side in ("buy", "sell")
+    OrderRequest(symbol="AAPL", side=side, quantity=1, time_in_force="ioc", allow_duplicate=True)
+    for side in ("buy", "sell")
 ]
 
 
@@ -40,9 +69,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _session(journal: Path | None, freeze: bool = False) -> tuple[OrderManager, PaperBroker]:
+async def _session(
+    journal: Path | None, risk: RiskLimits, freeze: bool = False
+) -> tuple[OrderManager, PaperBroker]:
     broker = PaperBroker(sample_market())
-    om = OrderManager(broker, journal=journal, risk=RISK, id_prefix="bench")
+    om = OrderManager(broker, journal=journal, risk=risk, id_prefix="bench")
     await om.start()
     gc.collect()  # each run starts from a clean heap, not paying for the previous run's garbage
     if freeze:
@@ -50,8 +81,8 @@ async def _session(journal: Path | None, freeze: bool = False) -> tuple[OrderMan
     return om, broker
 
 
-async def sequential(n: int, journal: Path | None) -> dict[str, float]:
-    om, broker = await _session(journal)
+async def sequential(n: int, journal: Path | None, risk: RiskLimits) -> dict[str, float]:
+    om, broker = await _session(journal, risk)
     latencies = []
     try:
         start = time.perf_counter()
@@ -71,8 +102,10 @@ async def sequential(n: int, journal: Path | None) -> dict[str, float]:
     }
 
 
-async def concurrent(n: int, callers: int, journal: Path | None, freeze: bool = False) -> dict[str, float]:
-    om, broker = await _session(journal, freeze)
+async def concurrent(
+    n: int, callers: int, journal: Path | None, risk: RiskLimits, freeze: bool = False
+) -> dict[str, float]:
+    om, broker = await _session(journal, risk, freeze)
     latencies: list[float] = []
     per_caller = n // callers
 
@@ -99,7 +132,7 @@ async def concurrent(n: int, callers: int, journal: Path | None, freeze: bool = 
 
 
 async def status_lookup(n: int) -> dict[str, float]:
-    om, _ = await _session(None)
+    om, _ = await _session(None, RULES_ON)
     try:
         ids = [(await om.place_order(REQUESTS[i & 1])).order_id for i in range(100)]
         start = time.perf_counter()
@@ -114,7 +147,7 @@ async def status_lookup(n: int) -> dict[str, float]:
 async def million(journal: Path | None) -> dict[str, float]:
     gc.collect()
     before = psutil.Process(os.getpid()).memory_info().rss
-    om, broker = await _session(journal)
+    om, broker = await _session(journal, RULES_ON)
     callers, per_caller = 100, 10_000
 
     async def caller(k: int) -> None:
@@ -137,9 +170,72 @@ async def million(journal: Path | None) -> dict[str, float]:
     }
 
 
-def show(name: str, figures: dict[str, float]) -> None:
+def check_cost(n: int) -> dict[str, float]:
+    """The risk check alone with every rule on, per call, and the calls that feed its tracker."""
+    broker = PaperBroker(sample_market())
+    clock = [broker.now()]
+    risk = RiskEngine(RULES_ON, broker=broker, clock=lambda: clock[0])
+    quote = broker.last_quote("AAPL")
+    assert quote is not None
+    sizes = 200  # a key repeats every 400 orders, 400 simulated seconds later: looked up, found stale
+    requests = [
+        OrderRequest(symbol="AAPL", side=side, quantity=size, time_in_force="ioc")
+        for size in range(1, sizes + 1)
+        for side in ("buy", "sell")
+    ]
+    tickets = [
+        OrderState(f"o{i}", r.symbol, r.side, r.quantity, r.order_type, r.time_in_force, clock[0])
+        for i, r in enumerate(requests)
+    ]
+    fills = [
+        Fill(
+            fill_id=f"f{i}",
+            order_id=t.order_id,
+            symbol=t.symbol,
+            side=t.side,
+            quantity=t.quantity,
+            price=quote.ask if t.side == "buy" else quote.bid,
+            time=clock[0],
+        )
+        for i, t in enumerate(tickets)
+    ]
+    checks, feeds = [], []
+    step = timedelta(seconds=1)
+    for i in range(n):
+        k = i % len(requests)
+        clock[0] += step
+        t0 = time.perf_counter_ns()
+        risk.check(requests[k], quote)
+        t1 = time.perf_counter_ns()
+        risk.accepted(tickets[k])
+        risk.filled(fills[k])
+        risk.finished(tickets[k].order_id)
+        t2 = time.perf_counter_ns()
+        checks.append((t1 - t0) / 1000)
+        feeds.append((t2 - t1) / 1000)
+    return {
+        "check p50 us": percentile(checks, 0.5),
+        "check p99 us": percentile(checks, 0.99),
+        "feed p50 us": percentile(feeds, 0.5),
+    }
+
+
+def show(name: str, figures: dict[str, float], on: dict[str, float] | None = None) -> None:
+    """One figure, or the same figure with the rules off and on, side by side."""
     text = ", ".join(f"{k} {v:,.1f}" for k, v in figures.items())
-    print(f"{name:<44} {text}", flush=True)
+    if on is None:
+        print(f"{name:<40} {text}", flush=True)
+        return
+    print(f"{name:<40} rules off: {text}", flush=True)
+    print(f"{'':<40} rules on:  {', '.join(f'{k} {v:,.1f}' for k, v in on.items())}", flush=True)
+
+
+async def both(
+    runs: int, measure: Callable[[int, RiskLimits], Awaitable[dict[str, float]]]
+) -> tuple[dict[str, float], dict[str, float]]:
+    off = await repeated(runs, lambda k: measure(k, RULES_OFF))
+    on = await repeated(runs, lambda k: measure(k, RULES_ON))
+    return off, on
 
 
 async def repeated(runs: int, measure: Callable[[int], Awaitable[dict[str, float]]]) -> dict[str, float]:
@@ -158,24 +254,38 @@ async def main() -> None:
     parser.add_argument("-n", type=int, default=50_000, help="orders per run")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (best and median shown)")
     parser.add_argument("--million", action="store_true", help="also measure RSS after 1,000,000 orders")
+    parser.add_argument("--check-only", action="store_true", help="only the risk check's own cost")
     args = parser.parse_args()
     n, runs = args.n, args.runs
+    if args.check_only:
+        show("risk check alone, every rule on", check_cost(max(n, 50_000)))
+        return
     with tempfile.TemporaryDirectory() as folder:
         journal = Path(folder)
-        show("sequential, no journal", await repeated(runs, lambda k: sequential(n, None)))
-        show("sequential, journal", await repeated(runs, lambda k: sequential(n, journal / f"seq{k}.sqlite")))
-        show("100 concurrent callers, no journal", await repeated(runs, lambda k: concurrent(n, 100, None)))
+        show("sequential, no journal", *await both(runs, lambda k, r: sequential(n, None, r)))
+        show(
+            "sequential, journal",
+            *await both(runs, lambda k, r: sequential(n, journal / f"seq{k}{id(r)}.sqlite", r)),
+        )
+        show(
+            "100 concurrent callers, no journal", *await both(runs, lambda k, r: concurrent(n, 100, None, r))
+        )
         show(
             "100 concurrent callers, journal",
-            await repeated(runs, lambda k: concurrent(n, 100, journal / f"conc{k}.sqlite")),
+            *await both(runs, lambda k, r: concurrent(n, 100, journal / f"conc{k}{id(r)}.sqlite", r)),
         )
         show(
             "  the same after gc.freeze() at startup",
-            await repeated(runs, lambda k: concurrent(n, 100, journal / f"frozen{k}.sqlite", freeze=True)),
+            *await both(
+                runs, lambda k, r: concurrent(n, 100, journal / f"frozen{k}{id(r)}.sqlite", r, freeze=True)
+            ),
         )
-        show("get_order_status", await status_lookup(200_000))
+        show("get_order_status (rules on)", await status_lookup(200_000))
+        show("risk check alone, every rule on", check_cost(max(n, 50_000)))
         if args.million:
-            show("1,000,000 orders, 100 callers, journal", await million(journal / "million.sqlite"))
+            show(
+                "1,000,000 orders, 100 callers, journal (rules on)", await million(journal / "million.sqlite")
+            )
 
 
 if __name__ == "__main__":
