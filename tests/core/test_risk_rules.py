@@ -330,3 +330,10 @@ def test_limits_are_validated_where_they_arrive():
         RiskLimits(self_trade="sometimes")
     with pytest.raises(ValidationError):
         RiskLimits(restricted=["ſPY"])
+
+
+def test_the_readme_shows_the_same_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert risk_rules_table(markdown=True) in readme

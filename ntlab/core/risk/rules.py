@@ -164,7 +164,9 @@ def risk_rules_table(markdown: bool = False) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += [
-            "| " + " | ".join(f"`{c}`" if k in (1, 2) else c for k, c in enumerate(row)) + " |"
+            "| "
+            + " | ".join(f"`{c}`" if k in (1, 2) else c.replace("|", "\\|") for k, c in enumerate(row))
+            + " |"
             for row in rows
         ]
         return "\n".join(lines)
