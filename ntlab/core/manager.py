@@ -231,9 +231,8 @@ class OrderManager:
         Raises :class:`~ntlab.errors.OrderDenied` (InvalidOrder or RiskDenied) when refused before the
         broker, :class:`~ntlab.errors.OrderRejected` when the broker refuses; the order is recorded either way.
         """
-        if (
-            self.risk.prepares
-        ):  # risk: a reference price (and short-sale flags) fetched before the actor checks
+        # risk: a remote broker's reference price (and short-sale flags) fetched before the actor checks
+        if self.risk.prepares:
             await self.risk.prepare(request, self.cancel_order)
         return await self._ask(_PLACE, request)  # type: ignore[no-any-return]
 

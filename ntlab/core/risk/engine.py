@@ -60,6 +60,7 @@ class RiskEngine:
         self.halted_reason: str | None = None
         self._broker = broker
         self._assets = broker if isinstance(broker, AssetSource) else None
+        self._quotes = broker if isinstance(broker, QuoteSource) else None  # protocol checks are slow: once
         self._clock = clock or (broker.now if broker is not None else _utc_now)
         self._window: deque[float] = deque()  # accepted orders' times (monotonic) in the last second
         self._now = 0.0  # when the last rate check ran: the accepted order's time
@@ -117,9 +118,10 @@ class RiskEngine:
         limits = self.limits_for(symbol)
         broker = self._broker
         if broker is not None and not broker.local:
-            if limits.reference and broker.last_quote(symbol) is None and isinstance(broker, QuoteSource):
+            quotes = self._quotes
+            if limits.reference and quotes is not None and broker.last_quote(symbol) is None:
                 try:
-                    await broker.fetch_quote(symbol)
+                    await quotes.fetch_quote(symbol)
                 except BrokerError as error:
                     log.warning("no reference price for %s: %s", symbol, error)
             assets = self._assets
