@@ -233,20 +233,22 @@ def show(name: str, figures: dict[str, float], on: dict[str, float] | None = Non
 async def both(
     runs: int, measure: Callable[[int, RiskLimits], Awaitable[dict[str, float]]]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    off = await repeated(runs, lambda k: measure(k, RULES_OFF))
-    on = await repeated(runs, lambda k: measure(k, RULES_ON))
-    return off, on
+    """The figure with the rules off and on: the best run's figures and the median orders/s of each.
 
-
-async def repeated(runs: int, measure: Callable[[int], Awaitable[dict[str, float]]]) -> dict[str, float]:
-    """Run ``measure`` several times: the best run's figures and the median orders/s.
-
-    A shared machine slows some runs down; the best run is the closest to what the code costs (as timeit
-    reports its minimum), and the median says what to expect.
+    Runs are taken in turn (off, on, off, on...) so that both sides see the same machine: load that comes
+    and goes on a shared machine would otherwise favour one. The best run is the closest to what the code
+    costs (as timeit reports its minimum), and the median says what to expect.
     """
-    results = [await measure(k) for k in range(runs)]
-    best = max(results, key=lambda r: r["orders/s"])
-    return {**best, "median orders/s": statistics.median(r["orders/s"] for r in results)}
+    results: dict[int, list[dict[str, float]]] = {id(RULES_OFF): [], id(RULES_ON): []}
+    for k in range(runs):
+        for risk in (RULES_OFF, RULES_ON):
+            results[id(risk)].append(await measure(k, risk))
+
+    def summary(figures: list[dict[str, float]]) -> dict[str, float]:
+        best = max(figures, key=lambda r: r["orders/s"])
+        return {**best, "median orders/s": statistics.median(r["orders/s"] for r in figures)}
+
+    return summary(results[id(RULES_OFF)]), summary(results[id(RULES_ON)])
 
 
 async def main() -> None:
