@@ -3,16 +3,36 @@
 Live trading needs two deliberate acts: ``ENABLE_LIVE_TRADING=true`` *and* ``PAPER_TRADING=false``. Anything
 else trades on paper (the built-in venue, or the broker's paper endpoint), and :attr:`ExecutionConfig.mode_reason`
 says why, so nobody wonders which account an order went to.
+
+The two keys take exactly ``true`` or ``false`` (any case). Anything else (``1``, ``yes``, ``on``, ``maybe``, an
+empty value) is a :class:`~ntlab.errors.ConfigError` naming the variable: a value that only looks like a yes
+must never open live trading, and a typo must be seen, not silently read as paper either.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ntlab.errors import ConfigError
+
+_GATE_MESSAGE = "use exactly true or false (any case)"
+
+
+def _config_error(error: ValidationError) -> ConfigError:
+    """One line naming the environment variable that is wrong, instead of pydantic's report."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "configuration"
+    variable = field.upper()
+    given = "" if "key" in field or "secret" in field else f"={first.get('input')!r}"
+    if first["type"] == "value_error" and _GATE_MESSAGE in first["msg"]:
+        return ConfigError(
+            f"{variable}{given} is not a boolean: {_GATE_MESSAGE}; nothing else is accepted, so a value "
+            "that only looks like yes never opens live trading"
+        )
+    return ConfigError(f"{variable}{given} is not valid: {first['msg']}")
 
 
 class ExecutionConfig(BaseSettings):
@@ -26,6 +46,21 @@ class ExecutionConfig(BaseSettings):
     broker_api_key: SecretStr | None = None
     broker_secret_key: SecretStr | None = None
     broker_base_url: str | None = None
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise _config_error(error) from None
+
+    @field_validator("enable_live_trading", "paper_trading", mode="before")
+    @classmethod
+    def _exactly_true_or_false(cls, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(_GATE_MESSAGE)
 
     @property
     def live(self) -> bool:

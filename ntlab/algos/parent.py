@@ -264,6 +264,7 @@ class ParentOrder:
             parent_id=self.parent_id,
             tag=p.algo,
             venue=p.venue,
+            allow_duplicate=True,  # slices of one parent repeat size and price by design
         )
         try:
             await self.om.place_order(request)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ntlab.brokers.paper import PaperBroker, PaperConfig
-from ntlab.core.broker import UpdateSink
+from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.enums import OrderStatus, OrderType, Side
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.positions import PositionState
@@ -143,6 +143,16 @@ class SmartRouter:
             bid_size=sum((q.bid_size for q in quotes if q.bid == bid), Decimal(0)),
             ask_size=sum((q.ask_size for q in quotes if q.ask == ask), Decimal(0)),
         )
+
+    def asset_flags(self, symbol: str) -> AssetFlags | None:
+        """What every venue allows: a leg of a short sale may go to any of them."""
+        flags = [v.asset_flags(symbol) for v in self.venues.values()]
+        if not flags or any(f is None for f in flags):
+            return None
+        return AssetFlags(symbol, *(all(column) for column in list(zip(*flags, strict=True))[1:]))
+
+    async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None:
+        return self.asset_flags(symbol)
 
     async def advance(self, step: timedelta | pd.Timedelta | str | float) -> datetime:
         return await self.advance_to(self.now_ns + duration_ns(step))

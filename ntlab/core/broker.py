@@ -9,14 +9,14 @@ beyond what the API needs (ids); the OrderManager owns state. Errors are mapped 
 
 Capabilities beyond the port are protocols of their own, checked with ``isinstance``: a simulated venue
 (:class:`SimulatedVenue`) has a market and a clock that code steps; a :class:`QuoteSource` can fetch a quote
-on demand when none has streamed in yet.
+on demand when none has streamed in yet; an :class:`AssetSource` says whether a symbol can be sold short.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Fill, Order, Position, Quote
@@ -131,3 +131,29 @@ class QuoteSource(Protocol):
     """A broker that can fetch a quote on demand (a REST snapshot) when none has streamed in yet."""
 
     async def fetch_quote(self, symbol: str) -> Quote | None: ...
+
+
+class AssetFlags(NamedTuple):
+    """What a broker says about trading one symbol (Alpaca: the flags of ``GET /v2/assets/{symbol}``).
+
+    A sale beyond the long position needs ``shortable`` and ``easy_to_borrow`` (or a locate).
+    """
+
+    symbol: str
+    tradable: bool
+    shortable: bool
+    easy_to_borrow: bool
+    fractionable: bool
+
+
+@runtime_checkable
+class AssetSource(Protocol):
+    """A broker that knows which symbols are tradable and shortable.
+
+    ``asset_flags`` answers from what the broker already told (no I/O: pre-trade risk calls it for every
+    short sale); ``fetch_asset_flags`` asks the broker and remembers the answer.
+    """
+
+    def asset_flags(self, symbol: str) -> AssetFlags | None: ...
+
+    async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None: ...

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from ntlab.core.events import OrderEvent
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
-from ntlab.core.records import Quote
 from ntlab.core.reports import OrderUpdate
 
 if TYPE_CHECKING:
@@ -25,11 +24,8 @@ Reply = asyncio.Future[Any]
 
 @dataclass(slots=True)
 class Place:
-    """A new order; ``quote`` is the reference price fetched for it before it was queued, if any."""
-
     request: OrderRequest
     reply: Reply
-    quote: Quote | None = None
 
 
 @dataclass(slots=True)

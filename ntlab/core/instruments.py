@@ -74,13 +74,19 @@ class Instrument(BaseModel):
 
 
 def classify_symbol(symbol: str) -> AssetKind | None:
-    """The asset kind a symbol's shape implies, or None when it fits no known form."""
-    if EQUITY_SYMBOL.match(symbol):
+    """The asset kind a symbol's shape implies, or None when it fits no known form.
+
+    Symbols are plain ASCII, matched whole: a character outside ASCII or a trailing newline is no symbol
+    (never folded to one: ``'ſPY'.upper()`` is ``'SPY'``).
+    """
+    if not symbol.isascii():
+        return None
+    if EQUITY_SYMBOL.fullmatch(symbol):
         return AssetKind.EQUITY
-    fx = FX_SYMBOL.match(symbol)
+    fx = FX_SYMBOL.fullmatch(symbol)
     if fx and fx.group(1) in FIAT and fx.group(2) in FIAT and fx.group(1) != fx.group(2):
         return AssetKind.FX
-    crypto = CRYPTO_SYMBOL.match(symbol)
+    crypto = CRYPTO_SYMBOL.fullmatch(symbol)
     if crypto and not (crypto.group(1) in FIAT and crypto.group(2) in FIAT):
         return AssetKind.CRYPTO
     return None

@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ntlab.core.broker import Broker, QuoteSource, SimulatedVenue
+from ntlab.core.broker import Broker, SimulatedVenue
 from ntlab.core.commands import (
     Batch,
     Call,
@@ -81,7 +81,7 @@ class OrderManager:
         durable_journal: bool = False,
     ) -> None:
         self.broker = broker
-        self.risk = RiskEngine(risk)
+        self.risk = RiskEngine(risk, broker=broker)
         if instruments is None:
             known = broker.market.instruments.values() if isinstance(broker, SimulatedVenue) else ()
             instruments = InstrumentRegistry(list(known))
@@ -165,11 +165,9 @@ class OrderManager:
         Raises :class:`~ntlab.errors.OrderDenied` (InvalidOrder or RiskDenied) when refused before the
         broker, :class:`~ntlab.errors.OrderRejected` when the broker refuses; the order is recorded either way.
         """
-        broker = self.broker
-        quote = None
-        if not broker.local and isinstance(broker, QuoteSource) and broker.last_quote(request.symbol) is None:
-            quote = await broker.fetch_quote(request.symbol)  # a reference price for the risk checks
-        return await self._ask(lambda reply: Place(request, reply, quote))  # type: ignore[no-any-return]
+        if self.risk.prepares:  # a remote broker's reference price and short-sale flags, fetched first
+            await self.risk.prepare(request, self.cancel_order)
+        return await self._ask(lambda reply: Place(request, reply))  # type: ignore[no-any-return]
 
     async def replace_order(
         self,
@@ -371,6 +369,7 @@ class OrderManager:
         seen, halted = self._state.replay(journal.events())
         if halted is not None:
             self.risk.halt(halted)
+        self.risk.restore(self._state.fills, self._state.snapshots())  # exposure as journaled
         if self._id_prefix is None:
             self._id_prefix = journal.get_meta("id_prefix")
         return seen

@@ -65,8 +65,18 @@ class OrderRequest(BaseModel):
     parent_id: str | None = None
     tag: str | None = None
     venue: str | None = None
+    allow_duplicate: bool = (
+        False  # an identical order within a few seconds is meant: skip the duplicate guard
+    )
 
     def __init__(self, **data: Any) -> None:
+        symbol = data.get("symbol")
+        if isinstance(symbol, str) and not symbol.isascii():
+            # Refused, never folded: str.upper() turns 'ſPY' into 'SPY' and the order would trade SPY.
+            raise InvalidOrder(
+                Reason.INVALID_SYMBOL,
+                f"symbol {symbol!r} has characters outside ASCII; type it with plain letters ({SYMBOL_FORMS})",
+            )
         for key in ("symbol", "side", "order_type", "time_in_force"):
             if isinstance(data.get(key), str):
                 data[key] = data[key].strip().lower() if key != "symbol" else data[key].strip().upper()

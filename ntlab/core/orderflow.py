@@ -22,8 +22,8 @@ from ntlab.core.instruments import InstrumentRegistry
 from ntlab.core.journal import Journal
 from ntlab.core.lifecycle import OrderState, Outcome, ReplaceChange
 from ntlab.core.models import OrderRequest
-from ntlab.core.records import ZERO, Order, OrderResponse, Quote
-from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, ReplaceRejected
+from ntlab.core.records import ZERO, Order, OrderResponse
+from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
 from ntlab.core.risk import RiskEngine
 from ntlab.core.session import SessionState, order_record, replace_record, report_record
 from ntlab.core.validation import validate_for_instrument, validate_replace
@@ -84,8 +84,8 @@ class OrderFlow:
     # --- taking commands in ----------------------------------------------------------------------------
     def take(self, command: Command, batch: Batch) -> None:
         match command:
-            case Place(request=request, reply=reply, quote=quote):
-                self._accept(request, quote, reply, batch)
+            case Place(request=request, reply=reply):
+                self._accept(request, reply, batch)
             case Reports(reports=reports, reply=reply):
                 for report in reports:
                     self.apply(report, batch)
@@ -104,12 +104,11 @@ class OrderFlow:
             case Stop():
                 pass
 
-    def _accept(self, request: OrderRequest, quote: Quote | None, reply: Reply, batch: Batch) -> None:
+    def _accept(self, request: OrderRequest, reply: Reply, batch: Batch) -> None:
         broker = self.broker
         now = broker.now()
         order_id, taken = self.ids.claim(request.client_order_id)
-        if quote is None:
-            quote = broker.last_quote(request.symbol)
+        quote = broker.last_quote(request.symbol)
         given = request.__dict__
         order = Order(
             order_id=order_id,
@@ -128,7 +127,7 @@ class OrderFlow:
                     "leave it empty to get a fresh id",
                 )
             validate_for_instrument(request, self.instruments)
-            self.risk.check(request, quote, self.state.positions.quantity(request.symbol))
+            self.risk.check(request, quote)
         except OrderDenied as denial:
             denied = order._replace(
                 status=S.REJECTED, reason_code=denial.reason.value, reason=str(denial.args[0])
@@ -141,6 +140,7 @@ class OrderFlow:
                 batch.events.append(OrderEvent("order", denied))
             return
         state = self.state.add(order)
+        self.risk.accepted(order)  # it counts toward rates, duplicates and exposure from now
         if self.journal is not None:
             self.journal.add("request", order_id, order_record(order))
         batch.sends.append((Place, state, None, reply))
@@ -182,9 +182,12 @@ class OrderFlow:
                     f"order {order_id} is {state.status.value}; replace it once the broker has answered",
                 )
             request = validate_replace(state.order, change, self.instruments)
-            self.risk.check(
-                request, self.broker.last_quote(request.symbol), self.state.positions.quantity(request.symbol)
-            )
+            old = state.order
+            self.risk.finished(order_id)  # checked as it would stand, not on top of itself
+            try:
+                self.risk.check(request, self.broker.last_quote(request.symbol))
+            finally:
+                self.risk.working(old, old.remaining_quantity)
         except OrderDenied as denial:
             denial.order_id = order_id
             batch.answer(reply, denial)
@@ -203,6 +206,14 @@ class OrderFlow:
             return
         outcome = self.state.apply(state, report)
         if outcome.changed:
+            risk = self.risk
+            if outcome.fill is not None:
+                risk.filled(outcome.fill)
+            if state.status.is_final:
+                risk.finished(report.order_id)
+            elif isinstance(report, Replaced):
+                risk.finished(report.order_id)
+                risk.working(state.order, state.order.remaining_quantity)
             if self.journal is not None:
                 self.journal.add(*report_record(report))
             self._announce(state, outcome, batch)
@@ -371,6 +382,7 @@ class OrderFlow:
             status=S.ACCEPTED, filled_quantity=ZERO, avg_fill_price=None, fees=ZERO, external=True
         )
         self.state.add(adopted)
+        self.risk.working(adopted)  # an order placed elsewhere is exposure too
         self._journal("adopted", order.order_id, order_record(adopted))
         if batch.events is not None:
             batch.events.append(OrderEvent("order", adopted))

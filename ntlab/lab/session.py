@@ -487,6 +487,13 @@ class Lab(AlgoMethods):
             unsubscribe()
 
     # --- analysis and display ----------------------------------------------------------------------------
+    @property
+    def risk(self) -> Any:
+        """Each pre-trade limit beside what is used of it now: ``lab.risk.frame``, ``lab.risk.widget()``."""
+        from ntlab.lab.risk import RiskView
+
+        return RiskView(self)
+
     def tca(self, **options: Any) -> Any:
         """Transaction-cost analysis of this session against the market's quotes (and trades)."""
         from ntlab.analytics import tca

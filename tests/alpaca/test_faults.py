@@ -33,6 +33,7 @@ def requests() -> list[OrderRequest]:
                 order_type="limit",
                 limit_price=Decimal("400.00"),
                 time_in_force="gtc",
+                allow_duplicate=True,
             )
         )
     out.append(

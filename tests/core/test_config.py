@@ -59,3 +59,46 @@ def test_secrets_never_show(monkeypatch, caplog):
     for text in shown:
         assert SECRET not in text
         assert KEY not in text
+
+
+@pytest.mark.parametrize("variable", ["ENABLE_LIVE_TRADING", "PAPER_TRADING"])
+@pytest.mark.parametrize(
+    ("text", "value"), [("true", True), ("TRUE", True), ("True", True), ("false", False), ("FaLsE", False)]
+)
+def test_the_gate_takes_exactly_true_or_false_in_any_case(monkeypatch, variable, text, value):
+    monkeypatch.setenv(variable, text)
+    assert getattr(ExecutionConfig(), variable.lower()) is value
+
+
+@pytest.mark.parametrize("variable", ["ENABLE_LIVE_TRADING", "PAPER_TRADING"])
+@pytest.mark.parametrize("text", ["1", "0", "yes", "no", "on", "off", "y", "maybe", "", " true", "true "])
+def test_anything_else_is_a_config_error_naming_the_variable(monkeypatch, variable, text):
+    monkeypatch.setenv("BROKER", "alpaca")
+    monkeypatch.setenv("ENABLE_LIVE_TRADING", "true")
+    monkeypatch.setenv("PAPER_TRADING", "false")
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(ConfigError) as caught:
+        ExecutionConfig()
+    message = str(caught.value)
+    assert message.startswith(f"{variable}={text!r} is not a boolean")
+    assert "true or false" in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no pydantic traceback
+    assert "pydantic" not in message and "validation error" not in message
+
+
+def test_a_dotenv_file_is_held_to_the_same_rule(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("BROKER=alpaca\nENABLE_LIVE_TRADING=on\nPAPER_TRADING=false\n")
+    with pytest.raises(ConfigError, match="ENABLE_LIVE_TRADING='on'"):
+        ExecutionConfig()
+
+
+def test_values_given_in_code_are_checked_too():
+    assert ExecutionConfig(enable_live_trading=True, paper_trading=False, broker="alpaca").live
+    with pytest.raises(ConfigError, match="PAPER_TRADING=1 is not a boolean"):
+        ExecutionConfig(paper_trading=1)
+
+
+def test_other_bad_values_name_their_variable_without_showing_secrets(monkeypatch):
+    with pytest.raises(ConfigError, match="BROKER_SECRET_KEY is not valid") as caught:
+        ExecutionConfig(broker_secret_key=12345)
+    assert "12345" not in str(caught.value)

@@ -35,7 +35,7 @@ SESSION = textwrap.dedent(
 
     async def main(journal, ledger, kill_at, when):
         broker = DyingVenue(int(kill_at), when, ledger=ledger)
-        risk = RiskLimits(max_order_notional=None, price_band_bps=None)
+        risk = RiskLimits(max_order_notional=None, price_band_bps=None, duplicate_window=None)
         async with OrderManager(broker, journal=journal, risk=risk) as om:
             async def one(i):
                 side = "buy" if i % 2 else "sell"

@@ -102,7 +102,8 @@ async def test_kill_switch_denies_orders_but_not_cancels(tmp_path):
 
 
 async def test_rate_limit_per_second():
-    async with OrderManager(ScriptedVenue(), risk=RiskLimits(max_orders_per_second=5)) as om:
+    limits = RiskLimits(max_orders_per_second=5, duplicate_window=None)  # eight identical orders at once
+    async with OrderManager(ScriptedVenue(), risk=limits) as om:
         results = await asyncio.gather(*(om.place_order(market()) for _ in range(8)), return_exceptions=True)
         denied = [r for r in results if isinstance(r, RiskDenied)]
         assert len(denied) == 3 and all(d.reason is Reason.RATE_LIMIT for d in denied)
@@ -159,7 +160,7 @@ async def test_events_reach_iterators_and_callbacks():
         response = await om.place_order(market(5))
         await asyncio.wait_for(task, 2)
         unsubscribe()
-        await om.place_order(market(5))
+        await om.place_order(market(6))
     assert [e.kind for e in seen] == ["order", "fill"]
     assert seen[1].fill.quantity == 5 and seen[1].order.order_id == response.order_id
     assert [e.kind for e in collected] == ["order", "fill"]

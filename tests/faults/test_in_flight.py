@@ -12,7 +12,7 @@ from tests.alpaca.conftest import assert_invariants, make_broker, settle, wait_u
 
 
 def buy(quantity: int = 10) -> OrderRequest:
-    return OrderRequest(symbol="AAPL", side="buy", quantity=quantity)
+    return OrderRequest(symbol="AAPL", side="buy", quantity=quantity, allow_duplicate=True)
 
 
 async def test_a_reconnect_during_a_retried_submit_leaves_the_order_to_its_submit(fake):

@@ -23,7 +23,7 @@ MARKET = sample_market(symbols=["AAPL", "MSFT"])
 
 
 def buy(quantity: int = 10, symbol: str = "AAPL") -> OrderRequest:
-    return OrderRequest(symbol=symbol, side="buy", quantity=quantity)
+    return OrderRequest(symbol=symbol, side="buy", quantity=quantity, allow_duplicate=True)
 
 
 def refuse_writes(connection, refuse: bool = True) -> None:

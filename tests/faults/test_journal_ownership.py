@@ -20,7 +20,7 @@ MARKET = sample_market(symbols=["AAPL", "MSFT"])
 
 
 def buy(quantity: int = 10) -> OrderRequest:
-    return OrderRequest(symbol="AAPL", side="buy", quantity=quantity)
+    return OrderRequest(symbol="AAPL", side="buy", quantity=quantity, allow_duplicate=True)
 
 
 def checkpoint_threads() -> list[threading.Thread]:

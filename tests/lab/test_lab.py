@@ -37,7 +37,7 @@ def test_bad_input_raises_the_core_error_with_a_short_traceback(lab):
         tb = tb.tb_next
     assert not any("ntlab/core" in f for f in frames)  # no journey through the core's internals
     with pytest.raises(RiskDenied, match="price_band"):
-        lab.buy("AAPL", 1, limit="19.00")
+        lab.buy("AAPL", 1, limit="1900.00")
     with pytest.raises(InvalidOrder, match="symbol"):
         lab.sell("not a symbol", 1)
     with pytest.raises(NtlabError, match="no quote"):

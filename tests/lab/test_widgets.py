@@ -44,7 +44,7 @@ def test_price_fields_follow_the_order_type(lab):
         ({"quantity": "1.5"}, "whole units"),
         ({"symbol": "not a symbol"}, "symbol"),
         ({"order_type": "limit", "limit_price": "12x"}, "limit_price"),
-        ({"order_type": "limit", "limit_price": "150.00"}, "price_band"),
+        ({"order_type": "limit", "limit_price": "250.00"}, "price_band"),  # a buy far over the ask
         ({"order_type": "stop", "stop_price": ""}, "stop_price"),
     ],
 )
@@ -92,7 +92,7 @@ def test_refreshes_are_coalesced(lab):
     blotter = Blotter(lab)
     start = blotter.refresher.redraws
     for _ in range(200):
-        lab.buy("SPY", 1)
+        lab.buy("SPY", 1, allow_duplicate=True)
     time.sleep(0.6)
     redraws = blotter.refresher.redraws - start
     assert 1 <= redraws <= 4  # 200 orders and 400 events, a few redraws

@@ -19,6 +19,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as quote_path
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,7 +29,7 @@ from ntlab.brokers.alpaca import mapping
 from ntlab.brokers.alpaca.ratelimit import RateLimiter
 from ntlab.brokers.alpaca.rest import AlpacaRest
 from ntlab.brokers.alpaca.stream import TradeStream
-from ntlab.core.broker import UpdateSink
+from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Fill, Order, Position, Quote
 from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
@@ -134,6 +135,7 @@ class AlpacaBroker:
         self._current: dict[str, str] = {}  # ntlab order id -> Alpaca id of its live incarnation
         self._replacements: dict[str, int] = {}
         self._quotes: dict[str, Quote] = {}
+        self._assets: dict[str, AssetFlags] = {}
         self._offset = timedelta(0)
         self.stats: dict[str, int] = {"requests": 0, "lookups": 0, "sweeps": 0}
 
@@ -411,6 +413,21 @@ class AlpacaBroker:
         )
         self._quotes[symbol] = quote
         return quote
+
+    # --- assets: what pre-trade risk asks before a short sale -------------------------------------------
+    def asset_flags(self, symbol: str) -> AssetFlags | None:
+        """The flags :meth:`fetch_asset_flags` last brought for ``symbol`` (no I/O), or None."""
+        return self._assets.get(symbol)
+
+    async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None:
+        """``GET /v2/assets/{symbol}``: tradable, shortable, easy to borrow, fractionable. None when Alpaca
+        does not know the symbol (404 "asset not found")."""
+        data = await self.rest.get(f"/v2/assets/{quote_path(symbol, safe='')}")
+        if not data:
+            return None
+        flags = mapping.asset_flags(symbol, data)
+        self._assets[symbol] = flags
+        return flags
 
     async def _sync_clock(self) -> None:
         data = await self.rest.get("/v2/clock")

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import time
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,6 +96,9 @@ class FakeAlpaca:
         self._ticker: asyncio.Task[None] | None = None
         self._stalls: set[asyncio.Task[Any]] = set()
         self.requests = 0
+        # Fields to change in an asset's JSON, by symbol: {"GME": {"easy_to_borrow": False}} makes it hard to
+        # borrow (borrow_status follows), {"XYZ": {"shortable": False}} not shortable at all.
+        self.asset_overrides: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     async def start(self) -> FakeAlpaca:
@@ -114,6 +118,7 @@ class FakeAlpaca:
         r.add_get("/v2/account/activities", self._activities)
         r.add_get("/v2/clock", self._clock)
         r.add_get("/v2/stocks/{symbol}/quotes/latest", self._latest_quote)
+        r.add_get("/v2/assets/{symbol_or_asset_id:.+}", self._asset)
         r.add_get("/stream", self.stream.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -496,6 +501,40 @@ class FakeAlpaca:
                 },
             }
         )
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        """GET /v2/assets/{symbol_or_asset_id}: the asset's flags, as Alpaca spells them (404 if unknown)."""
+        symbol = request.match_info["symbol_or_asset_id"]
+        if self.book.feed.quote(symbol, self.book.now) is None:
+            return self._error(404, 40410000, f"asset not found for {symbol}")
+        return self._ok(asset_json(symbol, self.asset_overrides.get(symbol, {})))
+
+
+def asset_json(symbol: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An asset as Alpaca describes it: US equities shortable and easy to borrow unless overridden; crypto
+    never shortable. ``borrow_status`` (the newer field) agrees with ``easy_to_borrow``."""
+    crypto = "/" in symbol
+    asset: dict[str, Any] = {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-alpaca-asset:{symbol}")),
+        "class": "crypto" if crypto else "us_equity",
+        "exchange": "CRYPTO" if crypto else "NASDAQ",
+        "symbol": symbol,
+        "name": symbol,
+        "status": "active",
+        "tradable": True,
+        "marginable": not crypto,
+        "maintenance_margin_requirement": 100 if crypto else 30,
+        "margin_requirement_long": "100" if crypto else "30",
+        "margin_requirement_short": "100",
+        "shortable": not crypto,
+        "easy_to_borrow": not crypto,
+        "fractionable": True,
+        "attributes": ["fractional_eh_enabled"] if not crypto else [],
+    }
+    asset.update(overrides or {})
+    if not crypto:
+        asset["borrow_status"] = "easy_to_borrow" if asset["easy_to_borrow"] else "hard_to_borrow"
+    return asset
 
 
 def _decimal(value: Any) -> Any:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ntlab.core.broker import AssetFlags
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.records import Fill, Order, Position
 from ntlab.core.reports import (
@@ -270,3 +271,17 @@ def position(data: dict[str, Any]) -> Position:
     if data.get("side") == "short":
         qty = -qty
     return Position(data["symbol"], qty, _dec(data.get("avg_entry_price")))
+
+
+def asset_flags(symbol: str, data: dict[str, Any]) -> AssetFlags:
+    """``GET /v2/assets/{symbol}`` as the flags pre-trade risk reads. ``borrow_status`` (``easy_to_borrow`` or
+    ``hard_to_borrow``) is the newer spelling of ``easy_to_borrow``: it wins when present."""
+    borrow = data.get("borrow_status")
+    easy = borrow == "easy_to_borrow" if borrow is not None else data.get("easy_to_borrow") is True
+    return AssetFlags(
+        symbol=symbol,
+        tradable=data.get("tradable") is True,
+        shortable=data.get("shortable") is True,
+        easy_to_borrow=easy,
+        fractionable=data.get("fractionable") is True,
+    )

@@ -29,7 +29,7 @@ from ntlab.brokers.paper.clock import RealTimeClock, SimClock
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger
 from ntlab.core import fields
-from ntlab.core.broker import UpdateSink
+from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.positions import PositionState
@@ -96,6 +96,7 @@ class PaperBroker:
         self._orders: dict[str, VenueOrder] = {}
         self._at_close: dict[int, VenueOrder] = {}
         self._fills: list[Fill] = []
+        self._asset_flags: dict[str, AssetFlags] = {}
         self._rng = np.random.default_rng(self.config.seed)
         self._order_seq = 0
         self._sink: UpdateSink | None = None
@@ -166,6 +167,24 @@ class PaperBroker:
             book.seek(self._now_ns)
             self._books[symbol] = book
         return book
+
+    def asset_flags(self, symbol: str) -> AssetFlags | None:
+        """Every symbol of the market trades; it can be sold short when it is on ``config.locates`` (all
+        symbols when that is None)."""
+        found = self._asset_flags.get(symbol)
+        if found is None:
+            instrument = self.market.instruments.get(symbol)
+            if instrument is None:
+                return None
+            locates = self.config.locates
+            borrowable = locates is None or symbol in locates
+            found = self._asset_flags[symbol] = AssetFlags(
+                symbol, True, borrowable, borrowable, instrument.fractional
+            )
+        return found
+
+    async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None:
+        return self.asset_flags(symbol)
 
     def last_quote(self, symbol: str) -> Quote | None:
         book = self._books.get(symbol) or self._book(symbol)
