@@ -18,6 +18,7 @@ class PaperConfig(BaseModel):
     - ``price_offset_bps``: this venue's quotes shifted from the market's (for multi-venue routing).
     - ``liquidity_factor``: this venue's displayed size as a multiple of the market's.
     - ``seed``: the random stream for passive fills; same seed and inputs give the same fills.
+    - ``starting_cash``: the paper account's cash at the start of the session (its ``account()``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -31,3 +32,4 @@ class PaperConfig(BaseModel):
     slippage_bps: Decimal = Decimal("0")
     price_offset_bps: Decimal = Decimal("0")
     liquidity_factor: float = Field(default=1.0, gt=0.0)
+    starting_cash: Decimal = Field(default=Decimal("1000000"), ge=0)
