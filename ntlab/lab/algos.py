@@ -120,7 +120,8 @@ class Algos:
         """The parent's schedule against what was filled, wake by wake."""
         from ntlab.lab.charts import schedule_chart
 
-        return schedule_chart(self._lab, self.parent(parent))
+        found = parent if not isinstance(parent, str) else self.parent(parent)
+        return schedule_chart(self._lab, found)
 
     def __repr__(self) -> str:
         snapshots = self.snapshots()

@@ -128,6 +128,7 @@ class Lab:
         self._om = OrderManager(self.broker, journal=journal, risk=risk, id_prefix=id_prefix)
         self._listeners: list[Callable[[], None]] = []
         self._widgets: list[Any] = []
+        self._spawned: list[Any] = []
         try:
             self._bridge.run(self._om.start(), timeout)
             self._start_algos(journal is not None)
@@ -202,6 +203,13 @@ class Lab:
     async def arun(self, coroutine: Any) -> Any:
         return await self._bridge.arun(coroutine)
 
+    def spawn(self, coroutine: Any) -> Any:
+        """Start a coroutine on the core loop without waiting (a widget's refresher); returns its future,
+        which ``cancel()`` stops."""
+        future = self._bridge.submit(coroutine)
+        self._spawned.append(future)
+        return future
+
     def close(self) -> None:
         """Stop widgets, the manager (flushing the journal) and the core thread. Safe to call twice."""
         if getattr(self, "_closed", True):
@@ -211,6 +219,8 @@ class Lab:
             unsubscribe()
         for widget in self._widgets:
             widget.stop()
+        for future in self._spawned:  # refreshers of widgets nobody stopped
+            future.cancel()
         try:
             self._bridge.run(self._engine.stop(), self.timeout)
             self._bridge.run(self._om.close(), self.timeout)
@@ -433,12 +443,19 @@ class Lab:
             raise BrokerError(f"{self.broker.name} reports no account (cash, equity, buying power)")
         return await self.broker.account()
 
+    @twin
+    async def version(self) -> int:
+        """A count of the session's order events: views redraw when it has moved since they last looked."""
+        return self._version
+
     def _watch_orders(self) -> Callable[[], None]:
         """Keep orders and fills converted as they change, so a look at a long session is cheap."""
         self._table.sync(self._om.orders())
         self._fills.sync(self._om.fills())
+        self._version = 0
 
         def convert(event: OrderEvent) -> None:
+            self._version += 1
             self._table.on_event(event)
             self._fills.on_event(event)
 
@@ -531,6 +548,13 @@ class Lab:
         market = self.broker.market
         orders, fills = tca_frames(self._om.orders(), self._om.fills())
         return functools.partial(tca, orders, fills, market.quotes, market.trades, **options)
+
+    @property
+    def charts(self) -> Any:
+        """Charts of this session: ``lab.charts.pnl()``, ``exposure()``, ``order(o)``, ``schedule(parent)``."""
+        from ntlab.lab.charts import Charts
+
+        return Charts(self)
 
     def ticket(self, symbol: str | None = None) -> Any:
         """An order ticket widget (on ``symbol``, else the market's first)."""

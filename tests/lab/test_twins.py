@@ -93,7 +93,11 @@ def test_view_and_lookup_twins_give_the_same(lab):
 
 def test_algo_twins_act_alike():
     with Lab(journal=None) as a, Lab(journal=None) as b:
-        for name, kwargs in [("twap", {"minutes": 5}), ("vwap", {"minutes": 5}), ("pov", {"rate": 0.05, "minutes": 5})]:
+        for name, kwargs in [
+            ("twap", {"minutes": 5}),
+            ("vwap", {"minutes": 5}),
+            ("pov", {"rate": 0.05, "minutes": 5}),
+        ]:
             sync = getattr(a.algos, name)("AAPL", 500, **kwargs)
             other = asyncio.run(getattr(b.algos, f"a{name}")("AAPL", 500, **kwargs))
             assert sync.parent_id == other.parent_id
@@ -101,7 +105,9 @@ def test_algo_twins_act_alike():
         assert a.algos.cancel("sim-pov-003").status == asyncio.run(b.algos.acancel("sim-pov-003")).status
         assert a.algos.run() == asyncio.run(b.algos.arun())
         pd.testing.assert_frame_equal(a.algos.frame, asyncio.run(b.algos.aframe()), check_exact=False)
-        assert [s.status for s in a.algos.snapshots()] == [s.status for s in asyncio.run(b.algos.asnapshots())]
+        assert [s.status for s in a.algos.snapshots()] == [
+            s.status for s in asyncio.run(b.algos.asnapshots())
+        ]
 
 
 @pytest.mark.parametrize("name", ["buy", "quote", "orders"])
@@ -111,7 +117,9 @@ def test_async_twins_run_from_the_core_thread_itself(lab, name):
 
     async def on_core():
         twin_ = getattr(lab, f"a{name}")
-        results.append(await (twin_("AAPL", 1) if name == "buy" else twin_("AAPL") if name == "quote" else twin_()))
+        results.append(
+            await (twin_("AAPL", 1) if name == "buy" else twin_("AAPL") if name == "quote" else twin_())
+        )
 
     lab.run(on_core())
     assert results and results[0] is not None
