@@ -4,7 +4,8 @@
 symbol), an algo's children collapsed under their parent (which shows its progress), newest first, at most
 ``rows`` of them. It keeps each order's row text until the order changes, so a redraw of a 10,000-order
 session formats only what changed (``python bench/lab.py`` measures it). :class:`Blotter` draws the rows into
-a fixed pool of row widgets, so the frontend holds the same few widgets however long the session gets.
+a pool of row widgets that grows to the most rows shown at once (``rows`` at most), so the frontend holds
+the same few widgets however long the session gets.
 """
 
 from __future__ import annotations
@@ -290,9 +291,9 @@ class Blotter(StaticFallback, widgets.VBox):
             f"{ROW_CSS}<div style='margin-left:96px;font-weight:600'>{head}</div>"
             f"<div style='color:{GREY};font-size:11px'>times in {zone_name(lab.zone)}</div>"
         )
-        self.pool = [_RowWidget(self) for _ in range(rows)]
+        self.pool: list[_RowWidget] = []  # grows to the most rows shown at once, up to ``rows``
         self.table = widgets.VBox(
-            self.pool, layout=widgets.Layout(height=HEIGHT, overflow="auto", flex_flow="column")
+            [], layout=widgets.Layout(height=HEIGHT, overflow="auto", flex_flow="column")
         )
         self.shown: list[Row] = []
         super().__init__(
@@ -323,6 +324,9 @@ class Blotter(StaticFallback, widgets.VBox):
     def update(self, orders: Sequence[Order], parents: Sequence[ParentSnapshot] = ()) -> None:
         """Set the widget values for these orders (the part ``bench/lab.py`` measures)."""
         self.shown = self.model.rows(orders, parents, self.limit)
+        if len(self.pool) < len(self.shown):
+            self.pool.extend(_RowWidget(self) for _ in range(len(self.shown) - len(self.pool)))
+            self.table.children = tuple(self.pool)
         for index, widget in enumerate(self.pool):
             widget.show(self.shown[index] if index < len(self.shown) else None)
         m = self.model
