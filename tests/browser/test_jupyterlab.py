@@ -39,11 +39,16 @@ def jupyterlab(tmp_path):
     served = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", served)
     port, token = _free_port(), "ntlab-test-token"
+    # every cell drawn, not only those in view: the test reads outputs far down the notebook
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
     }
     server = subprocess.Popen(
         [
@@ -83,7 +88,11 @@ def jupyterlab(tmp_path):
 
 
 def _field(ticket, label, kind="input"):
-    return ticket.locator(".widget-inline-hbox", has=ticket.page.locator("label", has_text=label)).locator(kind).first
+    return (
+        ticket.locator(".widget-inline-hbox", has=ticket.page.locator("label", has_text=label))
+        .locator(kind)
+        .first
+    )
 
 
 def test_order_ticket_and_blotter_in_jupyterlab(jupyterlab):
@@ -122,7 +131,12 @@ def test_order_ticket_and_blotter_in_jupyterlab(jupyterlab):
             expect(ticket).to_be_visible(timeout=90_000)
             blotter = outputs.locator(".widget-vbox", has=page.locator("text=open only")).first
             expect(blotter).to_contain_text("TWAP", timeout=90_000)  # the notebook's algo, run to the end
-            expect(outputs.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+            chart = (
+                page.locator(".jp-CodeCell", has_text="lab.charts.pnl()")
+                .locator(".jp-OutputArea-output")
+                .first
+            )
+            expect(chart).to_be_visible(timeout=60_000)
 
             # a limit order: the price follows the side, the ask to sell and the bid to buy
             _field(ticket, "Type", "select").select_option("limit")
@@ -169,7 +183,6 @@ def test_order_ticket_and_blotter_in_jupyterlab(jupyterlab):
             expect(row).to_contain_text("cancelled", timeout=30_000)
             blotter.scroll_into_view_if_needed()
             blotter.screenshot(path=str(ARTIFACTS / "blotter-with-algo-children.png"))
-            chart = outputs.locator(".js-plotly-plot").first
             chart.scroll_into_view_if_needed()
             chart.screenshot(path=str(ARTIFACTS / "pnl-chart.png"))
         except Exception:

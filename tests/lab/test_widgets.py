@@ -98,7 +98,9 @@ def test_a_risk_refusal_names_the_order(lab):
 def test_enter_submits(lab):
     ticket = lab.ticket()
     ticket.quantity.value = "7"
-    ticket.quantity._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []})
+    ticket.quantity._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []}
+    )
     assert len(ticket.placed) == 1 and lab.order(ticket.placed[0]).quantity == 7
 
 
@@ -114,7 +116,9 @@ def test_live_sessions_ask_for_confirmation(monkeypatch):
         assert ticket.confirm_row.layout.display == "flex"
         ticket.abandon.click()
         assert ticket.placed == [] and "not sent" in ticket.message.value
-        ticket.quantity._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []})
+        ticket.quantity._handle_msg(
+            {"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []}
+        )
         assert ticket.placed == [] and ticket.confirm_row.layout.display == "flex"  # Enter asks too
         ticket.confirm.click()
         assert len(ticket.placed) == 1
@@ -155,7 +159,11 @@ def test_blotter_filters_and_groups_children_under_their_parent(lab):
     blotter.open_only.value = True
     assert all(r.cancellable for r in blotter.shown)
     blotter.symbol.value = "SPY"
-    assert [r.key for r in blotter.shown] == ["sim-000002"] if False else all("SPY" in r.html for r in blotter.shown)
+    assert (
+        [r.key for r in blotter.shown] == ["sim-000002"]
+        if False
+        else all("SPY" in r.html for r in blotter.shown)
+    )
     blotter.open_only.value = False
     blotter.symbol.value = "all symbols"
     blotter.row(parent.parent_id).cancel.click()  # a parent's cancel takes its working children with it
@@ -243,7 +251,10 @@ def test_every_redraw_runs_on_the_core_thread(lab):
     blotter = lab.blotter()
     threads = []
     update = blotter.update
-    blotter.update = lambda orders, parents=(): (threads.append(threading.current_thread()), update(orders, parents))
+    blotter.update = lambda orders, parents=(): (
+        threads.append(threading.current_thread()),
+        update(orders, parents),
+    )
     resting = lab.buy("AAPL", 10, limit=lab.quote("AAPL").bid - Decimal("1"))
     time.sleep(0.6)  # the refresher's redraw
     blotter.row(resting.order_id).cancel.click()  # the click's redraw
