@@ -15,8 +15,8 @@ from typing import Any
 
 from ntlab import Lab
 from ntlab.core import OrderRequest, RiskLimits
-from ntlab.lab.views import fills_frame, orders_frame
 from ntlab.lab.blotter import Blotter, BlotterModel
+from ntlab.lab.views import fills_frame, orders_frame
 
 REQUESTS = [
     OrderRequest(symbol="AAPL", side=side, quantity=1, time_in_force="ioc") for side in ("buy", "sell")
