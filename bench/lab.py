@@ -15,8 +15,8 @@ from typing import Any
 
 from ntlab import Lab
 from ntlab.core import OrderRequest, RiskLimits
+from ntlab.lab.blotter import Blotter, BlotterModel
 from ntlab.lab.views import fills_frame, orders_frame
-from ntlab.lab.widgets import Blotter
 
 REQUESTS = [
     OrderRequest(symbol="AAPL", side=side, quantity=1, time_in_force="ioc") for side in ("buy", "sell")
@@ -62,7 +62,7 @@ def main() -> None:
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         print(f"sync lab.buy round trip, 3,000 orders      p50 {p50:,.0f} us, p99 {p99:,.0f} us", flush=True)
 
-        lab.run(place_many(lab, 97_000), timeout=None)
+        lab.run(place_many(lab, 97_000), timeout=3600)
         orders = lab.run(_call(lab.manager.orders))
         fills = lab.run(_call(lab.manager.fills))
 
@@ -76,20 +76,28 @@ def main() -> None:
         median, worst = timed(lambda: fills_frame(fills), runs=3)
         print(f"fills_frame from snapshots (cold)          {median:,.0f} ms median, {worst:,.0f} ms worst")
 
+        ten_thousand = orders[-10_000:]
+        model = BlotterModel()
+        median, worst = timed(lambda: BlotterModel().rows(ten_thousand), runs=3)
+        print(f"blotter model, 10,000 orders (cold)        {median:,.1f} ms median, {worst:,.1f} ms worst")
+        model.rows(ten_thousand)
+        median, worst = timed(lambda: model.rows(ten_thousand))
+        print(f"blotter model update, 10,000 orders        {median:,.1f} ms median, {worst:,.1f} ms worst")
         blotter = Blotter(lab)
         blotter.refresher.stop()
-        ten_thousand = orders[-10_000:]
+        blotter.update(ten_thousand)
         median, worst = timed(lambda: blotter.update(ten_thousand))
-        print(f"blotter model update, 10,000 orders        {median:,.1f} ms median, {worst:,.1f} ms worst")
+        print(f"blotter widget update, 10,000 orders       {median:,.1f} ms median, {worst:,.1f} ms worst")
 
         live = Blotter(lab)
         before = live.refresher.redraws
         start = time.perf_counter()
-        lab.run(place_many(lab, 10_000), timeout=None)
+        lab.run(place_many(lab, 10_000), timeout=3600)
         burst = time.perf_counter() - start
         time.sleep(0.5)
         redraws = live.refresher.redraws - before
         print(f"burst of 10,000 orders and fills in {burst:.1f} s  {redraws} blotter redraws")
+        live.stop()
 
 
 def _call(function: Callable[[], Any]) -> Any:

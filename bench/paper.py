@@ -20,7 +20,8 @@ from decimal import Decimal
 
 from ntlab.brokers.paper import PaperBroker
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from ntlab.core.models import Order, OrderUpdate
+from ntlab.core.records import Order
+from ntlab.core.reports import OrderUpdate
 from ntlab.market import sample_market
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -77,7 +78,7 @@ async def bench_submit(count: int) -> None:
     session = broker.session_close - broker.now()
     step = min(timedelta(seconds=1), session / (count / 40 + 1))
     for i in range(count):
-        order = template.model_copy(update={"order_id": f"b{i}", "side": sides[i & 1]})
+        order = template._replace(order_id=f"b{i}", side=sides[i & 1])
         start = clock()
         updates = await broker.submit_order(order)
         times.append(clock() - start)

@@ -69,6 +69,13 @@ class ConfigError(NtlabError):
     """Configuration is inconsistent or incomplete (environment variables, constructor arguments)."""
 
 
+class InvalidArgument(ConfigError, ValueError):
+    """A call was given an argument it cannot use: None for a symbol, a zero interval, an unknown status.
+
+    Raised before anything is sent or scheduled, so nothing has happened and the call can simply be fixed.
+    """
+
+
 class LiveTradingError(ConfigError):
     """Live trading was asked for without both keys of the live-trading gate."""
 

@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import logging
 from datetime import datetime, timedelta
-from decimal import ROUND_UP, Decimal
+from decimal import ROUND_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -24,7 +24,7 @@ from ntlab.algos.parent import ParentOrder
 from ntlab.algos.schedules import CurveSchedule, Schedule, VolumeTape, market_curve
 from ntlab.core.broker import Broker, SimulatedVenue
 from ntlab.core.enums import Side
-from ntlab.errors import ConfigError, UnknownOrder
+from ntlab.errors import ConfigError, InvalidArgument, UnknownOrder
 from ntlab.times import duration_ns, from_ns, to_ns
 
 if TYPE_CHECKING:
@@ -33,9 +33,49 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MIN_INTERVAL = timedelta(seconds=1)  # quotes tick once a second: deciding more often sees nothing new
 ROUND_LOT = 100  # equities' default smallest child: odd lots print but rarely help a schedule
 START_KIND = "algo_start"
 END_KIND = "algo_end"
+
+
+def _symbol(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"symbol={value!r}: give a symbol such as 'AAPL'")
+    return value.strip().upper()
+
+
+def _positive(value: Any, name: str) -> Decimal:
+    """A positive finite number from an int, a float, a Decimal or a string."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise InvalidArgument(f"{name}={value!r}: give a positive number")
+    try:
+        number = (
+            Decimal(str(value).replace("_", "").replace(",", "")) if not isinstance(value, Decimal) else value
+        )
+    except InvalidOperation:
+        raise InvalidArgument(f"{name}={value!r}: not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise InvalidArgument(f"{name}={value!r}: must be positive")
+    return number
+
+
+def _time_ns(value: Any, name: str) -> int:
+    try:
+        return to_ns(value)
+    except (ValueError, TypeError):
+        raise InvalidArgument(
+            f"{name}={value!r}: give a time such as '2026-03-02 15:00' (UTC) or a datetime"
+        ) from None
+
+
+def _duration_s(value: Any, name: str) -> float:
+    if value is None or isinstance(value, bool):
+        raise InvalidArgument(f"{name}={value!r}: give a duration such as '30s' or '1min'")
+    try:
+        return duration_ns(value) / 1e9
+    except ConfigError:
+        raise InvalidArgument(f"{name}={value!r}: give a duration such as '30s' or '1min'") from None
 
 
 class AlgoEngine:
@@ -69,27 +109,66 @@ class AlgoEngine:
     ) -> AlgoParams:
         """Fill in defaults: start now, end after ``minutes`` (else at the session close), VWAP's curve from
         the market, max child twice the schedule's busiest interval, min child a round lot (one lot for
-        crypto and FX), a decision every 30 s (10 s for POV)."""
+        crypto and FX), a decision every 30 s (10 s for POV; never longer than the window).
+
+        Every argument is checked here, before anything is computed or journaled: a bad one raises
+        :class:`~ntlab.errors.InvalidArgument` saying what to give instead.
+        """
+        if algo not in ("twap", "vwap", "pov"):
+            raise InvalidArgument(f"algo={algo!r}: use 'twap', 'vwap' or 'pov'")
+        symbol = _symbol(symbol)
+        qty = _positive(quantity, "quantity")
+        lot = self._lot(symbol)
+        if qty % lot:
+            raise InvalidArgument(f"quantity={quantity!r}: {symbol} trades in steps of {lot.normalize()}")
         now_ns = self._now_ns()
-        start_ns = max(now_ns, to_ns(start)) if start is not None else now_ns
+        start_ns = max(now_ns, _time_ns(start, "start")) if start is not None else now_ns
         if end is not None:
-            end_ns = to_ns(end)
+            end_ns = _time_ns(end, "end")
         elif minutes is not None:
-            end_ns = start_ns + int(minutes * 60e9)
+            end_ns = start_ns + int(_positive(minutes, "minutes") * 60_000_000_000)
         else:
             end_ns = self._close_ns()
-        qty = Decimal(str(quantity))
-        lot = self._lot(symbol.upper())
-        interval = options.get("interval", timedelta(seconds=10 if algo == "pov" else 30))
+        if end_ns <= start_ns:
+            raise InvalidArgument(
+                f"the window ends at {from_ns(end_ns):%H:%M:%S} UTC, not after its start "
+                f"{from_ns(start_ns):%H:%M:%S} UTC; give a later end= or a positive minutes="
+            )
+        window = timedelta(microseconds=(end_ns - start_ns) / 1000)
+        default = min(window, timedelta(seconds=10 if algo == "pov" else 30))
+        interval = options.get("interval", max(default, MIN_INTERVAL))
         if not isinstance(interval, timedelta):
-            interval = timedelta(seconds=duration_ns(interval) / 1e9)
+            interval = timedelta(seconds=_duration_s(interval, "interval"))
+        if interval < MIN_INTERVAL:
+            raise InvalidArgument(
+                f"interval={options.get('interval')!r}: a parent decides at most once a second; "
+                "give '1s' or more"
+            )
+        if interval > window:
+            raise InvalidArgument(
+                f"interval={options.get('interval')!r} is longer than the window ({window})"
+            )
         options["interval"] = interval
+        for name in ("min_child", "max_child", "limit_price", "catch_up"):
+            if options.get(name) is not None:
+                options[name] = _positive(options[name], name)
+        if "min_child" in options and "max_child" in options and options["max_child"] < options["min_child"]:
+            raise InvalidArgument(
+                f"max_child={options['max_child']} is below min_child={options['min_child']}; "
+                "raise max_child or lower min_child"
+            )
+        if algo == "pov":
+            rate = options.get("rate")
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 1:
+                raise InvalidArgument(
+                    f"rate={rate!r}: give the share of the tape's volume, above 0 and at most 1 (0.1 is 10%)"
+                )
         if algo == "vwap" and options.get("profile") is None and self.market is not None:
-            options["profile"] = tuple(market_curve(self.market, symbol.upper(), start_ns, end_ns).tolist())
+            options["profile"] = tuple(market_curve(self.market, symbol, start_ns, end_ns).tolist())
         if "max_child" not in options and algo == "pov":
             options["max_child"] = qty  # the tape's volume paces a POV parent, not a slice size
         if "max_child" not in options:
-            step = max(1, int(interval.total_seconds() * 1e9))
+            step = int(interval.total_seconds() * 1e9)
             schedule = (
                 CurveSchedule(start_ns, end_ns, options["profile"])
                 if options.get("profile") is not None
@@ -101,14 +180,19 @@ class AlgoEngine:
             peak = qty * 2 * Decimal(repr(busiest))  # twice the busiest interval's share
             options["max_child"] = max(lot, (peak / lot).to_integral_value(rounding=ROUND_UP) * lot)
         if "min_child" not in options:
-            instrument = self.om.instruments.get(symbol.upper())
+            instrument = self.om.instruments.get(symbol)
             equity = instrument is not None and instrument.kind.value == "equity"
             options["min_child"] = min(qty, Decimal(ROUND_LOT) if equity else lot)
+        # a default never undercuts what the caller set: a bigger min_child lifts the default max_child
         options["max_child"] = max(Decimal(options["max_child"]), Decimal(options["min_child"]))
+        try:
+            chosen = Side(side.strip().lower() if isinstance(side, str) else side)
+        except ValueError:
+            raise InvalidArgument(f"side={side!r}: use 'buy' or 'sell'") from None
         return AlgoParams(
             algo=algo,
-            symbol=symbol.upper(),
-            side=Side(side.lower() if isinstance(side, str) else side),
+            symbol=symbol,
+            side=chosen,
             quantity=qty,
             start=from_ns(start_ns),
             end=from_ns(end_ns),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ntlab.core.enums import Side
+from ntlab.errors import InvalidArgument
 
 
 class AlgoStatus(StrEnum):
@@ -29,6 +30,20 @@ class AlgoStatus(StrEnum):
 
 AlgoKind = Literal["twap", "vwap", "pov"]
 Placement = Literal["passive", "aggressive"]
+
+
+def refusal(error: ValidationError) -> InvalidArgument:
+    """pydantic's report on algo parameters as one readable line about the first bad one."""
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "parameters"
+    given = first.get("input")
+    if first["type"] == "extra_forbidden":
+        known = ", ".join(sorted(AlgoParams.model_fields))
+        return InvalidArgument(f"unknown algo option {name!r}; the options are: {known}")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"]:  # a check across fields: its message names them
+        return InvalidArgument(message)
+    return InvalidArgument(f"{name}={given!r}: {message[0].lower()}{message[1:]}")
 
 
 class AlgoParams(BaseModel):
@@ -69,16 +84,26 @@ class AlgoParams(BaseModel):
     venue: str | None = None
     on_restart: Literal["resume", "stop"] = "resume"
 
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise refusal(error) from None
+
     @model_validator(mode="after")
     def _check(self) -> AlgoParams:
         if self.end <= self.start:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         if self.min_child > self.max_child:
-            raise ValueError(f"min_child {self.min_child} is above max_child {self.max_child}")
+            raise ValueError(
+                f"max_child={self.max_child} is below min_child={self.min_child}; raise max_child or lower min_child"
+            )
         if self.algo == "pov" and self.rate is None:
             raise ValueError("a POV parent needs rate, the target share of volume (e.g. 0.1)")
         if self.interval <= timedelta(0):
-            raise ValueError("interval must be positive")
+            raise ValueError(f"interval={self.interval}: must be longer than zero, e.g. '30s'")
+        if self.interval > self.end - self.start:
+            raise ValueError(f"interval={self.interval} is longer than the window ({self.end - self.start})")
         if self.profile is not None and (not self.profile or min(self.profile) < 0 or sum(self.profile) <= 0):
             raise ValueError("profile needs non-negative weights with a positive sum")
         return self

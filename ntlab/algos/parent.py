@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP_CHILDREN = 20
+# In its last interval a schedule parent crosses; when the touch lacks the size, what is left would rest at a
+# stale price until the window ends, so the parent looks again this often and re-prices it to the new touch.
+SWEEP_NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,10 @@ class ParentOrder:
             try:
                 await self._decide(now_ns)
             finally:
-                self._next_wake = min(now_ns + self.interval_ns, self.end_ns)
+                step = self.interval_ns
+                if self.tape is None and self._open and now_ns + step >= self.end_ns:
+                    step = min(step, SWEEP_NS)  # last interval: re-peg what is left to the touch until done
+                self._next_wake = min(now_ns + step, self.end_ns)
                 if self._next_wake <= now_ns:
                     self._next_wake = now_ns + self.interval_ns
             self._notify()

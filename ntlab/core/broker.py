@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from ntlab.core.lifecycle import ReplaceChange
-from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.records import Account, Fill, Order, Position, Quote
 from ntlab.core.reports import OrderUpdate
 
 if TYPE_CHECKING:
@@ -157,3 +157,12 @@ class AssetSource(Protocol):
     def asset_flags(self, symbol: str) -> AssetFlags | None: ...
 
     async def fetch_asset_flags(self, symbol: str) -> AssetFlags | None: ...
+
+
+@runtime_checkable
+class AccountSource(Protocol):
+    """A broker that reports its account: cash, equity, buying power, margin in use and the day's P&L (the
+    paper venue from its own fills and marks, Alpaca from ``GET /v2/account``). A figure the broker does not
+    report is None, never a made-up zero."""
+
+    async def account(self) -> Account: ...

@@ -6,8 +6,7 @@ Every record here is a NamedTuple whose annotations say what each field holds. F
   strings, times in ISO 8601, enums as their values), which the journal and the paper ledger store;
 - ``decode(cls, data)``: the record back, missing fields taking their defaults and unknown ones ignored, so a
   journal written before a field existed still reads;
-- ``plain(record)`` / ``kinds(cls)``: each field as a plain value (float, int nanoseconds, str) with its kind,
-  which the DataFrame views turn into columns.
+- ``specs(cls)``: each field's kind, from which :mod:`ntlab.tabular` builds every DataFrame column.
 
 So a field added to a record (with a default) reaches the journal, the ledger and the frames with no other
 edit.
@@ -206,7 +205,7 @@ def decode(cls: type[R], data: Mapping[str, Any]) -> R:
     return cls._make(values)  # type: ignore[attr-defined, no-any-return]
 
 
-# --- plain values for tables --------------------------------------------------------------------------------
+# --- times as the tables keep them -----------------------------------------------------------------------------
 
 
 def time_ns(value: datetime) -> int:
@@ -214,25 +213,3 @@ def time_ns(value: datetime) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return (value - _EPOCH) // _MICROSECOND * 1000
-
-
-_NAN = float("nan")
-
-
-def _plain(spec: FieldSpec) -> Callable[[Any], Any]:
-    """How a field's value becomes a plain table cell: floats (NaN for none), int ns, enum values, text."""
-    if spec.kind is Kind.DECIMAL:
-        return (lambda v: _NAN if v is None else float(v)) if spec.optional else float
-    if spec.kind is Kind.TIME:
-        return (lambda v: None if v is None else time_ns(v)) if spec.optional else time_ns
-    if spec.kind is Kind.ENUM:
-        return (lambda v: None if v is None else v.value) if spec.optional else (lambda v: v.value)
-    if spec.kind is Kind.BOOL:
-        return bool
-    return lambda v: v
-
-
-@_per_class
-def plain_converters(cls: type[Any]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    """(field, converter) pairs giving each field of a record as a plain table value, in field order."""
-    return tuple((s.name, _plain(s)) for s in specs(cls) if s.kind is not Kind.RECORD)

@@ -45,7 +45,7 @@ from ntlab.core.ids import OrderIds
 from ntlab.core.instruments import InstrumentRegistry
 from ntlab.core.journal import Journal, JournalEvent, encoded
 from ntlab.core.lifecycle import ReplaceChange
-from ntlab.core.models import OrderRequest
+from ntlab.core.models import OrderRequest, ReplaceRequest
 from ntlab.core.orderflow import OrderFlow
 from ntlab.core.reconcile import Actions, reconcile
 from ntlab.core.records import Fill, Order, OrderResponse, Position
@@ -180,9 +180,8 @@ class OrderManager:
         """Change a working order's total quantity or prices; it keeps its ntlab id (the broker may give it
         a new id of its own, which is recorded). Raises ``OrderDenied`` for a change validation or risk
         refuses, ``OrderRejected`` when the broker refuses the replace (the order goes on unchanged)."""
-        change = ReplaceChange(
-            *(None if v is None else Decimal(str(v)) for v in (quantity, limit_price, stop_price))
-        )
+        given = ReplaceRequest(quantity=quantity, limit_price=limit_price, stop_price=stop_price)
+        change = ReplaceChange(given.quantity, given.limit_price, given.stop_price)
         return await self._ask(lambda reply: Replace(order_id, change, reply))  # type: ignore[no-any-return]
 
     async def cancel_order(self, order_id: str) -> OrderResponse:

@@ -128,3 +128,32 @@ class OrderRequest(BaseModel):
                 Reason.TIF_NOT_ALLOWED, f"time_in_force={tif.value} is for market or limit orders only"
             )
         return self
+
+
+class ReplaceRequest(BaseModel):
+    """A change to a working order: its new total quantity and prices (None keeps them).
+
+    Invalid input raises :class:`ntlab.errors.InvalidOrder`; whether the change fits the order (its type,
+    what is filled, the instrument's tick) is checked against the order itself when it is replaced.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise _denial_from_pydantic(error) from None
+
+    @model_validator(mode="after")
+    def _check(self) -> ReplaceRequest:
+        for name in ("quantity", "limit_price", "stop_price"):
+            value = getattr(self, name)
+            if value is not None and (not value.is_finite() or value <= 0):
+                reason = Reason.INVALID_QUANTITY if name == "quantity" else Reason.INVALID_PRICE
+                raise InvalidOrder(reason, f"{name} must be positive, got {value}")
+        return self

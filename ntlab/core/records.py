@@ -117,3 +117,16 @@ class OrderResponse(NamedTuple):
     avg_fill_price: Decimal | None = None
     broker_order_id: str | None = None
     message: str | None = None
+
+
+class Account(NamedTuple):
+    """An account at a moment. Money is Decimal in ``currency``; None where the broker reports nothing."""
+
+    broker: str
+    currency: str
+    cash: Decimal
+    equity: Decimal
+    buying_power: Decimal | None
+    margin_used: Decimal | None
+    day_pnl: Decimal | None
+    time: datetime | None = None

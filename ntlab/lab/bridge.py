@@ -20,6 +20,15 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 
 
+def _from_caller(error: NtlabError) -> NtlabError:
+    """The error as raised at the caller's line: the core's frames say nothing to the caller.
+
+    They are kept on the error (``core_traceback``) for the notebook's ``%tb``.
+    """
+    error.core_traceback = error.__traceback__  # type: ignore[attr-defined]
+    return error.with_traceback(None)
+
+
 class CoreThread:
     """A daemon thread running one asyncio loop for the trading core."""
 
@@ -60,8 +69,7 @@ class CoreThread:
         try:
             return future.result(timeout)
         except NtlabError as error:
-            # The core's frames say nothing to the caller: show where the call was made, and the message.
-            raise error.with_traceback(None) from None
+            raise _from_caller(error) from None
         except concurrent.futures.TimeoutError as error:
             if future.done() and not future.cancelled():  # the coroutine's own TimeoutError
                 raise error.with_traceback(None) from None
@@ -77,7 +85,10 @@ class CoreThread:
         """Await a core coroutine from another loop (the kernel's)."""
         if self.in_core_thread():
             return await coroutine
-        return await asyncio.wrap_future(self.submit(coroutine))
+        try:
+            return await asyncio.wrap_future(self.submit(coroutine))
+        except NtlabError as error:
+            raise _from_caller(error) from None
 
     def call(self, function: Any, *args: Any) -> Any:
         """Run a plain function on the core loop (to read state consistently) and return its result."""

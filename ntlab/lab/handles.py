@@ -11,14 +11,11 @@ if TYPE_CHECKING:
     from ntlab.lab.session import Lab
 
 
-def _statuses(status: str | OrderStatus | Iterable[str | OrderStatus]) -> set[OrderStatus]:
-    if isinstance(status, str | OrderStatus):
-        return {OrderStatus(status)}
-    return {OrderStatus(s) for s in status}
-
-
 class OrderHandle:
-    """A live view of one order: attributes read the session's current state on every access."""
+    """A live view of one order: attributes read the session's current state on every access.
+
+    Its calls are the Lab's twins for this order: ``cancel``/``acancel``, ``wait``/``await_status``.
+    """
 
     __slots__ = ("_lab", "order_id")
 
@@ -49,12 +46,12 @@ class OrderHandle:
 
         On a simulated clock nothing moves while you wait: call ``lab.advance(...)`` instead.
         """
-        return self._lab.wait_for(self.order_id, _statuses(status), timeout)
+        return self._lab.wait_for(self.order_id, status, timeout)
 
     async def await_status(
         self, status: str | OrderStatus | Iterable[str | OrderStatus] = "filled", timeout: float = 10.0
     ) -> Order:
-        return await self._lab.await_for(self.order_id, _statuses(status), timeout)
+        return await self._lab.await_for(self.order_id, status, timeout)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, OrderHandle) and other.order_id == self.order_id
@@ -63,14 +60,7 @@ class OrderHandle:
         return hash(self.order_id)
 
     def __repr__(self) -> str:
-        o = self.snapshot
-        price = "" if o.limit_price is None else f" @ {o.limit_price}"
-        stop = "" if o.stop_price is None else f" stop {o.stop_price}"
-        filled = ""
-        if o.filled_quantity:
-            filled = f", filled {o.filled_quantity} @ {o.avg_fill_price:.6g}"
-        reason = f" ({o.reason})" if o.reason else ""
-        return (
-            f"<Order {o.order_id}: {o.side.value} {o.quantity} {o.symbol} {o.order_type.value}{price}{stop} "
-            f"{o.time_in_force.value} — {o.status.value}{filled}{reason}>"
-        )
+        from ntlab.lab.style import describe_order
+
+        order = self.snapshot
+        return f"<Order {describe_order(order, self._lab.instrument(order.symbol))}>"

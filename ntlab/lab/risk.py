@@ -58,16 +58,16 @@ class RiskView:
     def __init__(self, lab: Lab) -> None:
         self._lab = lab
 
-    def _rows(self) -> list[LimitUsage]:
+    async def _rows(self) -> list[LimitUsage]:
         return self._lab.manager.risk.usage(self._lab.broker.last_quote)
 
     @property
     def frame(self) -> pd.DataFrame:
         """Each limit beside its current usage (taken on the core loop, marked to the latest quotes)."""
-        return risk_frame(self._lab._core.call(self._rows))
+        return risk_frame(self._lab.run(self._rows()))
 
     async def aframe(self) -> pd.DataFrame:
-        return risk_frame(await self._lab._acall(self._rows))
+        return risk_frame(await self._lab.arun(self._rows()))
 
     @property
     def limits(self) -> RiskLimits:
@@ -77,10 +77,10 @@ class RiskView:
     def limits(self, limits: RiskLimits) -> None:
         engine = self._lab.manager.risk
 
-        def apply() -> None:
+        async def apply() -> None:
             engine.limits = limits
 
-        self._lab._core.call(apply)
+        self._lab.run(apply())
 
     @property
     def rules(self) -> str:
@@ -89,11 +89,9 @@ class RiskView:
 
     def widget(self) -> Any:
         """A small table of the limits and their usage, redrawn once a second."""
-        from ntlab.lab.widgets import FrameView, _on_core
+        from ntlab.lab.widgets import FrameView
 
-        lab = self._lab
-        view = FrameView(lab, "Risk limits", lambda: risk_frame(_on_core(lab, self._rows)), hz=1, always=True)
-        return lab._keep(view)
+        return self._lab._keep(FrameView(self._lab, "Risk limits", self.aframe, hz=1, always=True))
 
     def _repr_html_(self) -> str:
         return str(self.frame.to_html(float_format=lambda x: f"{x:,.6g}", na_rep="", classes="ntlab-frame"))

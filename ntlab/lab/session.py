@@ -1,40 +1,47 @@
 """Lab: the notebook facade over one OrderManager running in a background thread.
 
-Every sync method has an ``a``-prefixed async twin (``buy``/``abuy``); both run the same coroutine on the
-core's loop. Views (``lab.orders``, ``lab.fills``, ``lab.positions``) are DataFrames built from snapshots taken
-on that loop. Everything here is reachable from ``ntlab.core`` without a notebook.
+Every operation is one coroutine run on the core's loop, exposed twice by :class:`~ntlab.lab.twins.twin`:
+``lab.buy(...)`` waits for it, ``await lab.abuy(...)`` awaits it (``Lab.TWINS`` lists them). Views
+(``lab.orders``, ``lab.fills``, ``lab.positions``) are DataFrames built from snapshots taken on that loop.
+Arguments are read before anything is sent or scheduled, and a bad one is refused with an ntlab error.
+Everything here is reachable from ``ntlab.core`` without a notebook.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ntlab.config import ExecutionConfig
-from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, OrderStatus, Quote, RiskLimits
-from ntlab.core.broker import SimulatedVenue
-from ntlab.core.enums import Side
-from ntlab.errors import ConfigError, NtlabError
-from ntlab.lab.algo_methods import AlgoMethods
+from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, Quote, RiskLimits
+from ntlab.core.broker import AccountSource, SimulatedVenue
+from ntlab.core.instruments import Instrument
+from ntlab.core.records import Account
+from ntlab.errors import BrokerError, ConfigError, InvalidArgument, NtlabError
+from ntlab.lab import args
 from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
 from ntlab.lab.handles import OrderHandle
-from ntlab.lab.table import FillColumns, FillTable, OrderColumns, OrderTable
+from ntlab.lab.style import EXCHANGE_ZONE, Style
+from ntlab.lab.table import FillTable, OrderTable, fills_view, orders_view
+from ntlab.lab.twins import twin
 from ntlab.lab.views import positions_frame
 
 if TYPE_CHECKING:
     from ntlab.core.broker import Broker
+    from ntlab.lab.algos import Algos
     from ntlab.market import Market
 
 log = logging.getLogger(__name__)
 
 DEFAULT_JOURNAL = "ntlab-session.sqlite"
+_TYPES = {(False, False): "market", (True, False): "limit", (False, True): "stop", (True, True): "stop_limit"}
 
 
 def _build(**fields: Any) -> OrderRequest:
@@ -43,6 +50,18 @@ def _build(**fields: Any) -> OrderRequest:
         return OrderRequest(**fields)
     except NtlabError as error:
         raise error.with_traceback(None) from None
+
+
+def _framed(built: tuple[Callable[[], pd.DataFrame], Style]) -> pd.DataFrame:
+    """Build a view's frame on the caller's side and attach its display style."""
+    make, style = built
+    frame = make()
+    frame.attrs["ntlab"] = style
+    return frame
+
+
+def _call(function: Callable[[], Any]) -> Any:
+    return function()
 
 
 def paper_ledger(journal: str | Path | None) -> Path | None:
@@ -54,7 +73,7 @@ def paper_ledger(journal: str | Path | None) -> Path | None:
     return path.with_name(f"{path.stem}.paper{path.suffix or '.sqlite'}")
 
 
-class Lab(AlgoMethods):
+class Lab:
     """An interactive trading session: ``lab = Lab()``, then ``lab.buy("AAPL", 100)``.
 
     - ``broker``: ``"paper"`` (default; the built-in venue on ``market`` or the seeded sample market),
@@ -67,7 +86,12 @@ class Lab(AlgoMethods):
       and simulated time resumes where it stopped. ``journal=None`` keeps nothing: every run starts afresh.
     - ``id_prefix``: order ids are ``{prefix}-000001``...; on the paper venue's simulated clock it defaults
       to ``"sim"``, so a seeded notebook with ``journal=None`` numbers its orders the same on every run.
+    - ``readable_errors``: in IPython, show ntlab errors as one line (``%tb`` for the traceback) and draw
+      ntlab's views, quotes and orders in its display style.
+    - ``zone``: the exchange's time zone, in which times are shown (values stay UTC).
     """
+
+    TWINS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -82,42 +106,56 @@ class Lab(AlgoMethods):
         id_prefix: str | None = None,
         config: ExecutionConfig | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        readable_errors: bool = True,
+        zone: str = EXCHANGE_ZONE,
     ) -> None:
+        self._closed = True
         self.config = config or ExecutionConfig()
         if speed is not None:
+            args.seconds(speed, "speed")  # a positive multiple of wall time
             clock = "realtime"
         if clock not in ("sim", "realtime"):
             raise ConfigError(
                 f"clock={clock!r}: use 'sim' (stepped by lab.advance) or 'realtime' (with speed=)"
             )
         self.clock = clock
-        self.timeout = timeout
+        self.zone = zone
+        self.timeout = args.seconds(timeout, "timeout")
         self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed, journal)
         if id_prefix is None and isinstance(self.broker, SimulatedVenue) and clock == "sim":
             id_prefix = "sim"
-        self._core = CoreThread()
+        self._bridge = CoreThread()
         self._om = OrderManager(self.broker, journal=journal, risk=risk, id_prefix=id_prefix)
         self._listeners: list[Callable[[], None]] = []
         self._widgets: list[Any] = []
+        self._spawned: list[Any] = []
         try:
-            self._core.run(self._om.start(), timeout)
+            self._bridge.run(self._om.start(), timeout)
             self._start_algos(journal is not None)
             self._table = OrderTable()
             self._fills = FillTable()
-            self._listeners.append(self._core.call(self._watch_orders))
+            self._listeners.append(self._bridge.call(self._watch_orders))
         except BaseException:
-            self._core.stop()
+            self._bridge.stop()
             raise
         self._closed = False
+        if readable_errors:
+            from ntlab.lab.style import install_formatter
+            from ntlab.lab.tracebacks import install
+
+            install()
+            install_formatter()
 
     def _start_algos(self, journaled: bool) -> None:
         from ntlab.algos import AlgoEngine
+        from ntlab.lab.algos import Algos
 
-        self._algos = self._core.call(AlgoEngine, self._om)
+        self._engine = self._bridge.call(AlgoEngine, self._om)
+        self.algos: Algos = Algos(self, self._engine)
         if journaled:
-            self._core.run(self._algos.resume(), self.timeout)  # unfinished parents resume or stop
+            self._bridge.run(self._engine.resume(), self.timeout)  # unfinished parents resume or stop
         if self.clock == "realtime":
-            self._core.call(self._algos.start)
+            self._bridge.call(self._engine.start)
 
     def _make_broker(
         self, broker: Any, clock: str, speed: float, market: Any, seed: int, journal: str | Path | None
@@ -149,12 +187,28 @@ class Lab(AlgoMethods):
     def live(self) -> bool:
         return self.config.live and not isinstance(self.broker, SimulatedVenue)
 
+    @property
+    def venue(self) -> str:
+        """What the session trades on, as a header says it: "paper venue (simulated clock)", "alpaca LIVE"."""
+        if isinstance(self.broker, SimulatedVenue):
+            clock = "simulated clock" if self.clock == "sim" else "real-time replay"
+            name = self.broker.name if self.broker.name != "paper" else "paper venue"
+            return f"{name} ({clock})"
+        return f"{self.broker.name} {'LIVE' if self.live else 'paper account'}"
+
     def run(self, coroutine: Any, timeout: float | None = None) -> Any:
         """Run any coroutine on the core loop and wait for it."""
-        return self._core.run(coroutine, timeout or self.timeout)
+        return self._bridge.run(coroutine, timeout or self.timeout)
 
     async def arun(self, coroutine: Any) -> Any:
-        return await self._core.arun(coroutine)
+        return await self._bridge.arun(coroutine)
+
+    def spawn(self, coroutine: Any) -> Any:
+        """Start a coroutine on the core loop without waiting (a widget's refresher); returns its future,
+        which ``cancel()`` stops."""
+        future = self._bridge.submit(coroutine)
+        self._spawned.append(future)
+        return future
 
     def close(self) -> None:
         """Stop widgets, the manager (flushing the journal) and the core thread. Safe to call twice."""
@@ -165,11 +219,17 @@ class Lab(AlgoMethods):
             unsubscribe()
         for widget in self._widgets:
             widget.stop()
+        for future in self._spawned:  # refreshers of widgets nobody stopped
+            future.cancel()
         try:
-            self._core.run(self._algos.stop(), self.timeout)
-            self._core.run(self._om.close(), self.timeout)
+            self._bridge.run(self._engine.stop(), self.timeout)
+            self._bridge.run(self._om.close(), self.timeout)
         finally:
-            self._core.stop()
+            self._bridge.stop()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self) -> Lab:
         return self
@@ -182,32 +242,28 @@ class Lab(AlgoMethods):
             self.close()
 
     def __repr__(self) -> str:
-        mode = "LIVE" if self.live else "paper"
         if self._closed:
-            return f"Lab({mode}, closed)"
-        # read on the core loop: the broker and the manager change there
-        broker, count = self._core.call(lambda: (repr(self.broker), len(self._om.orders())))
-        return f"Lab({broker}, {mode}, {count} orders)"
+            return f"Lab({self.venue}, closed)"
+        count = self._bridge.call(lambda: len(self._om.orders()))
+        return f"Lab({self.venue}, {count} orders)"
 
     # --- placing and cancelling --------------------------------------------------------------------------
     def _request(
         self,
-        symbol: str,
-        side: Side | str,
+        symbol: Any,
+        side: str,
         quantity: Any,
         limit: Any,
         stop: Any,
-        tif: str,
+        tif: Any,
         order_type: str | None,
         **extra: Any,
     ) -> OrderRequest:
+        """Read a cell's order arguments on the core loop (the instrument decides the default tif)."""
+        symbol = args.symbol(symbol)
         if order_type is None:
-            order_type = {
-                (False, False): "market",
-                (True, False): "limit",
-                (False, True): "stop",
-                (True, True): "stop_limit",
-            }[(limit is not None, stop is not None)]
+            order_type = _TYPES[(limit is not None, stop is not None)]
+        tif = args.time_in_force(tif, self._om.instruments.get(symbol))
         return _build(
             symbol=symbol,
             side=side,
@@ -219,218 +275,215 @@ class Lab(AlgoMethods):
             **extra,
         )
 
-    async def aplace(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
-        """Place an OrderRequest (or build one from keyword fields) and return its live handle."""
+    @twin
+    async def place(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
+        """Place an OrderRequest (or build one from keyword fields) and return its live handle.
+
+        Without ``time_in_force`` the instrument's default applies: day for equities, gtc for crypto and FX.
+        """
         if request is None:
+            if "time_in_force" not in fields and isinstance(fields.get("symbol"), str):
+                fields["time_in_force"] = args.time_in_force(
+                    None, self._om.instruments.get(args.symbol(fields["symbol"]))
+                )
             request = _build(**fields)
-        response = await self._core.arun(self._om.place_order(request))
+        elif not isinstance(request, OrderRequest):
+            raise InvalidArgument(f"request={request!r}: give an OrderRequest or keyword fields")
+        response = await self._om.place_order(request)
         return OrderHandle(self, response.order_id)
 
-    def place(self, request: OrderRequest | None = None, **fields: Any) -> OrderHandle:
-        if request is None:
-            request = _build(**fields)
-        response = self._core.run(self._om.place_order(request), self.timeout)
-        return OrderHandle(self, response.order_id)
-
-    def buy(
+    @twin
+    async def buy(
         self,
         symbol: str,
         quantity: Any,
         limit: Any = None,
         stop: Any = None,
-        tif: str = "day",
+        tif: str | None = None,
         order_type: str | None = None,
         **extra: Any,
     ) -> OrderHandle:
-        """Buy: market by default, limit with ``limit=``, stop with ``stop=``, stop-limit with both."""
-        return self.place(self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra))
+        """Buy: market by default, limit with ``limit=``, stop with ``stop=``, stop-limit with both.
 
-    def sell(
+        ``tif`` defaults per instrument: day for equities, gtc for crypto and FX.
+        """
+        request = self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra)
+        return OrderHandle(self, (await self._om.place_order(request)).order_id)
+
+    @twin
+    async def sell(
         self,
         symbol: str,
         quantity: Any,
         limit: Any = None,
         stop: Any = None,
-        tif: str = "day",
+        tif: str | None = None,
         order_type: str | None = None,
         **extra: Any,
     ) -> OrderHandle:
-        return self.place(self._request(symbol, "sell", quantity, limit, stop, tif, order_type, **extra))
+        """Sell: like :meth:`buy`."""
+        request = self._request(symbol, "sell", quantity, limit, stop, tif, order_type, **extra)
+        return OrderHandle(self, (await self._om.place_order(request)).order_id)
 
-    async def abuy(
-        self,
-        symbol: str,
-        quantity: Any,
-        limit: Any = None,
-        stop: Any = None,
-        tif: str = "day",
-        order_type: str | None = None,
-        **extra: Any,
-    ) -> OrderHandle:
-        return await self.aplace(
-            self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra)
-        )
-
-    async def asell(
-        self,
-        symbol: str,
-        quantity: Any,
-        limit: Any = None,
-        stop: Any = None,
-        tif: str = "day",
-        order_type: str | None = None,
-        **extra: Any,
-    ) -> OrderHandle:
-        return await self.aplace(
-            self._request(symbol, "sell", quantity, limit, stop, tif, order_type, **extra)
-        )
-
-    @staticmethod
-    def _id(order: OrderHandle | Order | str) -> str:
-        return order if isinstance(order, str) else order.order_id
-
-    def cancel(self, order: OrderHandle | Order | str) -> OrderHandle:
-        order_id = self._id(order)
-        self._core.run(self._om.cancel_order(order_id), self.timeout)
+    @twin
+    async def cancel(self, order: OrderHandle | Order | str) -> OrderHandle:
+        """Ask to cancel an order (its id, handle or snapshot); the handle shows the outcome."""
+        order_id = args.order_id(order)
+        await self._om.cancel_order(order_id)
         return OrderHandle(self, order_id)
 
-    async def acancel(self, order: OrderHandle | Order | str) -> OrderHandle:
-        order_id = self._id(order)
-        await self._core.arun(self._om.cancel_order(order_id))
+    @twin
+    async def replace(
+        self, order: OrderHandle | Order | str, *, quantity: Any = None, limit: Any = None, stop: Any = None
+    ) -> OrderHandle:
+        """Change a working order's total quantity or prices; it keeps its id (and the handle). The broker's
+        answer shows on the handle: the new values, or ``reason`` saying why it refused."""
+        order_id = args.order_id(order)
+        await self._om.replace_order(order_id, quantity=quantity, limit_price=limit, stop_price=stop)
         return OrderHandle(self, order_id)
 
-    def cancel_all(self, symbol: str | None = None) -> int:
+    @twin
+    async def cancel_all(self, symbol: str | None = None) -> int:
         """Cancel every open order (of one symbol); returns how many were asked to cancel."""
-        return len(self._core.run(self._om.cancel_all(symbol), self.timeout))
+        chosen = None if symbol is None else args.symbol(symbol)
+        return len(await self._om.cancel_all(chosen))
 
-    async def acancel_all(self, symbol: str | None = None) -> int:
-        return len(await self._core.arun(self._om.cancel_all(symbol)))
-
-    async def _flatten(self, symbol: str | None) -> list[OrderHandle]:
-        await self._om.cancel_all(symbol)
+    @twin
+    async def flatten(self, symbol: str | None = None) -> list[OrderHandle]:
+        """Cancel open orders and send market orders that bring positions (of one symbol) to zero."""
+        chosen = None if symbol is None else args.symbol(symbol)
+        await self._om.cancel_all(chosen)
         handles = []
         for position in self._om.positions():
-            if position.quantity == 0 or (symbol is not None and position.symbol != symbol):
+            if position.quantity == 0 or (chosen is not None and position.symbol != chosen):
                 continue
-            side = "sell" if position.quantity > 0 else "buy"
-            response = await self._om.place_order(
-                OrderRequest(
-                    symbol=position.symbol, side=side, quantity=abs(position.quantity), tag="flatten"
-                )
+            request = self._request(
+                position.symbol,
+                "sell" if position.quantity > 0 else "buy",
+                abs(position.quantity),
+                None,
+                None,
+                None,
+                None,
+                tag="flatten",
             )
+            response = await self._om.place_order(request)
             handles.append(OrderHandle(self, response.order_id))
         return handles
 
-    def flatten(self, symbol: str | None = None) -> list[OrderHandle]:
-        """Cancel open orders and send market orders that bring positions (of one symbol) to zero."""
-        return self._core.run(self._flatten(symbol), self.timeout)
-
-    async def aflatten(self, symbol: str | None = None) -> list[OrderHandle]:
-        return await self._core.arun(self._flatten(symbol))
-
     # --- looking -----------------------------------------------------------------------------------------
-    def quote(self, symbol: str) -> Quote:
+    @twin
+    async def quote(self, symbol: str) -> Quote:
         """The latest quote the broker knows for ``symbol``."""
-        quote = self._core.call(self.broker.last_quote, symbol.strip().upper())
+        wanted = args.symbol(symbol)
+        quote = self.broker.last_quote(wanted)
         if quote is None:
-            raise NtlabError(f"no quote for {symbol!r}; check the symbol (the market has {self._symbols()})")
-        return quote  # type: ignore[no-any-return]
-
-    async def aquote(self, symbol: str) -> Quote:
-        quote = await self._acall(self.broker.last_quote, symbol.strip().upper())
-        if quote is None:
-            raise NtlabError(f"no quote for {symbol!r}; check the symbol (the market has {self._symbols()})")
-        return quote  # type: ignore[no-any-return]
-
-    async def _acall(self, function: Any, *args: Any) -> Any:
-        async def invoke() -> Any:
-            return function(*args)
-
-        return await self._core.arun(invoke())
+            raise NtlabError(f"no quote for {wanted!r}; check the symbol (the market has {self._symbols()})")
+        return quote
 
     def _symbols(self) -> str:
         if isinstance(self.broker, SimulatedVenue):
             return ", ".join(self.broker.market.symbols)
         return "the broker's symbols"
 
-    def order(self, order_id: str) -> OrderHandle:
-        self._core.call(self._om.order, order_id)  # raises UnknownOrder early
-        return OrderHandle(self, order_id)
+    @twin
+    async def symbols(self) -> list[str]:
+        """The symbols this session's market has (empty for a broker without a market)."""
+        return list(self.broker.market.symbols) if isinstance(self.broker, SimulatedVenue) else []
 
-    async def aorder(self, order_id: str) -> OrderHandle:
-        await self._acall(self._om.order, order_id)
-        return OrderHandle(self, order_id)
+    @twin
+    async def instrument(self, symbol: str) -> Instrument:
+        """The instrument behind a symbol: kind, tick size, lot size, currency."""
+        wanted = args.symbol(symbol)
+        found = self._om.instruments.get(wanted)
+        if found is None:
+            raise InvalidArgument(f"symbol={symbol!r} is not a tradable symbol here")
+        return found
 
-    def snapshot(self, order_id: str) -> Order:
-        return self._core.call(self._om.order, order_id)  # type: ignore[no-any-return]
+    @twin
+    async def order(self, order_id: str) -> OrderHandle:
+        """The live handle of an order of this session."""
+        wanted = args.order_id(order_id)
+        self._om.order(wanted)  # raises UnknownOrder early
+        return OrderHandle(self, wanted)
 
-    @property
-    def orders(self) -> pd.DataFrame:
-        """All orders of the session, indexed by order_id."""
-        return self._core.call(self._order_columns).frame()
+    @twin
+    async def snapshot(self, order_id: str) -> Order:
+        """The order as it is now (an immutable copy)."""
+        return self._om.order(args.order_id(order_id))
 
-    def _watch_orders(self) -> Callable[[], None]:
-        """Keep orders and fills converted as they change, so a look at a long session is cheap."""
-        self._table.sync(self._om.orders())
-        self._fills.sync(self._om.fills())
+    @twin
+    async def snapshots(self, *, open_only: bool = False) -> list[Order]:
+        """Every order of the session as immutable snapshots, oldest first (what the blotter draws)."""
+        return self._om.orders(open_only=open_only)
 
-        def convert(event: OrderEvent) -> None:
-            self._table.on_event(event)
-            self._fills.on_event(event)
+    def _style(self, totals: tuple[str, ...] = ()) -> Style:
+        """The display style of this session's views: each instrument's tick and lot, the exchange zone."""
+        style = Style(zone=self.zone, totals=totals)
+        for instrument in self._om.instruments:
+            style.ticks[instrument.symbol] = instrument.tick_size
+            style.lots[instrument.symbol] = instrument.lot_size
+        return style
 
-        return self._om.on_event(convert)
+    @twin(view=True, finish=_framed)
+    async def orders(self) -> tuple[Callable[[], pd.DataFrame], Style]:
+        """All orders of the session, indexed by order_id (``lab.orders``; ``await lab.aorders()``)."""
+        return functools.partial(orders_view, self._table.sync(self._om.orders()).columns()), self._style()
 
-    def _order_columns(self) -> OrderColumns:
-        return self._table.sync(self._om.orders()).columns()
-
-    def _fill_columns(self) -> FillColumns:
-        return self._fills.sync(self._om.fills()).columns()
-
-    async def aorders(self) -> pd.DataFrame:
-        """``lab.orders`` for async code: the snapshot is taken on the core loop, the frame built here."""
-        return (await self._acall(self._order_columns)).frame()
-
-    @property
-    def fills(self) -> pd.DataFrame:
+    @twin(view=True, finish=_framed)
+    async def fills(self) -> tuple[Callable[[], pd.DataFrame], Style]:
         """All fills of the session, indexed by fill_id, with fee and liquidity."""
-        return self._core.call(self._fill_columns).frame()
+        return functools.partial(fills_view, self._fills.sync(self._om.fills()).columns()), self._style()
 
-    async def afills(self) -> pd.DataFrame:
-        return (await self._acall(self._fill_columns)).frame()
-
-    @property
-    def positions(self) -> pd.DataFrame:
-        """Positions with average cost, mark (mid), market value and realized/unrealized P&L."""
-        return positions_frame(*self._core.call(self._marked_positions))
-
-    async def apositions(self) -> pd.DataFrame:
-        return positions_frame(*await self._acall(self._marked_positions))
-
-    def _marked_positions(self) -> tuple[list[Any], dict[str, Decimal | None]]:
-        """Positions and their marks (mid of the last quote), read together on the core loop."""
+    @twin(view=True, finish=_framed)
+    async def positions(self) -> tuple[Callable[[], pd.DataFrame], Style]:
+        """Positions with average cost, mark (mid), market value and realized/unrealized P&L (totalled)."""
         positions = self._om.positions()
         marks = {}
         for p in positions:
             quote = self.broker.last_quote(p.symbol)
             marks[p.symbol] = quote.mid if quote is not None else None
-        return positions, marks
+        totals = ("market_value", "realized_pnl", "unrealized_pnl", "fees", "total_pnl")
+        return functools.partial(positions_frame, positions, marks), self._style(totals)
+
+    @twin(view=True)
+    async def account(self) -> Account:
+        """Cash, equity, buying power, margin used and the day's P&L, as the broker reports them."""
+        if not isinstance(self.broker, AccountSource):
+            raise BrokerError(f"{self.broker.name} reports no account (cash, equity, buying power)")
+        return await self.broker.account()
+
+    @twin
+    async def version(self) -> int:
+        """A count of the session's order events: views redraw when it has moved since they last looked."""
+        return self._version
+
+    def _watch_orders(self) -> Callable[[], None]:
+        """Keep orders and fills converted as they change, so a look at a long session is cheap."""
+        self._table.sync(self._om.orders())
+        self._fills.sync(self._om.fills())
+        self._version = 0
+
+        def convert(event: OrderEvent) -> None:
+            self._version += 1
+            self._table.on_event(event)
+            self._fills.on_event(event)
+
+        return self._om.on_event(convert)
 
     # --- time --------------------------------------------------------------------------------------------
-    def now(self) -> pd.Timestamp:
-        return pd.Timestamp(self._core.call(self.broker.now))
+    @twin
+    async def now(self) -> pd.Timestamp:
+        """The venue's clock (simulated time on the paper venue), UTC."""
+        return pd.Timestamp(self.broker.now())
 
-    def _check_stepped(self) -> None:
+    @twin(untimed=True)
+    async def advance(self, step: Any = "1min") -> pd.Timestamp:
+        """Step simulated time ("30s", "5min", a timedelta); resting orders fill and algos act on the way."""
+        delta = args.duration(step, "step")
         if not isinstance(self.broker, SimulatedVenue) or self.clock != "sim":
             raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
-
-    def advance(self, step: Any = "1min") -> pd.Timestamp:
-        """Step simulated time ("30s", "5min", a timedelta); resting orders fill and algos act on the way."""
-        self._check_stepped()
-        return pd.Timestamp(self._core.run(self._algos.advance(step), None))
-
-    async def aadvance(self, step: Any = "1min") -> pd.Timestamp:
-        self._check_stepped()
-        return pd.Timestamp(await self._core.arun(self._algos.advance(step)))
+        return pd.Timestamp(await self._engine.advance(delta))
 
     # --- events ------------------------------------------------------------------------------------------
     def on_event(self, callback: Callable[[OrderEvent], Any]) -> Callable[[], None]:
@@ -439,6 +492,8 @@ class Lab(AlgoMethods):
         From a notebook the callback runs on the kernel's loop (handed over with call_soon_threadsafe), never
         on the core thread; without a running loop it runs on the core thread and must not block.
         """
+        if not callable(callback):
+            raise InvalidArgument(f"callback={callback!r}: give a function of one order event")
         try:
             target: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -450,41 +505,43 @@ class Lab(AlgoMethods):
             elif not target.is_closed():
                 target.call_soon_threadsafe(callback, event)
 
-        unsubscribe = self._core.call(self._om.on_event, forward)
+        unsubscribe = self._bridge.call(self._om.on_event, forward)
         self._listeners.append(unsubscribe)
         return unsubscribe  # type: ignore[no-any-return]
 
-    def wait_for(self, order_id: str, statuses: set[OrderStatus], timeout: float) -> Order:
-        """Block until the order reaches one of ``statuses`` (or a final status); used by handles."""
-        return self._core.run(self._wait(order_id, statuses, timeout), None)  # type: ignore[no-any-return]
-
-    async def await_for(self, order_id: str, statuses: set[OrderStatus], timeout: float) -> Order:
-        return await self._core.arun(self._wait(order_id, statuses, timeout))  # type: ignore[no-any-return]
-
-    async def _wait(self, order_id: str, statuses: set[OrderStatus], timeout: float) -> Order:
+    @twin(untimed=True)
+    async def wait_for(
+        self, order: OrderHandle | Order | str, status: Any = "filled", timeout: Any = 10.0
+    ) -> Order:
+        """Wait until the order reaches ``status`` (or any final status); TimeoutError after ``timeout`` s."""
+        order_id, wanted, limit = (
+            args.order_id(order),
+            args.statuses(status),
+            args.seconds(timeout, "timeout"),
+        )
         done = asyncio.Event()
 
         def check(event: OrderEvent) -> None:
             if event.order.order_id == order_id and (
-                event.order.status in statuses or event.order.status.is_final
+                event.order.status in wanted or event.order.status.is_final
             ):
                 done.set()
 
+        current = self._om.order(order_id)  # UnknownOrder before waiting
+        if current.status in wanted or current.status.is_final:
+            return current
         unsubscribe = self._om.on_event(check)
         try:
-            current = self._om.order(order_id)
-            if current.status not in statuses and not current.status.is_final:
-                try:
-                    await asyncio.wait_for(done.wait(), timeout)
-                except TimeoutError:
-                    status = self._om.order(order_id).status.value
-                    wanted = " or ".join(sorted(s.value for s in statuses))
-                    raise TimeoutError(
-                        f"order {order_id} is still {status} after {timeout} s (waited for {wanted})"
-                    ) from None
-            return self._om.order(order_id)
+            await asyncio.wait_for(done.wait(), limit)
+        except TimeoutError:
+            now = self._om.order(order_id).status.value
+            names = " or ".join(sorted(s.value for s in wanted))
+            raise TimeoutError(
+                f"order {order_id} is still {now} after {limit} s (waited for {names})"
+            ) from None
         finally:
             unsubscribe()
+        return self._om.order(order_id)
 
     # --- analysis and display ----------------------------------------------------------------------------
     @property
@@ -494,30 +551,42 @@ class Lab(AlgoMethods):
 
         return RiskView(self)
 
-    def tca(self, **options: Any) -> Any:
-        """Transaction-cost analysis of this session against the market's quotes (and trades)."""
+    @twin(finish=_call)
+    async def tca(self, **options: Any) -> Callable[[], Any]:
+        """Transaction-cost analysis of this session against the market's quotes (and trades).
+
+        The session's orders and fills are read on the core loop; the analysis runs on the caller's side.
+        """
         from ntlab.analytics import tca
         from ntlab.lab.frames import tca_frames
 
         if not isinstance(self.broker, SimulatedVenue):
             raise NtlabError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
         market = self.broker.market
-        orders, fills = tca_frames(self._core.call(self._om.orders), self._core.call(self._om.fills))
-        return tca(orders, fills, market.quotes, market.trades, **options)
+        orders, fills = tca_frames(self._om.orders(), self._om.fills())
+        return functools.partial(tca, orders, fills, market.quotes, market.trades, **options)
 
-    def ticket(self) -> Any:
-        """An order ticket widget."""
-        from ntlab.lab.widgets import OrderTicket
+    @property
+    def charts(self) -> Any:
+        """Charts of this session: ``lab.charts.pnl()``, ``exposure()``, ``order(o)``, ``schedule(parent)``."""
+        from ntlab.lab.charts import Charts
 
-        return self._keep(OrderTicket(self))
+        return Charts(self)
 
-    def blotter(self) -> Any:
-        """A live table of orders with a cancel button per open order."""
-        from ntlab.lab.widgets import Blotter
+    def ticket(self, symbol: str | None = None) -> Any:
+        """An order ticket widget (on ``symbol``, else the market's first)."""
+        from ntlab.lab.ticket import OrderTicket
 
-        return self._keep(Blotter(self))
+        return self._keep(OrderTicket(self, symbol))
+
+    def blotter(self, **options: Any) -> Any:
+        """A live, scrolling table of orders with a cancel control on each open row."""
+        from ntlab.lab.blotter import Blotter
+
+        return self._keep(Blotter(self, **options))
 
     def dashboard(self) -> Any:
+        """Account line, then ticket, blotter, fills, positions and P&L in tabs: what ``display(lab)`` shows."""
         from ntlab.lab.widgets import Dashboard
 
         return self._keep(Dashboard(self))

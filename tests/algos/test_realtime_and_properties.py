@@ -2,7 +2,7 @@
 
 import asyncio
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ntlab.algos import AlgoEngine, AlgoStatus
@@ -36,6 +36,8 @@ async def test_in_real_time_the_engine_wakes_parents_as_the_venue_moves():
     start_minute=st.integers(min_value=0, max_value=240),
     side=st.sampled_from(["buy", "sell"]),
 )
+# the touch had 100 of the last child's 145: the rest used to rest at a stale bid until the window ended
+@example(algo="twap", participation=0.046875, minutes=2, start_minute=124, side="sell")
 async def test_any_twap_or_vwap_stays_within_one_child_of_schedule_and_finishes(
     algo, participation, minutes, start_minute, side
 ):

@@ -72,7 +72,7 @@ def test_it_is_a_broker(broker):
 async def test_round_trip_of_every_call(fake, broker):
     sink = Sink()
     await broker.connect(sink)
-    acct = await broker.account()
+    acct = await broker.alpaca_account()
     assert acct.status == "ACTIVE" and acct.cash == Decimal(100_000)
     [ack] = await broker.submit_order(new_order("t-000001"))
     assert isinstance(ack, Accepted) and ack.broker_order_id

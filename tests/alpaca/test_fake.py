@@ -271,7 +271,7 @@ async def test_command_line_server_and_from_config(monkeypatch):
         assert broker.stream_url == f"ws://127.0.0.1:{port}/stream" and not broker.live
         for _ in range(200):
             try:
-                account = await broker.account()
+                account = await broker.alpaca_account()
                 break
             except Exception:
                 await asyncio.sleep(0.05)

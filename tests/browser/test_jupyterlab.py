@@ -39,11 +39,16 @@ def jupyterlab(tmp_path):
     served = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", served)
     port, token = _free_port(), "ntlab-test-token"
+    # every cell drawn, not only those in view: the test reads outputs far down the notebook
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
     }
     server = subprocess.Popen(
         [
@@ -82,7 +87,17 @@ def jupyterlab(tmp_path):
         server.kill()
 
 
-def test_order_ticket_in_jupyterlab(jupyterlab):
+def _field(ticket, label, kind="input"):
+    return (
+        ticket.locator(".widget-inline-hbox", has=ticket.page.locator("label", has_text=label))
+        .locator(kind)
+        .first
+    )
+
+
+def test_order_ticket_and_blotter_in_jupyterlab(jupyterlab):
+    """The ticket: a side switch refreshes the limit, a bad quantity is marked, Enter submits; a blotter
+    row's Cancel cancels; screenshots of the ticket, the blotter with an algo's children and the P&L chart."""
     from playwright.sync_api import expect, sync_playwright
 
     base, token = jupyterlab
@@ -99,7 +114,7 @@ def test_order_ticket_in_jupyterlab(jupyterlab):
                 "--no-first-run",
             ],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
         try:
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
             page.wait_for_function(
@@ -112,27 +127,66 @@ def test_order_ticket_in_jupyterlab(jupyterlab):
             )
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             outputs = page.locator(".jp-OutputArea-output")
-            ticket = outputs.locator(".widget-vbox", has=page.locator("button", has_text="Submit")).first
+            ticket = outputs.locator(".widget-vbox", has=page.locator("label", has_text="Quantity")).first
             expect(ticket).to_be_visible(timeout=90_000)
-            blotter = outputs.locator("table.ntlab-blotter").first
-            expect(blotter).to_contain_text("MSFT", timeout=60_000)  # the notebook's own orders
+            blotter = outputs.locator(".widget-vbox", has=page.locator("text=open only")).first
+            expect(blotter).to_contain_text("TWAP", timeout=90_000)  # the notebook's algo, run to the end
+            chart = (
+                page.locator(".jp-CodeCell", has_text="lab.charts.pnl()")
+                .locator(".jp-OutputArea-output")
+                .first
+            )
+            expect(chart).to_be_visible(timeout=60_000)
 
-            ticket.locator(".widget-text", has=page.locator("label", has_text="Symbol")).locator(
-                "input"
-            ).fill("NVDA")
-            ticket.locator(".widget-dropdown", has=page.locator("label", has_text="Type")).locator(
-                "select"
-            ).select_option("market")
-            ticket.locator(".widget-text", has=page.locator("label", has_text="Quantity")).locator(
-                "input"
-            ).fill("7")
-            ticket.locator("button", has_text="Submit").click()
+            # a limit order: the price follows the side, the ask to sell and the bid to buy
+            _field(ticket, "Type", "select").select_option("limit")
+            limit = _field(ticket, "Limit")
+            expect(limit).not_to_have_value("", timeout=10_000)
+            ticket.locator("button", has_text="sell").click()
+            page.wait_for_timeout(500)
+            ask = float(limit.input_value())
+            ticket.locator("button", has_text="buy").click()
+            expect(limit).not_to_have_value(f"{ask:.2f}", timeout=10_000)
+            bid = float(limit.input_value())
+            assert bid < ask, (bid, ask)
+            ticket.locator("button", has_text="sell").click()
+            expect(limit).to_have_value(f"{ask:.2f}", timeout=10_000)
 
-            expect(ticket).to_contain_text("buy 7 NVDA market", timeout=30_000)
-            expect(blotter).to_contain_text("NVDA", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab-order-ticket.png"), full_page=True)
+            # a bad quantity is marked as typed, and Enter does not send it
+            quantity = _field(ticket, "Quantity")
+            quantity.fill("25ab")
+            expect(ticket).to_contain_text("is not a number", timeout=10_000)
+            border = quantity.evaluate(
+                "e => getComputedStyle(e.closest('.widget-inline-hbox')).borderTopColor"
+            )
+            assert border == "rgb(207, 34, 46)", border
+            quantity.press("Enter")
+            expect(ticket).to_contain_text("not sent", timeout=10_000)
+
+            # a good one, priced one dollar above the ask so it rests, sent with Enter
+            limit.fill(f"{ask + 1:.2f}")
+            quantity.fill("7")
+            expect(ticket.locator("button", has_text="Sell 7")).to_be_visible(timeout=10_000)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-order-ticket.png"), full_page=False)
+            ticket.scroll_into_view_if_needed()
+            ticket.screenshot(path=str(ARTIFACTS / "ticket.png"))
+            quantity.press("Enter")
+            expect(ticket).to_contain_text("sell 7 MSFT limit", timeout=30_000)
+            expect(ticket).to_contain_text("accepted", timeout=30_000)
+            order_id = ticket.locator("text=/sim-\\d{6}: sell 7 MSFT/").first.inner_text().split(":")[0]
+
+            # the blotter shows it on top, with its own Cancel
+            row = blotter.locator(".widget-hbox", has=page.locator(f"text={order_id}")).first
+            expect(row).to_be_visible(timeout=30_000)
+            row.locator("button", has_text="Cancel").click()
+            expect(blotter).to_contain_text(f"{order_id}: cancelled", timeout=30_000)
+            expect(row).to_contain_text("cancelled", timeout=30_000)
+            blotter.scroll_into_view_if_needed()
+            blotter.screenshot(path=str(ARTIFACTS / "blotter-with-algo-children.png"))
+            chart.scroll_into_view_if_needed()
+            chart.screenshot(path=str(ARTIFACTS / "pnl-chart.png"))
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab-order-ticket-failure.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"), full_page=True)
             raise
         finally:
             browser.close()

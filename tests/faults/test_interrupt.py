@@ -62,7 +62,7 @@ def test_ctrl_c_in_lab_advance_with_a_running_twap():
         from ntlab import Lab
 
         with Lab(journal=None) as lab:
-            parent = lab.twap("AAPL", 20_000, minutes=30, placement="aggressive", interval="10s")
+            parent = lab.algos.twap("AAPL", 20_000, minutes=30, placement="aggressive", interval="10s")
             def interrupt():
                 os.kill(os.getpid(), signal.SIGINT)
             interrupts, delays = 0, [0.002, 0.005, 0.01, 0.02, 0.04]

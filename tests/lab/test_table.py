@@ -69,7 +69,7 @@ def test_fills_view_converts_only_new_fills_and_matches_the_snapshots(lab):
 
 
 def test_string_columns_are_the_same_without_arrow(lab, monkeypatch):
-    import ntlab.lab.table as table
+    import ntlab.tabular as table
 
     _session(lab)
     orders, fills = lab.run(_orders(lab)), lab.run(_fills(lab))

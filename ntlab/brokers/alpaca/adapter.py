@@ -31,7 +31,7 @@ from ntlab.brokers.alpaca.rest import AlpacaRest
 from ntlab.brokers.alpaca.stream import TradeStream
 from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.lifecycle import ReplaceChange
-from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.records import Account, Fill, Order, Position, Quote
 from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
 from ntlab.core.submit import broker_truth
 from ntlab.errors import (
@@ -66,6 +66,8 @@ class AlpacaAccount(BaseModel):
     buying_power: Decimal | None = None
     cash: Decimal | None = None
     equity: Decimal | None = None
+    last_equity: Decimal | None = None
+    initial_margin: Decimal | None = None
     portfolio_value: Decimal | None = None
     long_market_value: Decimal | None = None
     short_market_value: Decimal | None = None
@@ -157,7 +159,7 @@ class AlpacaBroker:
     async def connect(self, sink: UpdateSink) -> None:
         """Check the keys, learn the broker's clock, and start the trade_updates stream into ``sink``."""
         self._sink = sink
-        await self.account()
+        await self.alpaca_account()
         await self._sync_clock()
         if self._use_stream and self._stream is None:
             self._stream = TradeStream(
@@ -358,11 +360,31 @@ class AlpacaBroker:
         return await self.list_orders("closed", after=after)
 
     # --- account, positions, fills ---------------------------------------------------------------------------
-    async def account(self) -> AlpacaAccount:
+    async def alpaca_account(self) -> AlpacaAccount:
+        """``GET /v2/account`` with Alpaca's own field names (status, blocks, every balance)."""
         data = await self.rest.get("/v2/account")
         if data is None:
             raise BrokerError("GET /v2/account found nothing")
         return AlpacaAccount.model_validate(data)
+
+    async def account(self) -> Account:
+        """The account as ntlab reads every broker's: margin used is Alpaca's ``initial_margin``, the
+        day's P&L ``equity - last_equity`` (equity at the previous close)."""
+        raw = await self.alpaca_account()
+        equity = raw.equity if raw.equity is not None else raw.portfolio_value
+        if raw.cash is None or equity is None:
+            raise BrokerError("GET /v2/account gave no cash or equity")
+        day = None if raw.last_equity is None else equity - raw.last_equity
+        return Account(
+            broker=self.name,
+            currency=raw.currency or "USD",
+            cash=raw.cash,
+            equity=equity,
+            buying_power=raw.buying_power,
+            margin_used=raw.initial_margin,
+            day_pnl=day,
+            time=self.now(),
+        )
 
     async def positions(self) -> list[Position]:
         return [mapping.position(item) for item in await self.rest.get("/v2/positions") or []]

@@ -19,6 +19,7 @@ class PaperConfig(BaseModel):
     - ``liquidity_factor``: this venue's displayed size as a multiple of the market's.
     - ``seed``: the random stream for passive fills; same seed and inputs give the same fills.
     - ``locates``: the symbols that can be sold short (easy to borrow); None: every symbol of the market.
+    - ``starting_cash``: the paper account's cash at the start of the session (its ``account()``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -33,3 +34,4 @@ class PaperConfig(BaseModel):
     price_offset_bps: Decimal = Decimal("0")
     liquidity_factor: float = Field(default=1.0, gt=0.0)
     locates: frozenset[str] | None = None
+    starting_cash: Decimal = Field(default=Decimal("1000000"), ge=0)

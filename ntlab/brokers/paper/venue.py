@@ -33,7 +33,7 @@ from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.positions import PositionState
-from ntlab.core.records import Fill, Order, Position, Quote
+from ntlab.core.records import Account, Fill, Order, Position, Quote
 from ntlab.core.reports import (
     Accepted,
     Cancelled,
@@ -52,6 +52,8 @@ from ntlab.times import duration_ns, from_ns, to_ns
 log = logging.getLogger(__name__)
 
 FEE_PLACES = Decimal("0.000001")
+CENT = Decimal("0.01")
+REG_T_INITIAL = Decimal("0.5")  # initial margin on the gross market value of positions, as Reg T asks
 _NO_FEE = Decimal(0)
 TICK_SECONDS = 0.05
 
@@ -491,6 +493,38 @@ class PaperBroker:
             position = positions.setdefault(fill.symbol, PositionState(fill.symbol))
             position.apply(fill.side, fill.quantity, fill.price, fill.fee)
         return [p.snapshot() for p in positions.values()]
+
+    async def account(self) -> Account:
+        """The paper account from the venue's own fills, marked at the mid of the last quotes.
+
+        Cash is the starting cash less what buys cost and plus what sells brought, net of fees; equity adds
+        the positions' market value. Margin used is Reg T's 50% of the gross market value, buying power
+        twice the equity left above it, and the day's P&L the equity's change since the session began
+        (the venue trades one session).
+        """
+        cash = self.config.starting_cash
+        for fill in self._fills:
+            notional = fill.price * fill.quantity
+            cash += (-notional if fill.side is Side.BUY else notional) - fill.fee
+        value = gross = Decimal(0)
+        for position in await self.positions():
+            quote = self.last_quote(position.symbol)
+            if position.quantity and quote is not None:
+                worth = position.quantity * quote.mid
+                value += worth
+                gross += abs(worth)
+        equity = cash + value
+        margin = gross * REG_T_INITIAL
+        return Account(
+            broker=self.name,
+            currency="USD",
+            cash=cash.quantize(CENT),
+            equity=equity.quantize(CENT),
+            buying_power=max(Decimal(0), (equity - margin) * 2).quantize(CENT),
+            margin_used=margin.quantize(CENT),
+            day_pnl=(equity - self.config.starting_cash).quantize(CENT),
+            time=self.now(),
+        )
 
     def submit_counts(self) -> dict[str, int]:
         """How often each client order id reached this venue (needs a ledger)."""
