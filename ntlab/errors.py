@@ -1,8 +1,9 @@
 """The errors ntlab raises: a small hierarchy to catch, each message saying what was wrong and what to do.
 
 Catch :class:`NtlabError` for everything, :class:`OrderDenied` for orders refused before reaching a broker
-(with a machine-readable :class:`Reason`), :class:`BrokerError` for what a broker said or failed to say, and
-:class:`DataError` for malformed market data or analytics input.
+(with a machine-readable :class:`Reason`), :class:`BrokerError` for what a broker said or failed to say,
+:class:`DataError` for malformed market data or analytics input, and :class:`ProviderError` (a DataError) for
+what a market-data provider refused.
 """
 
 from __future__ import annotations
@@ -114,6 +115,18 @@ class AuthenticationError(BrokerError):
 
 class DataError(NtlabError, ValueError):
     """Market data or analytics input is malformed: missing columns, unsorted times, bad prices."""
+
+
+class ProviderError(DataError):
+    """A market-data provider refused a request: rejected key, unknown symbol, data the plan does not include."""
+
+
+class ProviderRateLimited(ProviderError):
+    """A provider's rate limit or quota held after waiting (or cannot pass today); ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class JournalError(NtlabError):

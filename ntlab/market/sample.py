@@ -24,6 +24,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
@@ -227,3 +228,26 @@ def sample_market(seed: int = 7, date: str = "2026-03-02", symbols: Sequence[str
         shared.session_open,
         shared.session_close,
     )
+
+
+@lru_cache(maxsize=32)
+def _session(seed: int, day: str, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    open_ns = pd.Timestamp(f"{day} 09:30", tz="America/New_York").tz_convert("UTC").value
+    quotes, trades = _symbol_frames(SPECS[symbol], seed, open_ns)
+    return quotes.drop(columns="symbol"), trades.drop(columns="symbol")
+
+
+def sample_session(symbol: str, day: date, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """One symbol's sample quotes and trades on ``day`` (no ``symbol`` column; read-only, they are shared).
+
+    None when ``day`` holds no session for it: an equity on a weekend or an NYSE holiday. Crypto and FX have
+    a session every day. This is what the offline ``sample`` provider and the vendor fakes serve, so any
+    date range has data that looks like a market, the same on every run.
+    """
+    from ntlab.market.calendar import is_trading_day
+
+    if symbol not in SPECS:
+        raise DataError(f"the sample market has no {symbol}; choose from {', '.join(SPECS)}")
+    if SPECS[symbol].instrument.kind is AssetKind.EQUITY and not is_trading_day(day):
+        return None
+    return _session(int(seed), f"{day:%Y-%m-%d}", symbol)
