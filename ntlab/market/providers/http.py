@@ -195,6 +195,11 @@ class HttpClient:
             if wait is None:
                 return answer
             if attempt == self.retries:
+                if answer.status >= 500:
+                    raise ProviderError(
+                        f"{self.provider} keeps failing (HTTP {answer.status} after {attempt + 1} tries: "
+                        f"{answer.text(160)}); try again later"
+                    )
                 raise ProviderRateLimited(
                     f"{self.provider} still refuses after {attempt + 1} tries (HTTP {answer.status}: "
                     f"{answer.text(160)}); wait a while, or lower requests_per_minute",
