@@ -260,7 +260,9 @@ def _session(seed: int, day: str, symbol: str) -> tuple[pd.DataFrame, pd.DataFra
         quotes, trades = _symbol_frames(spec, seed, open_ns)
     else:
         if abs(offset) > WALK_DAYS:
-            raise DataError(f"the sample market spans 20 years either side of {REFERENCE_DAY}; {day} is outside")
+            raise DataError(
+                f"the sample market spans 20 years either side of {REFERENCE_DAY}; {day} is outside"
+            )
         rng = np.random.default_rng([seed, zlib.crc32(symbol.encode()), 2, offset + WALK_DAYS])
         price = spec.price * float(np.exp(_levels(seed, symbol)[offset + WALK_DAYS]))
         quotes, trades = _symbol_frames(spec, seed, open_ns, rng=rng, price=price)

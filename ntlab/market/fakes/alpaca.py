@@ -80,10 +80,21 @@ class _Client:
         self.subscribed: dict[str, set[str]] = {c: set() for c in CHANNELS}
 
     async def send(self, messages: list[dict[str, Any]]) -> None:
-        if self.packed:
+        if self.packed:  # msgpack frames carry times as msgpack's Timestamp extension, not as text
             import msgpack
 
-            await self.ws.send_bytes(msgpack.packb(messages))
+            packed = [
+                {
+                    **m,
+                    "t": msgpack.Timestamp.from_unix_nano(
+                        int(np.datetime64(m["t"].rstrip("Z"), "ns").astype("int64"))
+                    ),
+                }
+                if isinstance(m.get("t"), str)
+                else m
+                for m in messages
+            ]
+            await self.ws.send_bytes(msgpack.packb(packed, datetime=False))
         else:
             await self.ws.send_str(orjson.dumps(messages).decode())
 
@@ -162,12 +173,18 @@ class FakeAlpacaData(FakeServer):
     def key_of(self, request: web.Request) -> str:
         return request.headers.get("APCA-API-KEY-ID", "")
 
-    def _error(self, status: int, code: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    def _error(
+        self, status: int, code: int, message: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
         return json_response({"code": code, "message": message}, status, headers)
 
     def rate_limited(self, request: web.Request) -> web.StreamResponse:
         reset = int(pd.Timestamp.now(tz="UTC").value // 1_000_000_000) + 60
-        headers = {"X-RateLimit-Limit": str(self.per_minute or 200), "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
+        headers = {
+            "X-RateLimit-Limit": str(self.per_minute or 200),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset),
+        }
         return self._error(429, 42910000, "rate limit exceeded", headers)
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
@@ -212,7 +229,11 @@ class FakeAlpacaData(FakeServer):
             return self._error(422, 42210000, f"invalid feed: {q.get('feed')!r}")
         now = int((self.now or pd.Timestamp.now(tz="UTC")).value)
         end = min(end if end is not None else now, now)
-        start = start if start is not None else int(calendar.day_start(calendar.exchange_day(pd.Timestamp(end, tz="UTC"))).value)
+        start = (
+            start
+            if start is not None
+            else int(calendar.day_start(calendar.exchange_day(pd.Timestamp(end, tz="UTC"))).value)
+        )
         position = (0, 0)
         token = q.get("page_token")
         if token:
@@ -255,7 +276,9 @@ class FakeAlpacaData(FakeServer):
         if kind == "bars":
             assert interval is not None
             return self.tape.bars(symbol, interval, start, end)
-        return self.tape.quotes(symbol, start, end) if kind == "quotes" else self.tape.trades(symbol, start, end)
+        return (
+            self.tape.quotes(symbol, start, end) if kind == "quotes" else self.tape.trades(symbol, start, end)
+        )
 
     def _items(self, kind: str, page: pd.DataFrame) -> list[dict[str, Any]]:
         t = rfc3339(page["time"].array.asi8)
@@ -263,19 +286,42 @@ class FakeAlpacaData(FakeServer):
             return [
                 {"t": ts, "o": o, "h": h, "l": lo, "c": c, "v": _n(v), "n": int(n), "vw": round(vw, 6)}
                 for ts, o, h, lo, c, v, n, vw in zip(
-                    t, page["open"].tolist(), page["high"].tolist(), page["low"].tolist(), page["close"].tolist(),
-                    page["volume"].tolist(), page["trade_count"].tolist(), page["vwap"].tolist(), strict=True,
+                    t,
+                    page["open"].tolist(),
+                    page["high"].tolist(),
+                    page["low"].tolist(),
+                    page["close"].tolist(),
+                    page["volume"].tolist(),
+                    page["trade_count"].tolist(),
+                    page["vwap"].tolist(),
+                    strict=True,
                 )
             ]
         if kind == "trades":
             return [
                 {"t": ts, "x": "V", "p": p, "s": _n(s), "c": ["@"], "i": 52983525029461 + i, "z": "C"}
-                for i, (ts, p, s) in enumerate(zip(t, page["price"].tolist(), page["size"].tolist(), strict=True))
+                for i, (ts, p, s) in enumerate(
+                    zip(t, page["price"].tolist(), page["size"].tolist(), strict=True)
+                )
             ]
         return [
-            {"t": ts, "ax": "V", "ap": a, "as": _n(as_), "bx": "V", "bp": b, "bs": _n(bs), "c": ["R"], "z": "C"}
+            {
+                "t": ts,
+                "ax": "V",
+                "ap": a,
+                "as": _n(as_),
+                "bx": "V",
+                "bp": b,
+                "bs": _n(bs),
+                "c": ["R"],
+                "z": "C",
+            }
             for ts, b, a, bs, as_ in zip(
-                t, page["bid"].tolist(), page["ask"].tolist(), page["bid_size"].tolist(), page["ask_size"].tolist(),
+                t,
+                page["bid"].tolist(),
+                page["ask"].tolist(),
+                page["bid_size"].tolist(),
+                page["ask_size"].tolist(),
                 strict=True,
             )
         ]
@@ -380,7 +426,12 @@ class FakeAlpacaData(FakeServer):
                 batches[symbol] = [{"T": "q", "S": symbol, **item} for item in self._items("quotes", frame)]
         self.stream_clock = end
         for client in list(self._clients):
-            mine = [m for s, ms in batches.items() if s in client.subscribed["quotes"] or "*" in client.subscribed["quotes"] for m in ms]
+            mine = [
+                m
+                for s, ms in batches.items()
+                if s in client.subscribed["quotes"] or "*" in client.subscribed["quotes"]
+                for m in ms
+            ]
             mine.sort(key=lambda m: m["t"])
             for i in range(0, len(mine), 100):
                 with contextlib.suppress(ConnectionError, RuntimeError):
@@ -412,7 +463,10 @@ def _n(value: float) -> float | int:
 def main(argv: list[str] | None = None) -> None:
     serve_main(
         lambda a: FakeAlpacaData(
-            seed=a.seed, per_minute=a.per_minute or None, port=a.port or FakeAlpacaData.default_port, speed=1.0
+            seed=a.seed,
+            per_minute=a.per_minute or None,
+            port=a.port or FakeAlpacaData.default_port,
+            speed=1.0,
         ),
         "Serve a fake Alpaca Market Data API (REST and the quote stream) on 127.0.0.1",
         argv,

@@ -24,8 +24,13 @@ from ntlab.market.bars import Interval
 from ntlab.market.fakes.server import FakeServer, json_response, serve_main
 
 FAKE_KEY = "FAKEALPHAKEY"  # the fake's published demo key; not a secret
-INTERVALS = {"1min": Interval(1, "min"), "5min": Interval(5, "min"), "15min": Interval(15, "min"),
-             "30min": Interval(30, "min"), "60min": Interval(60, "min")}
+INTERVALS = {
+    "1min": Interval(1, "min"),
+    "5min": Interval(5, "min"),
+    "15min": Interval(15, "min"),
+    "30min": Interval(30, "min"),
+    "60min": Interval(60, "min"),
+}
 DOCS = "https://www.alphavantage.co/documentation/"
 
 
@@ -105,7 +110,9 @@ class FakeAlphaVantage(FakeServer):
             if self.used_today >= self.daily_limit:
                 return json_response({"Information": daily_note(q["apikey"])})
             self.used_today += 1
-        invalid = {"Error Message": f"Invalid API call. Please retry or visit the documentation ({DOCS}) for {function}."}
+        invalid = {
+            "Error Message": f"Invalid API call. Please retry or visit the documentation ({DOCS}) for {function}."
+        }
         symbol = q.get("symbol", "")
         if function not in ("TIME_SERIES_INTRADAY", "TIME_SERIES_DAILY") or not self.tape.knows(symbol):
             return json_response(invalid)
@@ -114,15 +121,23 @@ class FakeAlphaVantage(FakeServer):
         interval = INTERVALS.get(q.get("interval", ""))
         if interval is None:
             return json_response(invalid)
-        return self._intraday(symbol, q.get("interval", ""), interval, q.get("month"), q.get("outputsize", "compact"))
+        return self._intraday(
+            symbol, q.get("interval", ""), interval, q.get("month"), q.get("outputsize", "compact")
+        )
 
-    def _intraday(self, symbol: str, label: str, interval: Interval, month: str | None, size: str) -> web.Response:
+    def _intraday(
+        self, symbol: str, label: str, interval: Interval, month: str | None, size: str
+    ) -> web.Response:
         now = self._present()
         if month:
             try:
                 first = pd.Timestamp(f"{month}-01")
             except ValueError:
-                return json_response({"Error Message": f"Invalid API call. Please retry or visit the documentation ({DOCS}) for TIME_SERIES_INTRADAY."})
+                return json_response(
+                    {
+                        "Error Message": f"Invalid API call. Please retry or visit the documentation ({DOCS}) for TIME_SERIES_INTRADAY."
+                    }
+                )
             start = calendar.day_start(first.date())
             end = calendar.day_start((first + pd.offsets.MonthBegin(1)).date())
         else:
@@ -170,16 +185,30 @@ class FakeAlphaVantage(FakeServer):
             return {}
         local = pd.DatetimeIndex(frame["time"]).tz_convert("America/New_York").strftime(layout)
         return {
-            stamp: {"1. open": f"{o:.4f}", "2. high": f"{h:.4f}", "3. low": f"{lo:.4f}", "4. close": f"{c:.4f}", "5. volume": f"{v:.0f}"}
+            stamp: {
+                "1. open": f"{o:.4f}",
+                "2. high": f"{h:.4f}",
+                "3. low": f"{lo:.4f}",
+                "4. close": f"{c:.4f}",
+                "5. volume": f"{v:.0f}",
+            }
             for stamp, o, h, lo, c, v in zip(
-                local, frame["open"], frame["high"], frame["low"], frame["close"], frame["volume"], strict=True
+                local,
+                frame["open"],
+                frame["high"],
+                frame["low"],
+                frame["close"],
+                frame["volume"],
+                strict=True,
             )
         }
 
 
 def main(argv: list[str] | None = None) -> None:
     serve_main(
-        lambda a: FakeAlphaVantage(seed=a.seed, per_minute=a.per_minute or None, port=a.port or FakeAlphaVantage.default_port),
+        lambda a: FakeAlphaVantage(
+            seed=a.seed, per_minute=a.per_minute or None, port=a.port or FakeAlphaVantage.default_port
+        ),
         "Serve a fake Alpha Vantage /query API on 127.0.0.1",
         argv,
     )

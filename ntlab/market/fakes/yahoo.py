@@ -24,8 +24,14 @@ from ntlab.market.bars import Interval
 from ntlab.market.fakes.server import FakeServer, json_response, serve_main
 
 INTERVALS = {
-    "1m": Interval(1, "min"), "2m": Interval(2, "min"), "5m": Interval(5, "min"), "15m": Interval(15, "min"),
-    "30m": Interval(30, "min"), "60m": Interval(60, "min"), "90m": Interval(90, "min"), "1h": Interval(1, "h"),
+    "1m": Interval(1, "min"),
+    "2m": Interval(2, "min"),
+    "5m": Interval(5, "min"),
+    "15m": Interval(15, "min"),
+    "30m": Interval(30, "min"),
+    "60m": Interval(60, "min"),
+    "90m": Interval(90, "min"),
+    "1h": Interval(1, "h"),
     "1d": Interval(1, "D"),
 }
 SYMBOLS = {"BRK-B": "BRK.B", "BTC-USD": "BTC/USD", "EURUSD=X": "EUR/USD"}
@@ -55,7 +61,9 @@ class FakeYahoo(FakeServer):
         return web.Response(status=429, text="Too Many Requests\r\n", content_type="text/plain")
 
     def _error(self, status: int, code: str, description: str) -> web.Response:
-        return json_response({"chart": {"result": None, "error": {"code": code, "description": description}}}, status)
+        return json_response(
+            {"chart": {"result": None, "error": {"code": code, "description": description}}}, status
+        )
 
     async def _chart(self, request: web.Request) -> web.Response:
         ticker = request.match_info["symbol"]
@@ -64,7 +72,11 @@ class FakeYahoo(FakeServer):
         label = q.get("interval", "1d")
         interval = INTERVALS.get(label)
         if interval is None:
-            return self._error(400, "Bad Request", f"Invalid input - interval={label} is not supported. Valid intervals: [{', '.join(INTERVALS)}]")
+            return self._error(
+                400,
+                "Bad Request",
+                f"Invalid input - interval={label} is not supported. Valid intervals: [{', '.join(INTERVALS)}]",
+            )
         if not self.tape.knows(symbol):
             return self._error(404, "Not Found", "No data found, symbol may be delisted")
         now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
@@ -82,7 +94,11 @@ class FakeYahoo(FakeServer):
                     if label == "1m" and end - start > 8 * DAY
                     else f"The requested range must be within the last {keep} days."
                 )
-                return self._error(422, "Unprocessable Entity", f"{label} data not available for startTime={start} and endTime={end}. {rule}")
+                return self._error(
+                    422,
+                    "Unprocessable Entity",
+                    f"{label} data not available for startTime={start} and endTime={end}. {rule}",
+                )
         frame = self.tape.bars(symbol, interval, start * 1_000_000_000, end * 1_000_000_000)
         result: dict[str, Any] = {"meta": self._meta(ticker, label, now)}
         if len(frame):
@@ -90,7 +106,9 @@ class FakeYahoo(FakeServer):
             if interval.daily:  # Yahoo stamps a daily bar at the session's open, not at midnight
                 days = pd.DatetimeIndex(frame["time"]).tz_convert("America/New_York").date
                 stamps = np.array([calendar.regular_session(d)[0].value // 1_000_000_000 for d in days])
-            quote = {name: [round(float(v), 4) for v in frame[name]] for name in ("open", "high", "low", "close")}
+            quote = {
+                name: [round(float(v), 4) for v in frame[name]] for name in ("open", "high", "low", "close")
+            }
             quote["volume"] = [int(v) for v in frame["volume"]]
             result["timestamp"] = [int(s) for s in stamps]
             result["indicators"] = {"quote": [quote]}
@@ -106,24 +124,38 @@ class FakeYahoo(FakeServer):
         offset = int(open_.tz_convert("America/New_York").utcoffset().total_seconds())
         period = {"timezone": "EST" if offset == -18000 else "EDT", "gmtoffset": offset}
         return {
-            "currency": "USD", "symbol": ticker, "exchangeName": "NMS", "fullExchangeName": "NasdaqGS",
-            "instrumentType": "CRYPTOCURRENCY" if ticker.endswith("-USD") else "CURRENCY" if ticker.endswith("=X") else "EQUITY",
-            "firstTradeDate": 345479400, "regularMarketTime": int(close.value // 1e9), "hasPrePostMarketData": True,
-            "gmtoffset": offset, "timezone": period["timezone"], "exchangeTimezoneName": "America/New_York",
+            "currency": "USD",
+            "symbol": ticker,
+            "exchangeName": "NMS",
+            "fullExchangeName": "NasdaqGS",
+            "instrumentType": "CRYPTOCURRENCY"
+            if ticker.endswith("-USD")
+            else "CURRENCY"
+            if ticker.endswith("=X")
+            else "EQUITY",
+            "firstTradeDate": 345479400,
+            "regularMarketTime": int(close.value // 1e9),
+            "hasPrePostMarketData": True,
+            "gmtoffset": offset,
+            "timezone": period["timezone"],
+            "exchangeTimezoneName": "America/New_York",
             "priceHint": 2,
             "currentTradingPeriod": {
                 "pre": {**period, "start": int(open_.value // 1e9) - 19800, "end": int(open_.value // 1e9)},
                 "regular": {**period, "start": int(open_.value // 1e9), "end": int(close.value // 1e9)},
                 "post": {**period, "start": int(close.value // 1e9), "end": int(close.value // 1e9) + 14400},
             },
-            "dataGranularity": label, "range": "",
+            "dataGranularity": label,
+            "range": "",
             "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
         }
 
 
 def main(argv: list[str] | None = None) -> None:
     serve_main(
-        lambda a: FakeYahoo(seed=a.seed, per_minute=a.per_minute or None, port=a.port or FakeYahoo.default_port),
+        lambda a: FakeYahoo(
+            seed=a.seed, per_minute=a.per_minute or None, port=a.port or FakeYahoo.default_port
+        ),
         "Serve a fake Yahoo Finance chart endpoint on 127.0.0.1",
         argv,
     )

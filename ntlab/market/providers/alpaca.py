@@ -33,7 +33,15 @@ import pandas as pd
 from ntlab.errors import ConfigError, DataError, ProviderError
 from ntlab.market.bars import Interval
 from ntlab.market.keys import MarketSettings, require, secret
-from ntlab.market.providers.base import DataProvider, Kind, decimal, empty_rows, is_equity, normalise_symbols, rows
+from ntlab.market.providers.base import (
+    DataProvider,
+    Kind,
+    decimal,
+    empty_rows,
+    is_equity,
+    normalise_symbols,
+    rows,
+)
 from ntlab.market.providers.http import Answer, HttpClient, register_secret, retry_after
 from ntlab.market.ratelimit import bucket_for
 
@@ -52,9 +60,13 @@ def parse_times(stamps: list[str]) -> np.ndarray:
     if not stamps:
         return np.empty(0, dtype="int64")
     try:
-        return np.array([s[:-1] if s.endswith("Z") else s for s in stamps], dtype="datetime64[ns]").astype("int64")
+        return np.array([s[:-1] if s.endswith("Z") else s for s in stamps], dtype="datetime64[ns]").astype(
+            "int64"
+        )
     except ValueError:  # an offset other than Z: pandas reads those
-        return np.asarray(pd.DatetimeIndex(pd.to_datetime(stamps, utc=True, format="ISO8601")).as_unit("ns").asi8)
+        return np.asarray(
+            pd.DatetimeIndex(pd.to_datetime(stamps, utc=True, format="ISO8601")).as_unit("ns").asi8
+        )
 
 
 def _rfc3339(ns: int) -> str:
@@ -79,6 +91,7 @@ class AlpacaData(DataProvider):
         requests_per_minute: float | None = 200,
         page_limit: int = 10_000,
         rate_wait: float = 3.0,
+        max_wait: float = 60.0,
         retries: int = 8,
         timeout: float = 30.0,
         transport: Any = None,
@@ -87,7 +100,9 @@ class AlpacaData(DataProvider):
         super().__init__(**options)
         settings = MarketSettings()
         self._key_id = require(secret(key_id) or settings.alpaca_key_id, "Alpaca", "APCA_API_KEY_ID")
-        self._secret = require(secret(secret_key) or settings.alpaca_secret_key, "Alpaca", "APCA_API_SECRET_KEY")
+        self._secret = require(
+            secret(secret_key) or settings.alpaca_secret_key, "Alpaca", "APCA_API_SECRET_KEY"
+        )
         self.feed = feed or settings.alpaca_feed
         if self.feed not in ("iex", "sip", "delayed_sip", "test"):
             raise ConfigError(f"feed={self.feed!r}: use 'iex' (free) or 'sip'")
@@ -96,6 +111,7 @@ class AlpacaData(DataProvider):
         self.requests_per_minute = requests_per_minute
         self.page_limit = page_limit
         self.rate_wait = rate_wait
+        self.max_wait = max_wait
         self.retries = retries
         self.timeout = timeout
         self._transport = transport
@@ -141,20 +157,24 @@ class AlpacaData(DataProvider):
             if reset is not None and "retry-after" not in answer.headers:
                 with contextlib.suppress(ValueError):
                     wait = min(max(float(reset) - time.time(), 0.0), 60.0) or self.rate_wait
-            return min(retry_after(answer.headers, wait), 60.0)
+            return min(retry_after(answer.headers, wait), self.max_wait)
         if answer.status >= 500:
             return min(self.rate_wait, 2.0)
         body = answer.json() or {}
         said = body.get("message") or answer.text(200)
         if answer.status in (401, 403) and "subscription" not in str(said):
-            raise ProviderError(f"Alpaca refused the keys ({said}); check APCA_API_KEY_ID / APCA_API_SECRET_KEY")
+            raise ProviderError(
+                f"Alpaca refused the keys ({said}); check APCA_API_KEY_ID / APCA_API_SECRET_KEY"
+            )
         if answer.status == 403:
             raise ProviderError(f"Alpaca: your data plan does not include this ({said}); try feed='iex'")
         raise ProviderError(f"Alpaca refused {answer.url.split('?')[0]} (HTTP {answer.status}: {said})")
 
     def _symbol(self, symbol: str) -> str:
         if not is_equity(symbol):
-            raise ProviderError(f"AlpacaData serves stocks; {symbol} is not one (Alpaca's crypto data is another API)")
+            raise ProviderError(
+                f"AlpacaData serves stocks; {symbol} is not one (Alpaca's crypto data is another API)"
+            )
         return symbol
 
     async def _fetch(
@@ -177,7 +197,9 @@ class AlpacaData(DataProvider):
             answer = await http.get(f"/v2/stocks/{kind}", params)
             body = answer.json()
             if not isinstance(body, dict):
-                raise ProviderError(f"Alpaca answered {kind} with something that is not JSON: {answer.text(200)}")
+                raise ProviderError(
+                    f"Alpaca answered {kind} with something that is not JSON: {answer.text(200)}"
+                )
             items.extend((body.get(str(kind)) or {}).get(ticker) or [])
             token = body.get("next_page_token")
             if not token:
@@ -186,11 +208,15 @@ class AlpacaData(DataProvider):
         return PARSERS[kind](items)
 
     async def _known(self, http: Any, symbol: str) -> bool:
-        answer = await http.get("/v2/stocks/quotes/latest", {"symbols": self._symbol(symbol), "feed": self.feed})
+        answer = await http.get(
+            "/v2/stocks/quotes/latest", {"symbols": self._symbol(symbol), "feed": self.feed}
+        )
         return symbol in ((answer.json() or {}).get("quotes") or {})
 
     async def _latest_quote(self, http: Any, symbol: str) -> Quote:
-        answer = await http.get("/v2/stocks/quotes/latest", {"symbols": self._symbol(symbol), "feed": self.feed})
+        answer = await http.get(
+            "/v2/stocks/quotes/latest", {"symbols": self._symbol(symbol), "feed": self.feed}
+        )
         found = ((answer.json() or {}).get("quotes") or {}).get(symbol)
         if not found:
             raise ProviderError(f"Alpaca has no quote for {symbol!r}; check the symbol")
@@ -214,7 +240,9 @@ class AlpacaData(DataProvider):
         backoff = 0.5
         while True:
             try:
-                async with websockets.connect(self.stream_url, open_timeout=self.timeout, max_size=2**24) as ws:
+                async with websockets.connect(
+                    self.stream_url, open_timeout=self.timeout, max_size=2**24
+                ) as ws:
                     await self._handshake(ws, wanted)
                     backoff = 0.5
                     async for frame in ws:
@@ -226,7 +254,9 @@ class AlpacaData(DataProvider):
                                 raise _stream_error(message)
             except (OSError, websockets.ConnectionClosed, TimeoutError) as error:
                 if not reconnect:
-                    raise ProviderError(f"the Alpaca stream closed ({type(error).__name__}); reconnect=False") from None
+                    raise ProviderError(
+                        f"the Alpaca stream closed ({type(error).__name__}); reconnect=False"
+                    ) from None
                 log.info("Alpaca stream dropped (%s); reconnecting in %.1f s", type(error).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, max_backoff)
@@ -242,7 +272,11 @@ class AlpacaData(DataProvider):
             return messages
 
         await expect("connected")
-        auth = {"action": "auth", "key": self._key_id.get_secret_value(), "secret": self._secret.get_secret_value()}
+        auth = {
+            "action": "auth",
+            "key": self._key_id.get_secret_value(),
+            "secret": self._secret.get_secret_value(),
+        }
         await ws.send(orjson.dumps(auth).decode())
         await expect("authenticated")
         await ws.send(orjson.dumps({"action": "subscribe", "quotes": symbols}).decode())

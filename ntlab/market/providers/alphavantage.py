@@ -56,7 +56,9 @@ class AlphaVantageData(DataProvider):
     ) -> None:
         super().__init__(**options)
         settings = MarketSettings()
-        self._key = require(secret(api_key) or settings.alphavantage_api_key, "Alpha Vantage", "ALPHAVANTAGE_API_KEY")
+        self._key = require(
+            secret(api_key) or settings.alphavantage_api_key, "Alpha Vantage", "ALPHAVANTAGE_API_KEY"
+        )
         url = (base_url or settings.alphavantage_base_url or BASE_URL).rstrip("/?")
         self.base_url = url if url.endswith("/query") else f"{url}/query"
         self.requests_per_minute = requests_per_minute
@@ -73,7 +75,9 @@ class AlphaVantageData(DataProvider):
         minutes = interval.count * (60 if interval.unit == "h" else 1)
         if interval.daily or (interval.unit in ("min", "h") and minutes in MINUTES):
             return
-        raise DataError(f"Alpha Vantage has no {interval.label} bars; use 1min, 5min, 15min, 30min, 60min or 1D")
+        raise DataError(
+            f"Alpha Vantage has no {interval.label} bars; use 1min, 5min, 15min, 30min, 60min or 1D"
+        )
 
     def span(self, kind: Kind, interval: Interval | None) -> int:
         return 100_000 if interval is None or interval.daily else 31
@@ -133,7 +137,11 @@ class AlphaVantageData(DataProvider):
         if interval.daily:
             first = calendar.exchange_day(pd.Timestamp(start_ns, tz="UTC"))
             recent = calendar.previous_trading_days(calendar.exchange_day(self.now()), 100)[0]
-            params = {"function": "TIME_SERIES_DAILY", "symbol": symbol, "outputsize": "compact" if first >= recent else "full"}
+            params = {
+                "function": "TIME_SERIES_DAILY",
+                "symbol": symbol,
+                "outputsize": "compact" if first >= recent else "full",
+            }
             field = "Time Series (Daily)"
         else:
             minutes = interval.count * (60 if interval.unit == "h" else 1)

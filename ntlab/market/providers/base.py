@@ -434,10 +434,11 @@ class DataProvider:
         async with self._session() as http:
 
             async def one(chunk: Chunk) -> None:
+                start, end = chunk.start_ns, chunk.end_ns
+                if self.cache is None or not plan.cacheable.issuperset(chunk.days):
+                    start, end = max(start, plan.start_ns), min(end, plan.end_ns)  # nothing to keep: ask less
                 async with gate:
-                    found = await self._fetch(
-                        http, plan.kind, chunk.symbol, chunk.start_ns, chunk.end_ns, plan.interval
-                    )
+                    found = await self._fetch(http, plan.kind, chunk.symbol, start, end, plan.interval)
                 fetched[chunk.symbol] += len(found)
                 for day, part in _by_day(found, chunk.days):
                     if part.empty and fetched[chunk.symbol] == 0:

@@ -29,8 +29,17 @@ from ntlab.market.providers.http import Answer, HttpClient, retry_after
 from ntlab.market.ratelimit import bucket_for
 
 BASE_URL = "https://query2.finance.yahoo.com"
-INTERVALS = {(1, "min"): "1m", (2, "min"): "2m", (5, "min"): "5m", (15, "min"): "15m", (30, "min"): "30m",
-             (60, "min"): "60m", (90, "min"): "90m", (1, "h"): "1h", (1, "D"): "1d"}
+INTERVALS = {
+    (1, "min"): "1m",
+    (2, "min"): "2m",
+    (5, "min"): "5m",
+    (15, "min"): "15m",
+    (30, "min"): "30m",
+    (60, "min"): "60m",
+    (90, "min"): "90m",
+    (1, "h"): "1h",
+    (1, "D"): "1d",
+}
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) ntlab"
 
 
@@ -73,7 +82,9 @@ class YahooData(DataProvider):
 
     def check_interval(self, interval: Interval) -> None:
         if (interval.count, interval.unit) not in INTERVALS:
-            raise DataError(f"Yahoo has no {interval.label} bars; use one of 1min 2min 5min 15min 30min 60min 90min 1h 1D")
+            raise DataError(
+                f"Yahoo has no {interval.label} bars; use one of 1min 2min 5min 15min 30min 60min 90min 1h 1D"
+            )
 
     def span(self, kind: Kind, interval: Interval | None) -> int:
         assert interval is not None
@@ -124,7 +135,9 @@ class YahooData(DataProvider):
         }
         answer = await http.get(f"/v8/finance/chart/{ticker}", params)
         if answer.status == 404:
-            raise ProviderError(f"Yahoo does not know the symbol {symbol!r} (asked as {ticker!r}): no data found")
+            raise ProviderError(
+                f"Yahoo does not know the symbol {symbol!r} (asked as {ticker!r}): no data found"
+            )
         result = (((answer.json() or {}).get("chart") or {}).get("result") or [None])[0]
         if result is None:
             raise ProviderError(f"Yahoo answered without a result for {ticker}: {answer.text(200)}")
@@ -141,14 +154,23 @@ def parse_chart(result: dict[str, Any], daily: bool = False) -> pd.DataFrame:
         return empty_rows(Kind.BARS)
 
     def column(name: str) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in quote.get(name) or [None] * len(stamps)], dtype="float64")
+        return np.array(
+            [np.nan if v is None else v for v in quote.get(name) or [None] * len(stamps)], dtype="float64"
+        )
 
     ns = np.asarray(stamps, dtype="int64") * 1_000_000_000
     if daily:
-        local = pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(calendar.EXCHANGE_TZ)
+        local = (
+            pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(calendar.EXCHANGE_TZ)
+        )
         ns = local.normalize().tz_convert("UTC").as_unit("ns").asi8
     frame = rows(
-        Kind.BARS, ns, open=column("open"), high=column("high"), low=column("low"), close=column("close"),
+        Kind.BARS,
+        ns,
+        open=column("open"),
+        high=column("high"),
+        low=column("low"),
+        close=column("close"),
         volume=column("volume"),
     )
     return frame[frame["close"].notna()].reset_index(drop=True)
