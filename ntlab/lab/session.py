@@ -523,3 +523,25 @@ class Lab(AlgoMethods):
         from IPython.display import display
 
         display(self.dashboard())
+
+    # --- market data ---------------------------------------------------------------------------------------------
+    def history(
+        self, symbol: str, interval: str = "5min", days: int = 5, *, provider: Any = None, chart: bool = False
+    ) -> pd.DataFrame:
+        """Bars of ``symbol`` over the last ``days`` trading days, up to the session's clock and never past it.
+
+        From ``provider`` (a name or a provider), else the one the session's market came from
+        (``Lab(market=get_market("polygon", ...))``), else the sample market's. ``chart=True`` also draws them.
+        """
+        from ntlab.market.history import history, plot_bars
+
+        if provider is None and isinstance(self.broker, SimulatedVenue):
+            provider = self.broker.market.source
+        elif provider is None:
+            raise NtlabError(
+                "history() needs provider= (e.g. 'alpaca' or 'polygon') when the broker is not simulated"
+            )
+        bars = history(symbol.strip().upper(), interval, days, end=self.now(), provider=provider)
+        if chart:
+            plot_bars(bars)
+        return bars

@@ -338,7 +338,7 @@ class DataProvider:
             if trades and Kind.TRADES in self.serves
             else None
         )
-        return self._market(normalise_symbols(symbols), quotes, tape, extended_hours, start, end)
+        return self.market_from(normalise_symbols(symbols), quotes, tape, extended_hours, start, end)
 
     def market(
         self,
@@ -356,7 +356,7 @@ class DataProvider:
             if trades and Kind.TRADES in self.serves
             else None
         )
-        return self._market(normalise_symbols(symbols), quotes, tape, extended_hours, start, end)
+        return self.market_from(normalise_symbols(symbols), quotes, tape, extended_hours, start, end)
 
     # --- the machinery ------------------------------------------------------------------------------------------------
     def _frame(
@@ -497,7 +497,7 @@ class DataProvider:
             frame = frame[keep].reset_index(drop=True)
         return frame[columns]
 
-    def _market(
+    def market_from(
         self,
         symbols: list[str],
         quotes: pd.DataFrame,
@@ -506,6 +506,7 @@ class DataProvider:
         start: Any,
         end: Any,
     ) -> Market:
+        """A Market of frames this provider returned: crossed quotes out, every symbol quoted, sessions set."""
         if not extended_hours:
             quotes = regular_hours(quotes)
             trades = regular_hours(trades) if trades is not None else None
