@@ -168,6 +168,12 @@ class FakeServer:
             raise RuntimeError(f"the fake {self.vendor} did not start")
         return self
 
+    def threaded(self, coroutine: Any) -> Any:
+        """Run a coroutine (``fake.publish(3)``) on the fake's own thread; a concurrent future of its result."""
+        if self._loop is None:
+            raise RuntimeError("the fake is not serving from a thread: call start_in_thread() first")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
     def stop_thread(self) -> None:
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
