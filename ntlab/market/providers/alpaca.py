@@ -34,7 +34,6 @@ from ntlab.errors import ConfigError, DataError, ProviderError
 from ntlab.market.bars import Interval
 from ntlab.market.keys import MarketSettings, require, secret
 from ntlab.market.providers.base import (
-    DataProvider,
     Kind,
     decimal,
     empty_rows,
@@ -43,7 +42,7 @@ from ntlab.market.providers.base import (
     rows,
 )
 from ntlab.market.providers.http import Answer, HttpClient, register_secret, retry_after
-from ntlab.market.ratelimit import bucket_for
+from ntlab.market.providers.web import HttpProvider
 
 if TYPE_CHECKING:
     from ntlab.core import Quote
@@ -74,7 +73,7 @@ def _rfc3339(ns: int) -> str:
     return f"{stamp:%Y-%m-%dT%H:%M:%S}.{ns % 1_000_000_000:09d}Z"
 
 
-class AlpacaData(DataProvider):
+class AlpacaData(HttpProvider):
     """Alpaca stock data. ``AlpacaData()`` reads the keys from the environment."""
 
     name: ClassVar[str] = "alpaca"
@@ -97,7 +96,13 @@ class AlpacaData(DataProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(
+            requests_per_minute=requests_per_minute,
+            retries=retries,
+            timeout=timeout,
+            transport=transport,
+            **options,
+        )
         settings = MarketSettings()
         self._key_id = require(secret(key_id) or settings.alpaca_key_id, "Alpaca", "APCA_API_KEY_ID")
         self._secret = require(
@@ -108,13 +113,9 @@ class AlpacaData(DataProvider):
             raise ConfigError(f"feed={self.feed!r}: use 'iex' (free) or 'sip'")
         self.data_url = (data_url or settings.alpaca_data_url or DATA_URL).rstrip("/")
         self.stream_url = stream_url or settings.alpaca_stream_url or STREAM_URL.format(feed=self.feed)
-        self.requests_per_minute = requests_per_minute
         self.page_limit = page_limit
         self.rate_wait = rate_wait
         self.max_wait = max_wait
-        self.retries = retries
-        self.timeout = timeout
-        self._transport = transport
         for value in (self._key_id, self._secret):
             register_secret(value.get_secret_value())
 
@@ -134,18 +135,13 @@ class AlpacaData(DataProvider):
     def _session(self) -> HttpClient:
         key = self._key_id.get_secret_value()
         secret_value = self._secret.get_secret_value()
-        return HttpClient(
-            self.name,
+        return self._client(
             self.data_url,
+            key,
             check=self._check,
-            bucket=bucket_for(self.name, key, self.requests_per_minute),
             headers={"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret_value},
             secrets=[key, secret_value],
-            timeout=self.timeout,
-            retries=self.retries,
             backoff=min(self.rate_wait, 1.0),
-            stats=self.stats,
-            transport=self._transport,
         )
 
     def _check(self, answer: Answer) -> float | None:

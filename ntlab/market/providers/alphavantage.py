@@ -25,15 +25,15 @@ from ntlab.errors import DataError, ProviderError, ProviderRateLimited
 from ntlab.market import calendar
 from ntlab.market.bars import Interval
 from ntlab.market.keys import MarketSettings, require, secret
-from ntlab.market.providers.base import DataProvider, Kind, empty_rows, is_equity, rows
+from ntlab.market.providers.base import Kind, empty_rows, is_equity, rows
 from ntlab.market.providers.http import Answer, HttpClient, redact
-from ntlab.market.ratelimit import bucket_for
+from ntlab.market.providers.web import HttpProvider
 
 BASE_URL = "https://www.alphavantage.co/query"
 MINUTES = (1, 5, 15, 30, 60)
 
 
-class AlphaVantageData(DataProvider):
+class AlphaVantageData(HttpProvider):
     """``AlphaVantageData()`` reads ``ALPHAVANTAGE_API_KEY``. Bars only: ``bars(symbols, start, end, "5min")``."""
 
     name: ClassVar[str] = "alphavantage"
@@ -54,19 +54,21 @@ class AlphaVantageData(DataProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(
+            requests_per_minute=requests_per_minute,
+            retries=retries,
+            timeout=timeout,
+            transport=transport,
+            **options,
+        )
         settings = MarketSettings()
         self._key = require(
             secret(api_key) or settings.alphavantage_api_key, "Alpha Vantage", "ALPHAVANTAGE_API_KEY"
         )
         url = (base_url or settings.alphavantage_base_url or BASE_URL).rstrip("/?")
         self.base_url = url if url.endswith("/query") else f"{url}/query"
-        self.requests_per_minute = requests_per_minute
         self.burst_wait = burst_wait
         self.minute_wait = minute_wait
-        self.retries = retries
-        self.timeout = timeout
-        self._transport = transport
 
     def __repr__(self) -> str:
         return f"AlphaVantageData({self.base_url}, api_key=***)"
@@ -87,18 +89,14 @@ class AlphaVantageData(DataProvider):
 
     def _session(self) -> HttpClient:
         key = self._key.get_secret_value()
-        return HttpClient(
-            self.name,
+        return self._client(
             self.base_url,
+            key,
             check=self._check,
-            bucket=bucket_for(self.name, key, self.requests_per_minute, burst=1),
             params={"apikey": key},
             secrets=[key],
-            timeout=self.timeout,
-            retries=self.retries,
             backoff=self.burst_wait,
-            stats=self.stats,
-            transport=self._transport,
+            burst=1,
         )
 
     def _check(self, answer: Answer) -> float | None:

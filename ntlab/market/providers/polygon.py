@@ -23,9 +23,9 @@ from ntlab.errors import ProviderError
 from ntlab.market import calendar
 from ntlab.market.bars import Interval
 from ntlab.market.keys import MarketSettings, require, secret
-from ntlab.market.providers.base import DataProvider, Kind, decimal, empty_rows, rows
+from ntlab.market.providers.base import Kind, decimal, empty_rows, rows
 from ntlab.market.providers.http import Answer, HttpClient, retry_after
-from ntlab.market.ratelimit import bucket_for
+from ntlab.market.providers.web import HttpProvider
 
 MASSIVE_URL = "https://api.massive.com"
 POLYGON_URL = "https://api.polygon.io"
@@ -33,7 +33,7 @@ SHARES_SINCE = date(2025, 11, 3)
 TIMESPANS = {"s": "second", "min": "minute", "h": "hour", "D": "day"}
 
 
-class PolygonData(DataProvider):
+class PolygonData(HttpProvider):
     """``PolygonData()`` reads ``POLYGON_API_KEY``; ``PolygonData(api_key=..., base_url=fake.base_url)`` for a fake."""
 
     name: ClassVar[str] = "polygon"
@@ -53,7 +53,13 @@ class PolygonData(DataProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(
+            requests_per_minute=requests_per_minute,
+            retries=retries,
+            timeout=timeout,
+            transport=transport,
+            **options,
+        )
         settings = MarketSettings()
         self._key = require(secret(api_key) or settings.polygon_api_key, "Polygon", "POLYGON_API_KEY")
         if host not in ("massive", "polygon"):
@@ -61,12 +67,8 @@ class PolygonData(DataProvider):
         self.base_url = (
             base_url or settings.polygon_base_url or (MASSIVE_URL if host == "massive" else POLYGON_URL)
         ).rstrip("/")
-        self.requests_per_minute = requests_per_minute
         self.page_limit = page_limit
         self.rate_wait = rate_wait
-        self.retries = retries
-        self.timeout = timeout
-        self._transport = transport
 
     def __repr__(self) -> str:
         return f"PolygonData({self.base_url}, api_key=***, cache={self.cache.root if self.cache else None})"
@@ -90,18 +92,13 @@ class PolygonData(DataProvider):
 
     def _session(self) -> HttpClient:
         key = self._key.get_secret_value()
-        return HttpClient(
-            self.name,
+        return self._client(
             self.base_url,
+            key,
             check=self._check,
-            bucket=bucket_for(self.name, key, self.requests_per_minute),
             headers={"Authorization": f"Bearer {key}", "Accept-Encoding": "gzip"},
             secrets=[key],
-            timeout=self.timeout,
-            retries=self.retries,
             backoff=min(self.rate_wait, 1.0),
-            stats=self.stats,
-            transport=self._transport,
         )
 
     def _check(self, answer: Answer) -> float | None:

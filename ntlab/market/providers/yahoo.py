@@ -24,9 +24,9 @@ from ntlab.errors import DataError, ProviderError
 from ntlab.market import calendar
 from ntlab.market.bars import Interval
 from ntlab.market.keys import MarketSettings
-from ntlab.market.providers.base import DataProvider, Kind, empty_rows, rows
+from ntlab.market.providers.base import Kind, empty_rows, rows
 from ntlab.market.providers.http import Answer, HttpClient, retry_after
-from ntlab.market.ratelimit import bucket_for
+from ntlab.market.providers.web import HttpProvider
 
 BASE_URL = "https://query2.finance.yahoo.com"
 INTERVALS = {
@@ -43,7 +43,7 @@ INTERVALS = {
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) ntlab"
 
 
-class YahooData(DataProvider):
+class YahooData(HttpProvider):
     """``YahooData()``: bars only, no key. ``bars(["AAPL"], start, end, "5min")``."""
 
     name: ClassVar[str] = "yahoo"
@@ -61,13 +61,15 @@ class YahooData(DataProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        super().__init__(**options)
+        super().__init__(
+            requests_per_minute=requests_per_minute,
+            retries=retries,
+            timeout=timeout,
+            transport=transport,
+            **options,
+        )
         self.base_url = (base_url or MarketSettings().yahoo_base_url or BASE_URL).rstrip("/")
-        self.requests_per_minute = requests_per_minute
         self.rate_wait = rate_wait
-        self.retries = retries
-        self.timeout = timeout
-        self._transport = transport
 
     def __repr__(self) -> str:
         return f"YahooData({self.base_url})"
@@ -95,17 +97,12 @@ class YahooData(DataProvider):
         return 729 if interval.unit == "h" or interval.count == 60 else 59
 
     def _session(self) -> HttpClient:
-        return HttpClient(
-            self.name,
+        return self._client(
             self.base_url,
+            "anonymous",
             check=self._check,
-            bucket=bucket_for(self.name, "anonymous", self.requests_per_minute),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            timeout=self.timeout,
-            retries=self.retries,
             backoff=min(self.rate_wait, 1.0),
-            stats=self.stats,
-            transport=self._transport,
         )
 
     def _check(self, answer: Answer) -> float | None:
