@@ -189,3 +189,15 @@ async def test_the_vendors_own_clients_read_the_fake(polygon_fake):
         and aggs[0].timestamp == pd.Timestamp("2026-03-02 14:30", tz="UTC").value // 1_000_000
     )
     assert last.bid_price < last.ask_price
+
+
+async def test_the_key_reaches_neither_the_cache_nor_the_frames_nor_the_logs(polygon_fake, cache, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    polygon = provider(polygon_fake, cache)
+    frame = await polygon.abars("AAPL", FRIDAY, MONDAY, "15min")
+    key = polygon_fake.key.encode()
+    files = [p for p in cache.root.rglob("*") if p.is_file()]
+    assert files and not any(key in p.read_bytes() or key.decode() in str(p) for p in files)
+    assert polygon_fake.key not in frame.to_csv() + repr(frame.attrs) + repr(polygon) + caplog.text
