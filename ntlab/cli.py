@@ -121,18 +121,21 @@ def _report(args: argparse.Namespace) -> int:
     from ntlab.analytics import tca
     from ntlab.core import load_session
     from ntlab.lab.frames import tca_frames
-    from ntlab.market import load_market, sample_market
+    from ntlab.market import PROVIDERS, load_market, sample_market
+    from ntlab.market.tca import tca_market
 
     session = load_session(args.journal)
     orders = list(session.snapshots())
     if not orders:
         print(f"{args.journal} records no orders; nothing to analyse", file=sys.stderr)
         return 1
-    if args.quotes:
+    order_frame, fill_frame = tca_frames(orders, list(session.fills))
+    if args.quotes in PROVIDERS:  # a provider's name: fetch what TCA needs for these orders (cached)
+        market = tca_market(args.quotes, order_frame, fill_frame)
+    elif args.quotes:
         market = load_market(quotes=args.quotes, trades=args.trades)
     else:
         market = sample_market(seed=args.seed)
-    order_frame, fill_frame = tca_frames(orders, list(session.fills))
     report = tca(order_frame, fill_frame, market.quotes, market.trades)
     out = report.to_html(args.out)
     print(f"wrote {out}: {len(order_frame)} orders, {len(fill_frame)} fills")
@@ -150,7 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = commands.add_parser("report", help="execution-quality (TCA) report of a journaled session")
     report.add_argument("--journal", required=True, help="the session's journal file")
     report.add_argument("--out", default="report.html", help="where to write the HTML report")
-    report.add_argument("--quotes", help="quotes CSV/Parquet (default: the sample market)")
+    report.add_argument(
+        "--quotes", help="quotes CSV/Parquet, or a provider (polygon, alpaca, sample) to fetch them from"
+    )
     report.add_argument("--trades", help="trades CSV/Parquet, for VWAP and participation")
     report.add_argument("--seed", type=int, default=7, help="sample market seed when no quotes are given")
     report.set_defaults(run=_report)

@@ -2,6 +2,7 @@
 
 NtlabError                      everything ntlab raises on purpose
 ├── ConfigError                 settings, environment variables, constructor arguments
+│   ├── InvalidArgument         a bad argument to the Lab or the algos (also a ValueError)
 │   └── LiveTradingError        live trading asked for without both keys of the gate
 ├── OrderError                  about one order (``order_id`` says which)
 │   ├── OrderDenied             refused before any broker saw it (``reason``: a stable Reason code)
@@ -17,6 +18,8 @@ NtlabError                      everything ntlab raises on purpose
 │   ├── BrokerTimeout           may have arrived: look before retrying
 │   └── AuthenticationError     credentials refused
 ├── DataError                   malformed market data or analytics input (also a ValueError)
+│   └── ProviderError           a market-data provider refused (its words in the message)
+│       └── ProviderRateLimited its rate limit or quota held
 ├── JournalError                the journal cannot be opened, locked or written
 └── SessionClosed               the OrderManager or Lab was closed
 """
@@ -152,6 +155,18 @@ class AuthenticationError(BrokerError):
 
 class DataError(NtlabError, ValueError):
     """Market data or analytics input is malformed: missing columns, unsorted times, bad prices."""
+
+
+class ProviderError(DataError):
+    """A market-data provider refused a request: rejected key, unknown symbol, data the plan does not include."""
+
+
+class ProviderRateLimited(ProviderError):
+    """A provider's rate limit or quota held after waiting (or cannot pass today); ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class JournalError(NtlabError):

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ntlab.errors import NtlabError, SessionClosed
+from ntlab.errors import ConfigError, NtlabError, SessionClosed
 
 T = TypeVar("T")
 
@@ -61,7 +61,7 @@ class CoreThread:
         """Run on the core loop and wait. Refuses from the core thread itself, which would deadlock."""
         if self.in_core_thread():
             coroutine.close()
-            raise NtlabError(
+            raise ConfigError(
                 "a sync Lab method was called from the core thread (inside a callback); use the async "
                 "twin instead, e.g. `await lab.abuy(...)`"
             )

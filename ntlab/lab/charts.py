@@ -217,10 +217,10 @@ def exposure_frame(
 # --- the charts ----------------------------------------------------------------------------------------
 def _session(lab: Lab) -> tuple[pd.DataFrame, Market, pd.Timestamp, pd.Timestamp]:
     from ntlab.core.broker import SimulatedVenue
-    from ntlab.errors import NtlabError
+    from ntlab.errors import DataError
 
     if not isinstance(lab.broker, SimulatedVenue):
-        raise NtlabError("charts over time need the market's quotes; this broker has none")
+        raise DataError("charts over time need the market's quotes; this broker has none")
     fills = lab.fills
     market = lab.broker.market
     start = fills["time"].min() if len(fills) else lab.now()

@@ -24,7 +24,7 @@ from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, Quote, Ris
 from ntlab.core.broker import AccountSource, SimulatedVenue
 from ntlab.core.instruments import Instrument
 from ntlab.core.records import Account
-from ntlab.errors import BrokerError, ConfigError, InvalidArgument, NtlabError
+from ntlab.errors import BrokerError, ConfigError, DataError, InvalidArgument, NtlabError
 from ntlab.lab import args
 from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
 from ntlab.lab.handles import OrderHandle
@@ -62,6 +62,16 @@ def _framed(built: tuple[Callable[[], pd.DataFrame], Style]) -> pd.DataFrame:
 
 def _call(function: Callable[[], Any]) -> Any:
     return function()
+
+
+def _drawn(result: tuple[pd.DataFrame, bool]) -> pd.DataFrame:
+    """Bars back to the caller, drawn on the caller's side (matplotlib belongs to the kernel's thread)."""
+    bars, chart = result
+    if chart:
+        from ntlab.market.history import plot_bars
+
+        plot_bars(bars)
+    return bars
 
 
 def paper_ledger(journal: str | Path | None) -> Path | None:
@@ -378,7 +388,7 @@ class Lab:
         wanted = args.symbol(symbol)
         quote = self.broker.last_quote(wanted)
         if quote is None:
-            raise NtlabError(f"no quote for {wanted!r}; check the symbol (the market has {self._symbols()})")
+            raise DataError(f"no quote for {wanted!r}; check the symbol (the market has {self._symbols()})")
         return quote
 
     def _symbols(self) -> str:
@@ -482,7 +492,7 @@ class Lab:
         """Step simulated time ("30s", "5min", a timedelta); resting orders fill and algos act on the way."""
         delta = args.duration(step, "step")
         if not isinstance(self.broker, SimulatedVenue) or self.clock != "sim":
-            raise NtlabError("advance() steps a simulated clock; this session's clock is real time")
+            raise ConfigError("advance() steps a simulated clock; this session's clock is real time")
         return pd.Timestamp(await self._engine.advance(delta))
 
     # --- events ------------------------------------------------------------------------------------------
@@ -561,7 +571,7 @@ class Lab:
         from ntlab.lab.frames import tca_frames
 
         if not isinstance(self.broker, SimulatedVenue):
-            raise NtlabError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
+            raise DataError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
         market = self.broker.market
         orders, fills = tca_frames(self._om.orders(), self._om.fills())
         return functools.partial(tca, orders, fills, market.quotes, market.trades, **options)
@@ -599,3 +609,27 @@ class Lab:
         from IPython.display import display
 
         display(self.dashboard())
+
+    # --- market data ---------------------------------------------------------------------------------------------
+    @twin(untimed=True, finish=_drawn)
+    async def history(
+        self, symbol: str, interval: str = "5min", days: int = 5, *, provider: Any = None, chart: bool = False
+    ) -> tuple[pd.DataFrame, bool]:
+        """Bars of ``symbol`` over the last ``days`` trading days, up to the session's clock and never past it.
+
+        From ``provider`` (a name or a provider), else the one the session's market came from
+        (``Lab(market=get_market("polygon", ...))``), else the sample market's. ``chart=True`` also draws them.
+        The download runs on a worker thread: the core loop goes on meanwhile.
+        """
+        from ntlab.market.history import history
+
+        wanted = args.symbol(symbol)
+        if provider is None and isinstance(self.broker, SimulatedVenue):
+            provider = self.broker.market.source
+        elif provider is None:
+            raise InvalidArgument(
+                "history() needs provider= (e.g. 'alpaca' or 'polygon') when the broker is not simulated"
+            )
+        end = self.broker.now()
+        bars = await asyncio.to_thread(history, wanted, interval, days, end=end, provider=provider)
+        return bars, chart

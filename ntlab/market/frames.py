@@ -18,6 +18,9 @@ from ntlab.errors import DataError
 
 QUOTE_COLUMNS = ["symbol", "time", "bid", "ask", "bid_size", "ask_size"]
 TRADE_COLUMNS = ["symbol", "time", "price", "size"]
+# Bars: ``time`` is the bar's start (a daily bar starts at midnight New York); ``vwap`` and ``trade_count`` are
+# NaN where the provider does not send them.
+BAR_COLUMNS = ["symbol", "time", "open", "high", "low", "close", "volume", "vwap", "trade_count"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,8 @@ class Market:
     A plain container: build it with :meth:`from_frames` (checked, normalised), :func:`ntlab.market.load_market`
     or :func:`ntlab.market.sample_market`. The constructor trusts its frames (columns as in the module
     docstring, times sorted within each symbol) and only groups each symbol's rows together. Treat the frames
-    as read-only: the per-symbol arrays are computed once and cached.
+    as read-only: the per-symbol arrays are computed once and cached. ``source`` is the data provider the
+    frames came from (see :func:`ntlab.market.get_market`), so more of the same data can be asked for later.
     """
 
     def __init__(
@@ -94,7 +98,10 @@ class Market:
         instruments: dict[str, Instrument] | None = None,
         session_open: pd.Timestamp | None = None,
         session_close: pd.Timestamp | None = None,
+        *,
+        source: object | None = None,
     ) -> None:
+        self.source = source
         self.quotes, self._quote_rows = _contiguous(quotes)
         self.trades, self._trade_rows = _contiguous(trades if trades is not None else _empty_trades())
         self.instruments = _instruments(list(self._quote_rows), instruments)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
@@ -117,8 +118,15 @@ def _round_to(values: np.ndarray, step: Decimal) -> np.ndarray:
     return np.round(np.maximum(np.round(values / size), 1.0) * size, places)
 
 
-def _symbol_frames(spec: SymbolSpec, seed: int, open_ns: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = _rng(seed, spec.instrument.symbol)
+def _symbol_frames(
+    spec: SymbolSpec,
+    seed: int,
+    open_ns: int,
+    rng: np.random.Generator | None = None,
+    price: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = rng if rng is not None else _rng(seed, spec.instrument.symbol)
+    price = spec.price if price is None else price
     tick = float(spec.instrument.tick_size)
     n = SESSION_SECONDS
     seconds = np.arange(n, dtype=np.float64)
@@ -143,7 +151,7 @@ def _symbol_frames(spec: SymbolSpec, seed: int, open_ns: int) -> tuple[pd.DataFr
     flow = np.bincount(second_of_trade, weights=signs * sizes, minlength=n)
     impact = 0.5 * sigma * flow / (spec.daily_volume / spec.trades_per_day * 3)
     steps = diffusion + np.concatenate(([0.0], impact[:-1]))
-    mid = np.exp(np.log(spec.price) + np.cumsum(steps))
+    mid = np.exp(np.log(price) + np.cumsum(steps))
 
     # Spread in ticks: wider when the market is busy (the open), bounded to what the instrument shows.
     spread_ticks = np.clip(
@@ -227,3 +235,52 @@ def sample_market(seed: int = 7, date: str = "2026-03-02", symbols: Sequence[str
         shared.session_open,
         shared.session_close,
     )
+
+
+REFERENCE_DAY = date(2026, 3, 2)  # sample_market()'s default date: its sessions are the same either way
+WALK_DAYS = 20 * 366
+
+
+@lru_cache(maxsize=16)
+def _levels(seed: int, symbol: str) -> np.ndarray:
+    """Each day's opening log-price offset from the reference day: a daily random walk, 0 on that day."""
+    rng = np.random.default_rng([seed, zlib.crc32(symbol.encode()), 1])
+    steps = rng.standard_normal(2 * WALK_DAYS + 1) * SPECS[symbol].daily_vol
+    steps[WALK_DAYS] = 0.0
+    walk = np.cumsum(steps)
+    return walk - walk[WALK_DAYS]
+
+
+@lru_cache(maxsize=32)
+def _session(seed: int, day: str, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    spec = SPECS[symbol]
+    open_ns = pd.Timestamp(f"{day} 09:30", tz="America/New_York").tz_convert("UTC").value
+    offset = (date.fromisoformat(day) - REFERENCE_DAY).days
+    if offset == 0:
+        quotes, trades = _symbol_frames(spec, seed, open_ns)
+    else:
+        if abs(offset) > WALK_DAYS:
+            raise DataError(
+                f"the sample market spans 20 years either side of {REFERENCE_DAY}; {day} is outside"
+            )
+        rng = np.random.default_rng([seed, zlib.crc32(symbol.encode()), 2, offset + WALK_DAYS])
+        price = spec.price * float(np.exp(_levels(seed, symbol)[offset + WALK_DAYS]))
+        quotes, trades = _symbol_frames(spec, seed, open_ns, rng=rng, price=price)
+    return quotes.drop(columns="symbol"), trades.drop(columns="symbol")
+
+
+def sample_session(symbol: str, day: date, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """One symbol's sample quotes and trades on ``day`` (no ``symbol`` column; read-only, they are shared).
+
+    None when ``day`` holds no session for it: an equity on a weekend or an NYSE holiday. Crypto and FX have
+    a session every day. Each day draws from its own stream and opens where a daily random walk has taken the
+    price; on 2026-03-02 the session is exactly ``sample_market()``'s. This is what the offline ``sample`` provider and the vendor fakes serve, so any
+    date range has data that looks like a market, the same on every run.
+    """
+    from ntlab.market.calendar import is_trading_day
+
+    if symbol not in SPECS:
+        raise DataError(f"the sample market has no {symbol}; choose from {', '.join(SPECS)}")
+    if SPECS[symbol].instrument.kind is AssetKind.EQUITY and not is_trading_day(day):
+        return None
+    return _session(int(seed), f"{day:%Y-%m-%d}", symbol)
