@@ -523,3 +523,20 @@ class Lab(AlgoMethods):
         from IPython.display import display
 
         display(self.dashboard())
+
+    # --- news --------------------------------------------------------------------------------------------
+    def news(self, symbol: str, days: float = 3, *, client: Any = None, **options: Any) -> pd.DataFrame:
+        """Headlines about ``symbol`` over the ``days`` before the session's clock (simulated time on the
+        paper venue), from News API (``NEWS_API_KEY``) or the ``client`` given; see :mod:`ntlab.news`."""
+        return self._core.run(self._news(symbol, days, client, options), self.timeout)  # type: ignore[no-any-return]
+
+    async def anews(
+        self, symbol: str, days: float = 3, *, client: Any = None, **options: Any
+    ) -> pd.DataFrame:
+        return await self._core.arun(self._news(symbol, days, client, options))  # type: ignore[no-any-return]
+
+    async def _news(self, symbol: str, days: float, client: Any, options: dict[str, Any]) -> pd.DataFrame:
+        from ntlab.news import NewsClient
+
+        source = client if client is not None else NewsClient()
+        return await source.asymbol_news(symbol, days=days, end=pd.Timestamp(self.broker.now()), **options)
