@@ -198,9 +198,8 @@ class NewsClient:
                 response.status_code,
                 float(retry_after) if retry_after and retry_after.isdigit() else None,
             )
-        raise news_error(
-            "unexpectedError", f"HTTP {response.status_code} without an error body", response.status_code
-        )
+        status = response.status_code
+        raise news_error(f"HTTP_{status}", f"HTTP {status} without a News API error body", status)
 
     def _http(self) -> Any:
         import httpx
@@ -263,12 +262,13 @@ class NewsClient:
         language: str | None = None,
         sort_by: str = "publishedAt",
         max_results: int = FREE_PLAN_RESULTS,
+        page_size: int = MAX_PAGE_SIZE,
         symbols: Sequence[str] | None = None,
         refresh: bool = False,
     ) -> pd.DataFrame:
         """``/v2/everything``: articles matching ``q`` (News API's syntax: ``"exact phrase"``, ``+must``,
         ``-not``, AND/OR/NOT) between ``start`` and ``end`` (UTC), up to ``max_results`` over as many pages as
-        that takes. ``symbols`` limits the tags to those symbols; ``refresh`` skips the cache.
+        that takes (``page_size`` a page, at most 100). ``symbols`` limits the tags to those symbols; ``refresh`` skips the cache.
         ``frame.attrs["total_results"]`` is how many articles matched in all."""
         request = _build(
             EverythingRequest,
@@ -281,6 +281,7 @@ class NewsClient:
             end=_iso(end),
             language=language,
             sort_by=sort_by,
+            page_size=page_size,
         )
         articles, total = await self._paged("/v2/everything", request, max_results, refresh)
         return self._frame(articles, total, symbols)
@@ -296,6 +297,7 @@ class NewsClient:
         category: str | None = None,
         sources: str | Iterable[str] | None = None,
         max_results: int = FREE_PLAN_RESULTS,
+        page_size: int = MAX_PAGE_SIZE,
         symbols: Sequence[str] | None = None,
         refresh: bool = False,
     ) -> pd.DataFrame:
@@ -306,6 +308,7 @@ class NewsClient:
             country=country,
             category=category,
             sources=_joined(sources),
+            page_size=page_size,
         )
         articles, total = await self._paged("/v2/top-headlines", request, max_results, refresh)
         return self._frame(articles, total, symbols)
