@@ -145,6 +145,7 @@ class LoopbackServer:
             raise ValueError("the fake serves on loopback only")
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
+        self._background: tuple[asyncio.AbstractEventLoop, Any] | None = None
         self.requests = 0
 
     def routes(self, app: web.Application) -> None:
@@ -168,6 +169,28 @@ class LoopbackServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def start_background(self) -> Self:
+        """Serve from a thread with its own loop, so sync callers (a notebook cell, ``lab.news``, a
+        requests-based client) can block on it without blocking the server."""
+        import threading
+
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name=f"{type(self).__name__}-server", daemon=True)
+        thread.start()
+        asyncio.run_coroutine_threadsafe(self.start(), loop).result(30)
+        self._background = (loop, thread)
+        return self
+
+    def stop_background(self) -> None:
+        if self._background is None:
+            return
+        loop, thread = self._background
+        self._background = None
+        asyncio.run_coroutine_threadsafe(self.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
 
     async def __aenter__(self) -> Self:
         return await self.start()

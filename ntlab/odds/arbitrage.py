@@ -52,18 +52,11 @@ def arbitrage(odds: pd.DataFrame) -> pd.DataFrame:
     """Markets (event, market, line) whose best prices' implied probabilities sum below 1, best first.
 
     ``implied_sum`` is S; ``profit_pct`` = (1/S − 1)·100 is the locked return on the total staked; ``legs``
-    reads "outcome @ price (bookmaker); ...". A market counts only when every outcome any bookmaker quotes
-    for it has a price (a two-way line missing a side is not an arbitrage).
+    reads "outcome @ price (bookmaker); ...". Outcomes are those the bookmakers quote: a line with one
+    side quoted is no arbitrage, but an outcome nobody quotes cannot be seen, so check ``outcomes`` (3 for a
+    soccer match result) before staking.
     """
     best = best_prices(odds)
-    expected = (
-        odds.groupby([*MARKET_KEYS, "bookmaker"], dropna=False, observed=True)["outcome"]
-        .nunique()
-        .groupby(level=list(range(len(MARKET_KEYS))), dropna=False)
-        .max()
-        .rename("expected")
-    )
-    best = best.join(expected, on=MARKET_KEYS)
 
     def legs(part: pd.DataFrame) -> str:
         return "; ".join(
@@ -75,7 +68,7 @@ def arbitrage(odds: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for key, part in best.groupby(MARKET_KEYS, dropna=False, sort=False):
-        if len(part) < max(2, int(part["expected"].iloc[0])):
+        if len(part) < 2:
             continue
         total = float(part["implied"].sum())
         if not total < 1:

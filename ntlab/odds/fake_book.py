@@ -183,6 +183,7 @@ BOOK = {key: (title, margin, lag) for books in BOOKMAKERS.values() for key, titl
 
 #: (sport, event number, bookmaker, outcome number) -> price factor: a deliberate mispricing
 BOOSTS = {("soccer_epl", 2, "marathonbet", 2): 1.14}
+PROPS = ("player_points", "player_rebounds", "player_assists")  # offered on NBA events
 PLAYERS = (
     "Jayson Tatum",
     "Nikola Jokic",
@@ -352,7 +353,7 @@ class World:
                     {"name": "Over", "price": prices[0], "point": event.sport.total},
                     {"name": "Under", "price": prices[1], "point": event.sport.total},
                 ]
-            elif key.startswith("player_") and event.sport.key == "basketball_nba":
+            elif key in PROPS and event.sport.key == "basketball_nba":
                 outcomes = []
                 for player in (p for p in PLAYERS if hash_pick(p, event)):
                     line = 20.5 + _rng(self.seed, player).randrange(0, 12)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -33,14 +31,8 @@ def client(fake: FakeNewsAPI) -> NewsClient:
 @pytest.fixture
 def threaded_fake() -> Iterator[FakeNewsAPI]:
     """The fake on a loop of its own thread, for sync callers (the Lab, requests-based clients)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = asyncio.run_coroutine_threadsafe(FakeNewsAPI().start(), loop).result(10)
+    server = FakeNewsAPI().start_background()
     try:
         yield server
     finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+        server.stop_background()

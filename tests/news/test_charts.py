@@ -20,13 +20,21 @@ from ntlab.news.fake import FakeNewsAPI
 from tests.news.conftest import make_client
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def headlines(*rows: tuple[str, str, str]) -> pd.DataFrame:
     frame = headlines_frame(
-        [{"source": {"id": None, "name": "Wire"}, "title": t, "description": None, "url": f"u{i}", "publishedAt": at}
-         for i, (at, t, _) in enumerate(rows)]
+        [
+            {
+                "source": {"id": None, "name": "Wire"},
+                "title": t,
+                "description": None,
+                "url": f"u{i}",
+                "publishedAt": at,
+            }
+            for i, (at, t, _) in enumerate(rows)
+        ]
     )
     frame["symbols"] = pd.array([s for *_, s in rows], dtype="string")
     return frame
@@ -40,8 +48,15 @@ def test_fills_before_headlines_by_hand() -> None:
     fills = pd.DataFrame(
         {
             "time": pd.to_datetime(
-                ["2026-03-02T15:00:00Z", "2026-03-02T15:04:59Z", "2026-03-02T15:06:00Z",
-                 "2026-03-02T15:16:00Z", "2026-03-02T15:19:00Z"], utc=True),
+                [
+                    "2026-03-02T15:00:00Z",
+                    "2026-03-02T15:04:59Z",
+                    "2026-03-02T15:06:00Z",
+                    "2026-03-02T15:16:00Z",
+                    "2026-03-02T15:19:00Z",
+                ],
+                utc=True,
+            ),
             "symbol": ["NVDA", "NVDA", "NVDA", "AAPL", "MSFT"],
         },
         index=["f1", "f2", "f3", "f4", "f5"],
@@ -79,7 +94,10 @@ def test_price_chart_marks_the_headlines_of_the_symbol(session: Lab, threaded_fa
     quotes = session.broker.market.quotes  # type: ignore[attr-defined]
     figure = price_with_headlines(quotes, news, "NVDA", fills=session.fills)
     ax = figure.axes[0]
-    start, end = session.fills["time"].min() - pd.Timedelta("10min"), session.fills["time"].max() + pd.Timedelta("20min")
+    start, end = (
+        session.fills["time"].min() - pd.Timedelta("10min"),
+        session.fills["time"].max() + pd.Timedelta("20min"),
+    )
     expected = news["published_at"].between(start, end).sum()
     vertical = [line for line in ax.get_lines() if len(set(line.get_xdata())) == 1]  # axvline: x, x
     assert expected >= 2 and len(vertical) == expected
@@ -95,7 +113,7 @@ def test_markout_chart_splits_fills_before_headlines(session: Lab, threaded_fake
     near = fills_before_headlines(report, news, within="10min")["headline_time"].notna()
     assert 0 < near.sum() < len(report.fills)
     figure = markouts_with_headlines(report, news, within="10min")
-    left, right = figure.axes[:2]
+    left, _right = figure.axes[:2]
     labels = left.get_legend_handles_labels()[1]
     assert labels == [f"≤ 10min before a headline ({near.sum()})", f"other fills ({(~near).sum()})"]
     assert [t.get_text() for t in left.get_xticklabels()] == report.horizons

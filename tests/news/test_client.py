@@ -66,13 +66,17 @@ async def test_stops_paging_when_the_results_run_out(fake: FakeNewsAPI, client: 
 async def test_plan_limit_truncates_with_a_warning(fake: FakeNewsAPI) -> None:
     client = make_client(fake)
     with pytest.warns(TruncatedWarning, match="the plan returned the first 100"):
-        frame = await client.aeverything("Apple OR Microsoft OR Nvidia OR Bitcoin OR Berkshire", max_results=300)
+        frame = await client.aeverything(
+            "Apple OR Microsoft OR Nvidia OR Bitcoin OR Berkshire", max_results=300
+        )
     assert len(frame) == 100 < frame.attrs["total_results"]
     # a paid plan (no results cap on the fake) pages through all of them
     fake.max_results = None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        everything = await client.aeverything("Apple OR Microsoft OR Nvidia OR Bitcoin OR Berkshire", max_results=300)
+        everything = await client.aeverything(
+            "Apple OR Microsoft OR Nvidia OR Bitcoin OR Berkshire", max_results=300
+        )
     assert len(everything) == everything.attrs["total_results"] > 100
 
 
@@ -88,7 +92,9 @@ async def test_second_identical_request_makes_no_network_call(fake: FakeNewsAPI,
     assert fake.requests == 6
 
 
-async def test_file_cache_survives_a_new_client_and_never_holds_the_key(fake: FakeNewsAPI, tmp_path: Path) -> None:
+async def test_file_cache_survives_a_new_client_and_never_holds_the_key(
+    fake: FakeNewsAPI, tmp_path: Path
+) -> None:
     first = make_client(fake, cache=tmp_path / "news")
     await first.aeverything("Nvidia")
     second = make_client(fake, cache=NewsCache(tmp_path / "news"))
@@ -179,14 +185,14 @@ async def test_the_daily_quota_running_out(fake: FakeNewsAPI) -> None:
     client = make_client(fake, cache=None)
     await client.aeverything("Nvidia")
     await client.aeverything("Apple")
-    with pytest.raises(NewsRateLimited, match="100 a day|too many requests"):
+    with pytest.raises(NewsRateLimited, match=r"100 a day|too many requests"):
         await client.aeverything("Microsoft")
     assert fake.requests == 2 + 3  # the refusal was retried (rateLimited is retryable), then reported
 
 
 async def test_wrong_and_missing_keys(fake: FakeNewsAPI) -> None:
     wrong = NewsClient("not-the-key", base_url=fake.base_url, cache=None)
-    with pytest.raises(NewsAuthError, match="apiKeyInvalid.*NEWS_API_KEY"):
+    with pytest.raises(NewsAuthError, match=r"apiKeyInvalid.*NEWS_API_KEY"):
         await wrong.aeverything("Nvidia")
     async with httpx.AsyncClient(base_url=fake.base_url) as http:  # no key at all, as a raw client would
         answer = await http.get("/v2/everything", params={"q": "Nvidia"})

@@ -29,7 +29,16 @@ async def test_everything_reads_the_same_in_both_clients(pointed: NewsApiClient,
     )
     assert body["status"] == "ok" and body["totalResults"] >= len(body["articles"]) > 0
     article = body["articles"][0]
-    assert set(article) == {"source", "author", "title", "description", "url", "urlToImage", "publishedAt", "content"}
+    assert set(article) == {
+        "source",
+        "author",
+        "title",
+        "description",
+        "url",
+        "urlToImage",
+        "publishedAt",
+        "content",
+    }
     assert set(article["source"]) == {"id", "name"}
     ours: NewsClient = make_client(fake)
     frame = await ours.aeverything("Nvidia", start="2026-02-27", end="2026-03-02T21:00:00", page_size=50)

@@ -13,7 +13,9 @@ from ntlab.news.fake import FakeNewsAPI
 from tests.news.conftest import make_client
 
 
-async def test_key_is_nowhere_to_be_seen(fake: FakeNewsAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_key_is_nowhere_to_be_seen(
+    fake: FakeNewsAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     key = fake.api_key
     caplog.set_level(logging.DEBUG)
     client = make_client(fake, cache=tmp_path)
