@@ -103,13 +103,18 @@ def fills_before_headlines(fills: Any, headlines: pd.DataFrame, *, within: str =
 def mark_headlines(
     ax: Axes, headlines: pd.DataFrame, *, max_labels: int = 10, color: str = "C3", width: int = 38
 ) -> int:
-    """Dashed vertical lines at each headline's time on ``ax`` (a time axis), the first ``max_labels``
-    titles written beside them; returns how many were drawn."""
+    """Dashed vertical lines at each headline's time on ``ax`` (a time axis, its data drawn first), up to
+    ``max_labels`` titles written beside them (a title is skipped when it would overlap the previous one);
+    returns how many lines were drawn."""
     times = _utc(headlines["published_at"]) if len(headlines) else pd.Series([], dtype="datetime64[ns, UTC]")
     titles = headlines["title"].fillna("").astype(str).tolist() if len(headlines) else []
     low, high = ax.get_ylim()
-    drawn = 0
-    for number, (when, title) in enumerate(zip(times, titles, strict=True)):
+    from matplotlib.dates import date2num
+
+    xmin, xmax = ax.get_xlim()
+    spacing = (xmax - xmin) * 0.015 if xmax > xmin else 0.0  # labels closer than this would overlap
+    drawn, labelled, last = 0, 0, None
+    for when, title in zip(times, titles, strict=True):
         if pd.isna(when):
             continue
         ax.axvline(
@@ -120,9 +125,11 @@ def mark_headlines(
             alpha=0.8,
             label="headline" if drawn == 0 else None,
         )
-        if number < max_labels:
+        x = float(date2num(when.to_pydatetime()))
+        if labelled < max_labels and (last is None or x - last >= spacing):
             short = title if len(title) <= width else title[: width - 1] + "…"
             ax.text(when, high, f" {short}", rotation=90, va="top", ha="right", fontsize=7, color=color)
+            labelled, last = labelled + 1, x
         drawn += 1
     ax.set_ylim(low, high)
     return drawn
@@ -257,5 +264,5 @@ def markouts_with_headlines(
     mark_headlines(right, shown, max_labels=6)
     right.set(xlabel="fill time (UTC)", ylabel=f"markout at {horizon}, bps", title="Fills and headlines")
     right.legend(fontsize=8, loc="lower left")
-    figure.autofmt_xdate()
+    right.tick_params(axis="x", labelrotation=30)
     return figure
