@@ -6,10 +6,11 @@ error message. Every ``a``-prefixed coroutine has a sync twin of the same name w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -201,11 +202,28 @@ class NewsClient:
         status = response.status_code
         raise news_error(f"HTTP_{status}", f"HTTP {status} without a News API error body", status)
 
-    def _http(self) -> Any:
+    @contextlib.asynccontextmanager
+    async def _http(self) -> AsyncIterator[Any]:
+        """An httpx client made on first use only: a request answered from the cache opens no connection
+        (and skips httpx's per-client TLS setup, most of the cost of a cached call)."""
         import httpx
 
-        headers = {"X-Api-Key": self._key.get_secret_value(), "User-Agent": "ntlab-news"}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout)
+        made: list[httpx.AsyncClient] = []
+
+        class Lazy:
+            async def get(self_, path: str, **kwargs: Any) -> httpx.Response:
+                if not made:
+                    headers = {"X-Api-Key": self._key.get_secret_value(), "User-Agent": "ntlab-news"}
+                    made.append(
+                        httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout)
+                    )
+                return await made[0].get(path, **kwargs)
+
+        try:
+            yield Lazy()
+        finally:
+            if made:
+                await made[0].aclose()
 
     async def _paged(
         self, path: str, request: _Request, max_results: int, refresh: bool
