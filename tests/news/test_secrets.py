@@ -45,3 +45,16 @@ def test_settings_read_the_key_as_a_secret(monkeypatch: pytest.MonkeyPatch) -> N
     client = NewsClient()
     assert client.base_url == "http://127.0.0.1:9"
     assert "env-secret-key-123" not in repr(client)
+
+
+def test_notebook_outputs_show_no_key() -> None:
+    import json
+
+    from ntlab.news.fake import FAKE_NEWS_KEY
+    from ntlab.odds.fake import FAKE_ODDS_KEY
+
+    path = Path(__file__).parents[2] / "notebooks" / "11_news_and_odds.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    outputs = json.dumps([cell.get("outputs", []) for cell in notebook["cells"]])
+    assert "key=set" in outputs  # the cell that prints the clients' reprs ran
+    assert FAKE_NEWS_KEY not in outputs and FAKE_ODDS_KEY not in outputs and "apiKey=" not in outputs
