@@ -633,3 +633,14 @@ class Lab:
         end = self.broker.now()
         bars = await asyncio.to_thread(history, wanted, interval, days, end=end, provider=provider)
         return bars, chart
+
+    # --- news --------------------------------------------------------------------------------------------
+    @twin
+    async def news(self, symbol: str, days: float = 3, *, client: Any = None, **options: Any) -> pd.DataFrame:
+        """Headlines about ``symbol`` over the ``days`` before the session's clock (simulated time on the
+        paper venue), from News API (``NEWS_API_KEY``) or the ``client`` given; see :mod:`ntlab.news`."""
+        from ntlab.news import NewsClient
+
+        source = client if client is not None else NewsClient()
+        end = pd.Timestamp(self.broker.now())
+        return await source.asymbol_news(args.symbol(symbol), days=days, end=end, **options)  # type: ignore[no-any-return]
