@@ -476,6 +476,10 @@ class PaperBroker:
             venue=self.name,
         )
 
+    def order_views(self) -> list[Order]:
+        """Every order the venue received, as it sees each now (for fakes built on the venue)."""
+        return [self.view(o) for o in self._orders.values()]
+
     async def lookup_order(self, order_id: str) -> Order | None:
         order = self._orders.get(order_id)
         return None if order is None else self.view(order)
