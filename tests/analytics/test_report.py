@@ -144,7 +144,7 @@ def test_pictures_build():
 
     r = tca(*two_day_session())
     figures = r.figures()
-    assert len(figures) == 4 and all(isinstance(f, Figure) for f in figures.values())
+    assert len(figures) == 6 and all(isinstance(f, Figure) for f in figures.values())
     markouts = r.plot_markouts().axes[0]
     assert [line.get_label() for line in markouts.get_lines()[:3]] == ["all fills", "maker", "taker"]
     curve = r.plot_cost_vs_participation().axes[0]
@@ -163,7 +163,7 @@ def test_pre_trade_curve_is_drawn_when_there_is_volume():
 def test_html_file_is_self_contained(tmp_path):
     r = tca(*two_day_session())
     text = r.to_html(tmp_path / "tca.html").read_text()
-    assert text.count('src="data:image/png;base64,') == 4
+    assert text.count('src="data:image/png;base64,') == 6
     assert 'src="http' not in text and "<link" not in text and "<script" not in text
     assert "Worst orders" in text and "By day" in text and "Markouts" in text
 
