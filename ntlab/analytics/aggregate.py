@@ -134,7 +134,7 @@ def summarise_many(
             bounds = np.nanpercentile(means, [tail, 100 - tail], axis=0)
         low, high = np.where(usable >= 2, bounds, np.nan)
     rows = []
-    for j, metric in enumerate(metrics):
+    for j, _metric in enumerate(metrics):
         values = costs[finite[:, j], j]
         rows.append(
             {

@@ -19,6 +19,7 @@ overnight); a trade day covers its own trades.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -191,7 +192,7 @@ class LocalMarket:
     def twap_pieces(self, symbol: str, pieces: Pieces) -> tuple[np.ndarray, np.ndarray]:
         times, mid, _ = self.quotes.by_symbol[symbol]
         starts = self._quote_starts[symbol]
-        firsts, covers = self.quote_days(symbol)
+        _firsts, covers = self.quote_days(symbol)
         total, length = np.zeros(len(pieces.row)), np.zeros(len(pieces.row))
         for k in np.unique(pieces.day):
             at = pieces.day == k
@@ -219,7 +220,7 @@ class LocalMarket:
             return []
         times, mid, _ = found
         starts = self._starts(self._quote_starts, self.quotes.by_symbol, symbol)
-        return [sigma_day(times[a:b], mid[a:b]) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+        return [sigma_day(times[a:b], mid[a:b]) for a, b in itertools.pairwise(starts)]
 
     def adv_partials(self, symbol: str) -> list[tuple[float, float]]:
         found = self.trades.by_symbol.get(symbol)
@@ -227,7 +228,7 @@ class LocalMarket:
             return []
         times, _, size = found
         starts = self._starts(self._trade_starts, self.trades.by_symbol, symbol)
-        return [adv_day(times[a:b], size[a:b]) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+        return [adv_day(times[a:b], size[a:b]) for a, b in itertools.pairwise(starts)]
 
 
 # --- per-order market figures, for any market -------------------------------------------------------
