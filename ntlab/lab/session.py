@@ -488,15 +488,18 @@ class Lab(AlgoMethods):
 
     # --- analysis and display ----------------------------------------------------------------------------
     def tca(self, **options: Any) -> Any:
-        """Transaction-cost analysis of this session against the market's quotes (and trades)."""
+        """Transaction-cost analysis of this session against the market's quotes (and trades); algo parents
+        are the units, their children a drill-down (``report.children``)."""
         from ntlab.analytics import tca
-        from ntlab.lab.frames import tca_frames
+        from ntlab.lab.frames import parent_frame, tca_frames
 
         if not isinstance(self.broker, SimulatedVenue):
             raise NtlabError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
         market = self.broker.market
         orders, fills = tca_frames(self._core.call(self._om.orders), self._core.call(self._om.fills))
-        return tca(orders, fills, market.quotes, market.trades, **options)
+        orders = pd.concat([orders, parent_frame(self._core.call(self._algos.snapshots))], ignore_index=True)
+        defaults = {"tape_includes_fills": False, "session": "Lab session", "market_source": "the paper venue's market"}
+        return tca(orders, fills, market.quotes, market.trades, **{**defaults, **options})
 
     def ticket(self) -> Any:
         """An order ticket widget."""
