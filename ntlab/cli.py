@@ -222,7 +222,9 @@ def _report(args: argparse.Namespace) -> int:
             market_source=source,
         )
     out = report.to_html(args.out)
-    print(f"wrote {out}: {len(report.orders)} orders ({len(report.children)} children), {report.fill_count} fills")
+    print(
+        f"wrote {out}: {len(report.orders)} orders ({len(report.children)} children), {report.fill_count} fills"
+    )
     if args.pdf:
         print(f"wrote {report.to_pdf(args.pdf)}")
     print_summary(report)
@@ -236,12 +238,18 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = {
         "orders": write_partitioned(orders, out / "orders", "arrival_time"),
-        "fills": write_partitioned(fills.merge(orders[["order_id", "symbol"]], on="order_id"), out / "fills", "time"),
+        "fills": write_partitioned(
+            fills.merge(orders[["order_id", "symbol"]], on="order_id"), out / "fills", "time"
+        ),
     }
     if args.market:
         market, _, _ = _market(args)
-        written["quotes"] = write_partitioned(market.quotes[["symbol", "time", "bid", "ask"]], out / "quotes", "time")
-        written["trades"] = write_partitioned(market.trades[["symbol", "time", "price", "size"]], out / "trades", "time")
+        written["quotes"] = write_partitioned(
+            market.quotes[["symbol", "time", "bid", "ask"]], out / "quotes", "time"
+        )
+        written["trades"] = write_partitioned(
+            market.trades[["symbol", "time", "price", "size"]], out / "trades", "time"
+        )
     for name, rows in written.items():
         print(f"{out / name}: {rows:,} rows, partitioned by symbol and day")
     return 0
@@ -257,7 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = commands.add_parser("report", help="execution-quality (TCA) report of a journaled session")
     report.add_argument("--journal", help="the session's journal file")
     report.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster (an address, or 'local')")
-    report.add_argument("--data", metavar="DIR", help="with --dask: orders/, fills/, quotes/, trades/ Parquet")
+    report.add_argument(
+        "--data", metavar="DIR", help="with --dask: orders/, fills/, quotes/, trades/ Parquet"
+    )
     report.add_argument("--out", default="report.html", help="where to write the HTML report")
     report.add_argument("--pdf", help="also write the report as a PDF here")
     _market_arguments(report)

@@ -19,6 +19,7 @@ overnight); a trade day covers its own trades.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -130,7 +131,7 @@ def split_by_day(firsts: np.ndarray, covers: np.ndarray, a: np.ndarray, b: np.nd
 
 
 class MarketData(Protocol):
-    """What the per-order metrics ask of the market; in memory or on a Dask cluster."""
+    """What the per-order metrics ask of the market, in batches (one round trip each on a cluster)."""
 
     def quote_at(
         self, codes: np.ndarray, names: Sequence[str], times: np.ndarray, max_age_ns: int
@@ -140,13 +141,24 @@ class MarketData(Protocol):
 
     def trade_days(self, symbol: str) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def twap_pieces(self, symbol: str, pieces: Pieces) -> tuple[np.ndarray, np.ndarray]: ...
+    def twap_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]: ...
 
-    def trade_pieces(self, symbol: str, pieces: Pieces) -> tuple[np.ndarray, np.ndarray]: ...
+    def trade_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]: ...
 
-    def sigma_partials(self, symbol: str) -> list[tuple[float, float, int]]: ...
+    def sigma_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float, int]]]: ...
 
-    def adv_partials(self, symbol: str) -> list[tuple[float, float]]: ...
+    def adv_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float]]]: ...
+
+
+def evaluate_days(
+    pieces: Pieces, kernel: Callable[[int, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``kernel(day, a, b)`` over each day's pieces and put the answers back in piece order."""
+    first, second = np.zeros(len(pieces.row)), np.zeros(len(pieces.row))
+    for k in np.unique(pieces.day):
+        at = pieces.day == k
+        first[at], second[at] = kernel(int(k), pieces.a[at], pieces.b[at])
+    return first, second
 
 
 class LocalMarket:
@@ -155,80 +167,75 @@ class LocalMarket:
     def __init__(self, quotes: Quotes, trades: Trades) -> None:
         self.quotes = quotes
         self.trades = trades
-        self._quote_starts: dict[str, np.ndarray] = {}
-        self._trade_starts: dict[str, np.ndarray] = {}
+        self._starts: dict[tuple[str, str], np.ndarray] = {}
 
     def quote_at(
         self, codes: np.ndarray, names: Sequence[str], times: np.ndarray, max_age_ns: int
     ) -> tuple[np.ndarray, np.ndarray]:
         return quote_at(self.quotes, groups_of_codes(codes, names), times, max_age_ns)
 
-    def _starts(
-        self, cache: dict[str, np.ndarray], series: Mapping[str, tuple[np.ndarray, ...]], symbol: str
-    ) -> np.ndarray:
-        if symbol not in cache:
-            found = series.get(symbol)
-            cache[symbol] = day_starts(found[0]) if found is not None else np.array([0])
-        return cache[symbol]
+    def _days(self, kind: str, symbol: str) -> tuple[tuple[np.ndarray, ...] | None, np.ndarray]:
+        series = (self.quotes if kind == "quotes" else self.trades).by_symbol.get(symbol)
+        if series is None or not len(series[0]):
+            return None, np.array([0])
+        if (kind, symbol) not in self._starts:
+            self._starts[kind, symbol] = day_starts(series[0])
+        return series, self._starts[kind, symbol]
 
     def quote_days(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
         """(first quote time, end of cover) of each quote day of ``symbol``."""
-        found = self.quotes.by_symbol.get(symbol)
-        if found is None or not len(found[0]):
+        series, starts = self._days("quotes", symbol)
+        if series is None:
             return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-        times = found[0]
-        starts = self._starts(self._quote_starts, self.quotes.by_symbol, symbol)
-        firsts = times[starts[:-1]]
-        return firsts, np.append(firsts[1:], times[-1])
+        firsts = series[0][starts[:-1]]
+        return firsts, np.append(firsts[1:], self.quotes.last(symbol))
 
     def trade_days(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
-        found = self.trades.by_symbol.get(symbol)
-        if found is None or not len(found[0]):
+        """(first, last) print time of each trade day of ``symbol``."""
+        series, starts = self._days("trades", symbol)
+        if series is None:
             return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-        times = found[0]
-        starts = self._starts(self._trade_starts, self.trades.by_symbol, symbol)
-        return times[starts[:-1]], times[starts[1:] - 1]
+        return series[0][starts[:-1]], series[0][starts[1:] - 1]
 
-    def twap_pieces(self, symbol: str, pieces: Pieces) -> tuple[np.ndarray, np.ndarray]:
-        times, mid, _ = self.quotes.by_symbol[symbol]
-        starts = self._quote_starts[symbol]
-        _firsts, covers = self.quote_days(symbol)
-        total, length = np.zeros(len(pieces.row)), np.zeros(len(pieces.row))
-        for k in np.unique(pieces.day):
-            at = pieces.day == k
-            rows = slice(starts[k], starts[k + 1])
-            total[at], length[at] = twap_day(
-                times[rows], mid[rows], int(covers[k]), pieces.a[at], pieces.b[at]
+    def _twap_day(self, symbol: str, k: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        series, starts = self._days("quotes", symbol)
+        assert series is not None
+        rows = slice(starts[k], starts[k + 1])
+        return twap_day(series[0][rows], series[1][rows], int(self.quote_days(symbol)[1][k]), a, b)
+
+    def _trades_day(self, symbol: str, k: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        series, starts = self._days("trades", symbol)
+        assert series is not None
+        rows = slice(starts[k], starts[k + 1])
+        return trades_day(series[0][rows], series[1][rows], series[2][rows], a, b)
+
+    def twap_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {s: evaluate_days(p, functools.partial(self._twap_day, s)) for s, p in asked.items()}
+
+    def trade_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {s: evaluate_days(p, functools.partial(self._trades_day, s)) for s, p in asked.items()}
+
+    def sigma_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float, int]]]:
+        out = {}
+        for symbol in symbols:
+            series, starts = self._days("quotes", symbol)
+            out[symbol] = (
+                []
+                if series is None
+                else [sigma_day(series[0][a:b], series[1][a:b]) for a, b in itertools.pairwise(starts)]
             )
-        return total, length
+        return out
 
-    def trade_pieces(self, symbol: str, pieces: Pieces) -> tuple[np.ndarray, np.ndarray]:
-        times, price, size = self.trades.by_symbol[symbol]
-        starts = self._trade_starts[symbol]
-        notional, volume = np.zeros(len(pieces.row)), np.zeros(len(pieces.row))
-        for k in np.unique(pieces.day):
-            at = pieces.day == k
-            rows = slice(starts[k], starts[k + 1])
-            notional[at], volume[at] = trades_day(
-                times[rows], price[rows], size[rows], pieces.a[at], pieces.b[at]
+    def adv_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float]]]:
+        out = {}
+        for symbol in symbols:
+            series, starts = self._days("trades", symbol)
+            out[symbol] = (
+                []
+                if series is None
+                else [adv_day(series[0][a:b], series[2][a:b]) for a, b in itertools.pairwise(starts)]
             )
-        return notional, volume
-
-    def sigma_partials(self, symbol: str) -> list[tuple[float, float, int]]:
-        found = self.quotes.by_symbol.get(symbol)
-        if found is None or not len(found[0]):
-            return []
-        times, mid, _ = found
-        starts = self._starts(self._quote_starts, self.quotes.by_symbol, symbol)
-        return [sigma_day(times[a:b], mid[a:b]) for a, b in itertools.pairwise(starts)]
-
-    def adv_partials(self, symbol: str) -> list[tuple[float, float]]:
-        found = self.trades.by_symbol.get(symbol)
-        if found is None or not len(found[0]):
-            return []
-        times, _, size = found
-        starts = self._starts(self._trade_starts, self.trades.by_symbol, symbol)
-        return [adv_day(times[a:b], size[a:b]) for a, b in itertools.pairwise(starts)]
+        return out
 
 
 # --- per-order market figures, for any market -------------------------------------------------------
@@ -240,12 +247,14 @@ def interval_vwap(
     """(VWAP, volume) of the trades in each [start, end]; NaN volume where the symbol has no trades."""
     n = len(start)
     vwap, volume = np.full(n, np.nan), np.full(n, np.nan)
+    asked, where = {}, {}
     for symbol, rows in groups:
-        firsts, covers = market.trade_days(symbol)
-        if not len(rows) or not len(firsts):
-            continue
-        pieces = split_by_day(firsts, covers, start[rows], end[rows])
-        notional_p, volume_p = market.trade_pieces(symbol, pieces)
+        firsts, lasts = market.trade_days(symbol)
+        if len(rows) and len(firsts):
+            asked[symbol] = split_by_day(firsts, lasts, start[rows], end[rows])
+            where[symbol] = rows
+    for symbol, (notional_p, volume_p) in market.trade_pieces(asked).items():
+        rows, pieces = where[symbol], asked[symbol]
         notional = np.bincount(pieces.row, weights=notional_p, minlength=len(rows))
         traded = np.bincount(pieces.row, weights=volume_p, minlength=len(rows))
         volume[rows] = traded
@@ -265,14 +274,15 @@ def interval_twap(
     """Time-weighted mean mid over each [start, end]: NaN unless fresh mids stand at both ends."""
     twap = np.full(len(start), np.nan)
     ok = np.isfinite(mid_start) & np.isfinite(mid_end)
+    asked, where = {}, {}
     for symbol, rows in groups:
         firsts, covers = market.quote_days(symbol)
         rows = rows[ok[rows]]
-        if not len(rows) or not len(firsts):
-            continue
-        a, b = start[rows], end[rows]
-        pieces = split_by_day(firsts, covers, a, b)
-        total_p, length_p = market.twap_pieces(symbol, pieces)
+        if len(rows) and len(firsts):
+            asked[symbol] = split_by_day(firsts, covers, start[rows], end[rows])
+            where[symbol] = rows
+    for symbol, (total_p, length_p) in market.twap_pieces(asked).items():
+        rows, pieces = where[symbol], asked[symbol]
         total = np.bincount(pieces.row, weights=total_p, minlength=len(rows))
         span = np.bincount(pieces.row, weights=length_p, minlength=len(rows))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -298,7 +308,15 @@ def pretrade_inputs(
     volume: float | Mapping[str, float] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(σ daily bps, ADV) per symbol of ``names``, from the options where given, else from the data."""
+
+    def missing(given: float | Mapping[str, float] | None) -> list[str]:
+        if given is not None and not isinstance(given, Mapping):
+            return []
+        return [s for s in names if s not in (given or {})]
+
+    sigmas = market.sigma_partials(missing(sigma))
+    volumes = market.adv_partials(missing(volume))
     return (
-        _resolve(sigma, names, lambda s: sigma_bps(market.sigma_partials(s), session_minutes)),
-        _resolve(volume, names, lambda s: adv(market.adv_partials(s), session_minutes)),
+        _resolve(sigma, names, lambda s: sigma_bps(sigmas[s], session_minutes)),
+        _resolve(volume, names, lambda s: adv(volumes[s], session_minutes)),
     )
