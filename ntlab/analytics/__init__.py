@@ -16,10 +16,11 @@ import numpy as np
 from ntlab.analytics.fills import FillSums, fill_metrics
 from ntlab.analytics.inputs import read_fills, read_orders, read_quotes, read_trades
 from ntlab.analytics.market import LocalMarket
-from ntlab.analytics.orders import order_tables
+from ntlab.analytics.orders import main_venue, order_tables
 from ntlab.analytics.report import Conventions, TCAReport
 from ntlab.analytics.timeutil import parse_horizon
-from ntlab.analytics.units import resolve_units
+from ntlab.analytics.units import Units, resolve_units
+from ntlab.errors import DataError
 
 DEFAULT_HORIZONS = ("-5s", "0s", "1s", "5s", "1m", "5m")
 REALIZED = ("15s", "1m")
@@ -107,18 +108,21 @@ def tca(
     quote_data = read_quotes(quotes)
     trade_data = read_trades(trades)
     units = resolve_units(order_data)
-    check_unit_fills(units, fill_data)
     parents = order_data.parent if units.is_child.any() or "parent_id" in order_data.frame else None
     fill_frame = fill_metrics(
         fill_data, order_data, quote_data, horizons, realized, parse_horizon(max_quote_age), parents
     )
     sums = FillSums.of(fill_data, order_data.sign, fill_frame["mid"].to_numpy(), len(order_data.quantity))
+    check_unit_fills(units, sums.filled)
+    venues = None
+    if "venue" not in order_data.frame and "venue" in fill_data.frame:
+        venues = main_venue(fill_data, units.of_order[fill_data.order_index], len(units))
     order_frame, children = order_tables(
         order_data,
         units,
-        fill_data,
         sums,
         LocalMarket(quote_data, trade_data),
+        fill_venues=venues,
         has_trades=trades is not None,
         **unit_options(conventions),
         **options,  # type: ignore[arg-type]
@@ -136,13 +140,11 @@ def unit_options(conventions: Conventions) -> dict[str, Any]:
     }
 
 
-def check_unit_fills(units: Any, fills: Any) -> None:
+def check_unit_fills(units: Units, filled_by_order: np.ndarray) -> None:
     """A parent cannot be filled beyond its quantity, whatever its children say."""
-    from ntlab.errors import DataError
-
-    if not units.is_child.any() or not len(fills.quantity):
+    if not units.is_child.any():
         return
-    filled = np.bincount(units.of_order[fills.order_index], weights=fills.quantity, minlength=len(units))
+    filled = np.bincount(units.of_order, weights=filled_by_order, minlength=len(units))
     over = filled > units.quantity * (1 + 1e-9)
     if over.any():
         k = int(np.flatnonzero(over)[0])

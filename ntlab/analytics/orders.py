@@ -57,10 +57,10 @@ def _time_or_nat(ns: np.ndarray) -> pd.DatetimeIndex:
 def order_tables(
     orders: Orders,
     units: Units,
-    fills: Fills,
     fill_sums: FillSums,
     market: MarketData,
     *,
+    fill_venues: np.ndarray | None,
     has_trades: bool,
     max_age_ns: int,
     impact_coef: float,
@@ -73,7 +73,8 @@ def order_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(units: parents and stand-alone orders, children) as DataFrames indexed by order_id.
 
-    ``fill_sums`` are per order row; they roll up into units here.
+    ``fill_sums`` are per order row; they roll up into units here. ``fill_venues`` is each unit's main
+    venue from its fills, for data whose orders carry no venue.
     """
     names = list(orders.symbol_names)
     n = len(units)
@@ -202,8 +203,8 @@ def order_tables(
     frame["children"] = units.children
     for key, values in units.extras.items():
         frame[key] = values
-    if "venue" not in frame and "venue" in fills.frame:
-        frame["venue"] = main_venue(fills, units.of_order[fills.order_index], n)
+    if "venue" not in frame and fill_venues is not None:
+        frame["venue"] = fill_venues
     frame["reason"] = reasons(flags, n)
     children = child_table(orders, units, fill_sums, child_rows, child_P0, P0, vwap, twap)
     return frame, children

@@ -43,5 +43,6 @@ def write_partitioned(frame: pd.DataFrame, path: str | Path, time_column: str) -
         ),
         existing_data_behavior="delete_matching",
         basename_template="part-{i}.parquet",
+        preserve_order=True,  # the rows of a symbol-day stay in time order
     )
     return len(table)
