@@ -37,7 +37,7 @@ FILLED_WEIGHTED = frozenset(
         "parent_twap_slippage_bps",
     }
 )
-DRAWS_AT_ONCE = 4_000_000  # bounded memory: at most this many draws (and counts) at a time
+DRAWS_AT_ONCE = 1_000_000  # at most this many draws at a time: bounded memory, counts that stay in cache
 
 
 def weight_column(metric: str) -> str:
@@ -64,14 +64,14 @@ def weighted_mean(cost_bps: np.ndarray, notional: np.ndarray) -> float:
     return float((cost_bps[ok] * notional[ok]).sum() / notional[ok].sum())
 
 
-def cluster_codes(clusters: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, int]:
-    """Resampling units: days numbered in sorted order; one day only: the orders, in ``order``'s order."""
-    distinct, codes = np.unique(clusters.astype(str), return_inverse=True)
+def cluster_codes(clusters: np.ndarray, index: pd.Index) -> tuple[np.ndarray, int]:
+    """Resampling units: days numbered in sorted order; one day only: the orders, in sorted id order."""
+    codes, distinct = pd.factorize(clusters, sort=True)
     if len(distinct) >= 2:
         return codes, len(distinct)
-    ranks = np.empty(len(order), dtype=np.int64)
-    ranks[order] = np.arange(len(order))
-    return ranks, len(order)
+    ranks = np.empty(len(index), dtype=np.int64)
+    ranks[np.argsort(index.to_numpy(dtype=str), kind="stable")] = np.arange(len(index))
+    return ranks, len(index)
 
 
 def bootstrap_means(
@@ -83,24 +83,39 @@ def bootstrap_means(
     resamples: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """(resamples × metrics) weighted means of resampled units; ``costs``/``weights`` are (rows × metrics)."""
+    """(resamples × metrics) weighted means of resampled units; ``costs``/``weights`` are (rows × metrics).
+
+    Each resample draws ``k`` units with replacement; their counts times the units' sums give the
+    resampled totals, for every metric in one matrix product (weights shared by several metrics are
+    summed once)."""
     ok = np.isfinite(costs) & np.isfinite(weights) & (weights > 0)
-    cost_by = np.zeros((k, costs.shape[1]))
-    weight_by = np.zeros((k, costs.shape[1]))
-    np.add.at(cost_by, codes, np.where(ok, costs * weights, 0.0))
-    np.add.at(weight_by, codes, np.where(ok, weights, 0.0))
-    stacked = np.hstack([cost_by, weight_by])
-    sums = np.empty((resamples, stacked.shape[1]))
+    m = costs.shape[1]
+    weight_rows = np.where(ok, weights, 0.0)
+    distinct: list[np.ndarray] = []
+    which = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        same = next((i for i, d in enumerate(distinct) if np.array_equal(d, weight_rows[:, j])), None)
+        if same is None:
+            same = len(distinct)
+            distinct.append(weight_rows[:, j])
+        which[j] = same
+    columns = np.column_stack([np.where(ok, costs * weights, 0.0), *distinct])
+    by_unit = np.zeros((k, columns.shape[1]))
+    if len(codes) == k and (codes == np.arange(k)).all():
+        by_unit[:] = columns
+    else:
+        for j in range(columns.shape[1]):
+            by_unit[:, j] = np.bincount(codes, weights=columns[:, j], minlength=k)
+    sums = np.empty((resamples, columns.shape[1]))
     chunk = max(1, DRAWS_AT_ONCE // k)
     for start in range(0, resamples, chunk):
         rows = min(chunk, resamples - start)
         draws = rng.integers(0, k, size=(rows, k))
-        flat = (draws + (np.arange(rows) * k)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=rows * k).reshape(rows, k).astype(np.float64)
-        sums[start : start + rows] = counts @ stacked
-    m = costs.shape[1]
+        draws += (np.arange(rows) * k)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=rows * k).reshape(rows, k)
+        sums[start : start + rows] = counts.astype(np.float64) @ by_unit
     with np.errstate(invalid="ignore", divide="ignore"):
-        return sums[:, :m] / sums[:, m:]
+        return sums[:, :m] / sums[:, m + which]
 
 
 def summarise_many(
@@ -119,7 +134,7 @@ def summarise_many(
     costs = frame[list(metrics)].to_numpy(dtype="float64")
     weights = np.column_stack([frame[weight_column(m)].to_numpy(dtype="float64") for m in metrics])
     clusters = frame[cluster].to_numpy() if cluster in frame else np.zeros(len(frame))
-    codes, k = cluster_codes(clusters, np.argsort(frame.index.to_numpy(dtype=str), kind="stable"))
+    codes, k = cluster_codes(clusters, frame.index)
     finite = np.isfinite(costs)
     usable = (finite & np.isfinite(weights) & (weights > 0)).sum(axis=0)
     low = np.full(len(metrics), np.nan)
