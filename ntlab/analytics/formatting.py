@@ -61,6 +61,8 @@ def format_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = values.dt.strftime("%Y-%m-%d %H:%M:%S").fillna(MISSING)
         elif pd.api.types.is_bool_dtype(values):
             out[column] = values.astype(str)
+        elif pd.api.types.is_integer_dtype(values):
+            out[column] = [number(v, 0) for v in values]
         elif pd.api.types.is_numeric_dtype(values):
             out[column] = [format_value(column, v) for v in values]
         else:
