@@ -87,7 +87,7 @@ def test_report_of_algo_parents_and_pdf(tmp_path):
     result = _run("report", "--journal", str(journal), "--out", str(out), "--pdf", str(pdf))
     assert result.returncode == 0, result.stderr
     # the TWAP's children roll up into it: two units, one of them a parent
-    assert "2 orders" in result.stdout and "1 parents, 1 stand-alone" in result.stdout
+    assert "2 orders" in result.stdout and "1 parent, 1 stand-alone" in result.stdout
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
 
 

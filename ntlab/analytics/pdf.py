@@ -29,14 +29,14 @@ def write(report: TCAReport, path: Path) -> Path:
             lines = textwrap.wrap(value, 95) or [""]
             title.text(0.06, y, key, fontsize=8, weight="bold", va="top")
             title.text(0.24, y, "\n".join(lines), fontsize=8, va="top")
-            y -= 0.016 * len(lines) + 0.008
+            y -= 0.0125 * len(lines) + 0.008
         summary = format_frame(report.summary[SUMMARY_COLUMNS])
         ax = title.add_axes((0.06, 0.05, 0.88, max(0.1, y - 0.08)))
         ax.axis("off")
         cells = ax.table(
-            cellText=summary.to_numpy(),
-            rowLabels=list(summary.index),
-            colLabels=list(summary.columns),
+            cellText=[[name, *row] for name, row in zip(summary.index, summary.to_numpy().tolist(), strict=True)],
+            colLabels=["metric", *summary.columns],
+            colWidths=[0.3] + [0.1] * len(summary.columns),
             loc="upper center",
         )
         cells.auto_set_font_size(False)

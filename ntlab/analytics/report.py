@@ -195,8 +195,8 @@ class TCAReport:
             "session": c.session or "(not named)",
             "time range": span,
             "market source": c.market_source or "(not named)",
-            "orders": f"{len(self.orders):,} units ({parents:,} parents, {len(self.orders) - parents:,} "
-            f"stand-alone), {len(self.children):,} children, {self.fill_count:,} fills",
+            "orders": f"{len(self.orders):,} units ({parents:,} parent{'' if parents == 1 else 's'}, "
+            f"{len(self.orders) - parents:,} stand-alone), {len(self.children):,} children, {self.fill_count:,} fills",
             "conventions": "s = +1 buy, −1 sell; every cost positive = cost, in bps; IS = delay + trading + "
             "opportunity + fees over the paper notional X·Pd (decision mid; arrival mid when no decision "
             "time); children roll up into their parents (arrival at the parent's start, opportunity to its "
