@@ -38,7 +38,7 @@ from dask import delayed
 from ntlab.analytics.asof import locate
 from ntlab.analytics.fills import FillSums, fill_metrics, fill_offsets
 from ntlab.analytics.inputs import Orders, Quotes, read_fills, read_orders, read_quotes, read_trades
-from ntlab.analytics.market import Pieces, adv_day, sigma_day, trades_day, twap_day
+from ntlab.analytics.market import Answered, Asked, Pieces, adv_day, sigma_day, trades_day, twap_day
 from ntlab.analytics.orders import order_tables
 from ntlab.analytics.report import Conventions, TCAReport, markout_stats
 from ntlab.analytics.timeutil import DAY_NS
@@ -210,12 +210,11 @@ class DaskMarket:
             return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
         return self.t.firsts[symbol], self.t.lasts[symbol]
 
-    def quote_at(
+    def _lookup_tasks(
         self, codes: np.ndarray, names: Sequence[str], times: np.ndarray, max_age_ns: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[list[Any], list[np.ndarray]]:
         """Each time goes to the quote day whose cover holds it (the last day starting at or before it):
         the quote in force is in that day, so the answer is the one the whole data set gives."""
-        mid, spread = np.full(len(times), np.nan), np.full(len(times), np.nan)
         tasks, places = [], []
         for code, symbol in enumerate(names):
             firsts = self.q.firsts.get(symbol)
@@ -225,17 +224,14 @@ class DaskMarket:
             k = np.searchsorted(firsts, times[rows], side="right") - 1
             for day in np.unique(k[k >= 0]):
                 at = rows[k == day]
-                tasks.append(
-                    delayed(_lookup)(
-                        self.day("quotes", symbol, int(day)), times[at], max_age_ns, self.last(symbol)
-                    )
-                )
+                day_arrays = self.day("quotes", symbol, int(day))
+                tasks.append(delayed(_lookup)(day_arrays, times[at], max_age_ns, self.last(symbol)))
                 places.append(at)
-        for at, (m, s) in zip(places, self._compute(*tasks), strict=True):
-            mid[at], spread[at] = m, s
-        return mid, spread
+        return tasks, places
 
-    def _pieces(self, asked: Mapping[str, Pieces], kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _piece_tasks(
+        self, asked: Mapping[str, Pieces], kind: str
+    ) -> tuple[list[Any], list[tuple[str, np.ndarray]]]:
         tasks, places = [], []
         for symbol, pieces in asked.items():
             _, covers = self.quote_days(symbol) if kind == "quotes" else self.trade_days(symbol)
@@ -247,16 +243,48 @@ class DaskMarket:
                 else:
                     tasks.append(delayed(_trades)(day, pieces.a[at], pieces.b[at]))
                 places.append((symbol, at))
+        return tasks, places
+
+    @staticmethod
+    def _placed(
+        asked: Mapping[str, Pieces], places: list[tuple[str, np.ndarray]], results: Sequence[Any]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {s: (np.zeros(len(p.row)), np.zeros(len(p.row))) for s, p in asked.items()}
-        for (symbol, at), (first, second) in zip(places, self._compute(*tasks), strict=True):
+        for (symbol, at), (first, second) in zip(places, results, strict=True):
             out[symbol][0][at], out[symbol][1][at] = first, second
         return out
 
+    def answer(self, asked: Asked) -> Answered:
+        """Lookups, TWAP pieces and VWAP pieces in one computation: each day is read once for all."""
+        lookups, looked = self._lookup_tasks(asked.codes, asked.names, asked.times, asked.max_age_ns)
+        twaps, twap_places = self._piece_tasks(asked.twap, "quotes")
+        trades, trade_places = self._piece_tasks(asked.trades, "trades")
+        found, twap_results, trade_results = self._compute(lookups, twaps, trades)
+        mid, spread = np.full(len(asked.times), np.nan), np.full(len(asked.times), np.nan)
+        for at, (m, s) in zip(looked, found, strict=True):
+            mid[at], spread[at] = m, s
+        return Answered(
+            mid,
+            spread,
+            self._placed(asked.twap, twap_places, twap_results),
+            self._placed(asked.trades, trade_places, trade_results),
+        )
+
+    def quote_at(
+        self, codes: np.ndarray, names: Sequence[str], times: np.ndarray, max_age_ns: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        answered = self.answer(Asked(codes, names, times, max_age_ns, {}, {}))
+        return answered.mid, answered.spread
+
     def twap_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        return self._pieces(asked, "quotes")
+        return self.answer(
+            Asked(np.array([], dtype=np.int64), [], np.array([], dtype=np.int64), 0, dict(asked), {})
+        ).twap
 
     def trade_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        return self._pieces(asked, "trades")
+        return self.answer(
+            Asked(np.array([], dtype=np.int64), [], np.array([], dtype=np.int64), 0, {}, dict(asked))
+        ).trades
 
     def partial_tasks(self) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
         """σ and ADV partial sums per day, to be computed alongside the fills."""

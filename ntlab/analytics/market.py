@@ -149,6 +149,8 @@ class MarketData(Protocol):
 
     def adv_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float]]]: ...
 
+    def answer(self, asked: Asked) -> Answered: ...
+
 
 def evaluate_days(
     pieces: Pieces, kernel: Callable[[int, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -173,6 +175,9 @@ class LocalMarket:
         self, codes: np.ndarray, names: Sequence[str], times: np.ndarray, max_age_ns: int
     ) -> tuple[np.ndarray, np.ndarray]:
         return quote_at(self.quotes, groups_of_codes(codes, names), times, max_age_ns)
+
+    def answer(self, asked: Asked) -> Answered:
+        return answer(self, asked)
 
     def _days(self, kind: str, symbol: str) -> tuple[tuple[np.ndarray, ...] | None, np.ndarray]:
         series = (self.quotes if kind == "quotes" else self.trades).by_symbol.get(symbol)
@@ -241,20 +246,58 @@ class LocalMarket:
 # --- per-order market figures, for any market -------------------------------------------------------
 
 
-def interval_vwap(
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """Everything the per-order metrics need from the market, asked at once (one round trip)."""
+
+    codes: np.ndarray  # symbol code of each lookup time
+    names: Sequence[str]
+    times: np.ndarray
+    max_age_ns: int
+    twap: dict[str, Pieces]
+    trades: dict[str, Pieces]
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    mid: np.ndarray
+    spread: np.ndarray
+    twap: dict[str, tuple[np.ndarray, np.ndarray]]
+    trades: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def answer(market: MarketData, asked: Asked) -> Answered:
+    """In memory: each kind of figure in turn."""
+    mid, spread = market.quote_at(asked.codes, asked.names, asked.times, asked.max_age_ns)
+    return Answered(mid, spread, market.twap_pieces(asked.twap), market.trade_pieces(asked.trades))
+
+
+def interval_pieces(
     market: MarketData, groups: Groups, start: np.ndarray, end: np.ndarray
+) -> tuple[dict[str, Pieces], dict[str, Pieces]]:
+    """(TWAP pieces over quote days, VWAP pieces over trade days) of each [start, end], by symbol."""
+    twap, trades = {}, {}
+    for symbol, rows in groups:
+        if not len(rows):
+            continue
+        firsts, covers = market.quote_days(symbol)
+        if len(firsts):
+            twap[symbol] = split_by_day(firsts, covers, start[rows], end[rows])
+        firsts, lasts = market.trade_days(symbol)
+        if len(firsts):
+            trades[symbol] = split_by_day(firsts, lasts, start[rows], end[rows])
+    return twap, trades
+
+
+def interval_vwap(
+    groups: Groups, n: int, asked: Mapping[str, Pieces], answered: Mapping[str, tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(VWAP, volume) of the trades in each [start, end]; NaN volume where the symbol has no trades."""
-    n = len(start)
     vwap, volume = np.full(n, np.nan), np.full(n, np.nan)
-    asked, where = {}, {}
     for symbol, rows in groups:
-        firsts, lasts = market.trade_days(symbol)
-        if len(rows) and len(firsts):
-            asked[symbol] = split_by_day(firsts, lasts, start[rows], end[rows])
-            where[symbol] = rows
-    for symbol, (notional_p, volume_p) in market.trade_pieces(asked).items():
-        rows, pieces = where[symbol], asked[symbol]
+        if symbol not in asked:
+            continue
+        pieces, (notional_p, volume_p) = asked[symbol], answered[symbol]
         notional = np.bincount(pieces.row, weights=notional_p, minlength=len(rows))
         traded = np.bincount(pieces.row, weights=volume_p, minlength=len(rows))
         volume[rows] = traded
@@ -264,30 +307,23 @@ def interval_vwap(
 
 
 def interval_twap(
-    market: MarketData,
     groups: Groups,
-    start: np.ndarray,
-    end: np.ndarray,
+    asked: Mapping[str, Pieces],
+    answered: Mapping[str, tuple[np.ndarray, np.ndarray]],
     mid_start: np.ndarray,
     mid_end: np.ndarray,
 ) -> np.ndarray:
     """Time-weighted mean mid over each [start, end]: NaN unless fresh mids stand at both ends."""
-    twap = np.full(len(start), np.nan)
-    ok = np.isfinite(mid_start) & np.isfinite(mid_end)
-    asked, where = {}, {}
+    twap = np.full(len(mid_start), np.nan)
     for symbol, rows in groups:
-        firsts, covers = market.quote_days(symbol)
-        rows = rows[ok[rows]]
-        if len(rows) and len(firsts):
-            asked[symbol] = split_by_day(firsts, covers, start[rows], end[rows])
-            where[symbol] = rows
-    for symbol, (total_p, length_p) in market.twap_pieces(asked).items():
-        rows, pieces = where[symbol], asked[symbol]
+        if symbol not in asked:
+            continue
+        pieces, (total_p, length_p) = asked[symbol], answered[symbol]
         total = np.bincount(pieces.row, weights=total_p, minlength=len(rows))
         span = np.bincount(pieces.row, weights=length_p, minlength=len(rows))
         with np.errstate(invalid="ignore", divide="ignore"):
             twap[rows] = np.where(span > 0, total / np.where(span > 0, span, 1.0), mid_start[rows])
-    return twap
+    return np.where(np.isfinite(mid_start) & np.isfinite(mid_end), twap, np.nan)
 
 
 def _resolve(

@@ -35,7 +35,14 @@ import pandas as pd
 
 from ntlab.analytics.fills import FillSums
 from ntlab.analytics.inputs import MISSING_NS, Fills, Orders, groups_of_codes
-from ntlab.analytics.market import MarketData, interval_twap, interval_vwap, pretrade_inputs
+from ntlab.analytics.market import (
+    Asked,
+    MarketData,
+    interval_pieces,
+    interval_twap,
+    interval_vwap,
+    pretrade_inputs,
+)
 from ntlab.analytics.timeutil import BPS, utc
 from ntlab.analytics.units import Units
 
@@ -90,9 +97,9 @@ def order_tables(
     has_life = life_end != MISSING_NS
     child_rows = np.flatnonzero(units.is_child)
 
-    # every mid this table needs, in one lookup (one round trip on a cluster)
+    # every mid and interval this table needs, asked at once (one round trip on a cluster)
     arrival = units.arrival_ns
-    asked = [
+    asked_times = [
         arrival,
         units.decision_ns,
         np.where(end_ns != MISSING_NS, end_ns, arrival),
@@ -102,19 +109,21 @@ def order_tables(
         orders.arrival_ns[child_rows],
     ]
     codes = np.concatenate([units.symbol_code] * 6 + [orders.symbol_code[child_rows]])
-    mids, spreads = market.quote_at(codes, names, np.concatenate(asked), max_age_ns)
-    P0, Pd, PN, PL, PH, P_life, child_P0 = np.split(mids, np.cumsum([n] * 6))
-    spread0 = spreads[:n]
+    groups = groups_of_codes(units.symbol_code, names)
+    life_safe = np.where(has_life, life_end, arrival)
+    twap_asked, trades_asked = interval_pieces(market, groups, arrival, life_safe)
+    answered = market.answer(
+        Asked(codes, names, np.concatenate(asked_times), max_age_ns, twap_asked, trades_asked)
+    )
+    P0, Pd, PN, PL, PH, P_life, child_P0 = np.split(answered.mid, np.cumsum([n] * 6))
+    spread0 = answered.spread[:n]
     PN = np.where(end_ns != MISSING_NS, PN, np.nan)
     PL, PH = np.where(has_fill, PL, np.nan), np.where(has_fill, PH, np.nan)
     P_life = np.where(has_life, P_life, np.nan)
-
-    groups = groups_of_codes(units.symbol_code, names)
-    life_safe = np.where(has_life, life_end, arrival)
-    vwap, volume = interval_vwap(market, groups, arrival, life_safe)
+    vwap, volume = interval_vwap(groups, n, trades_asked, answered.trades)
     volume = np.where(has_life, volume, np.nan)
     vwap = np.where(has_life, vwap, np.nan)
-    twap = interval_twap(market, groups, arrival, life_safe, P0, P_life)
+    twap = interval_twap(groups, twap_asked, answered.twap, P0, P_life)
     twap = np.where(has_life, twap, np.nan)
     sigma_sym, adv_sym = pretrade_inputs(market, names, session_minutes, sigma_bps, adv)
     sigma, daily_volume = sigma_sym[units.symbol_code], adv_sym[units.symbol_code]

@@ -34,7 +34,9 @@ def write(report: TCAReport, path: Path) -> Path:
         ax = title.add_axes((0.06, 0.05, 0.88, max(0.1, y - 0.08)))
         ax.axis("off")
         cells = ax.table(
-            cellText=[[name, *row] for name, row in zip(summary.index, summary.to_numpy().tolist(), strict=True)],
+            cellText=[
+                [name, *row] for name, row in zip(summary.index, summary.to_numpy().tolist(), strict=True)
+            ],
             colLabels=["metric", *summary.columns],
             colWidths=[0.3] + [0.1] * len(summary.columns),
             loc="upper center",
