@@ -107,13 +107,14 @@ def bootstrap_means(
         for j in range(columns.shape[1]):
             by_unit[:, j] = np.bincount(codes, weights=columns[:, j], minlength=k)
     sums = np.empty((resamples, columns.shape[1]))
-    chunk = max(1, DRAWS_AT_ONCE // k)
+    chunk = max(1, min(resamples, DRAWS_AT_ONCE // k))
+    counts = np.empty((chunk, k))
     for start in range(0, resamples, chunk):
         rows = min(chunk, resamples - start)
         draws = rng.integers(0, k, size=(rows, k))
-        draws += (np.arange(rows) * k)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=rows * k).reshape(rows, k)
-        sums[start : start + rows] = counts.astype(np.float64) @ by_unit
+        for r in range(rows):  # one resample at a time: k counters stay in cache (several times faster)
+            counts[r] = np.bincount(draws[r], minlength=k)
+        sums[start : start + rows] = counts[:rows] @ by_unit
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums[:, :m] / sums[:, m + which]
 
