@@ -56,19 +56,31 @@ def _inventory(part: pd.DataFrame, number: int, what: str) -> pd.DataFrame:
     if part.empty:
         return pd.DataFrame(columns=columns)
     times = pd.DatetimeIndex(pd.to_datetime(part["time"], utc=True)).as_unit("ns").asi8
-    frame = pd.DataFrame({"symbol": part["symbol"].astype(str).to_numpy(), "time": times})
-    if what != "fills":
-        backwards = frame.groupby("symbol", sort=False)["time"].diff() < 0
-        if backwards.any():
-            symbol = frame["symbol"][backwards].iloc[0]
+    codes, names = pd.factorize(part["symbol"].astype(str))
+    order = np.argsort(codes, kind="stable")  # rows of each symbol, in their own order
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    rows = []
+    for k, symbol in enumerate(names):
+        t = times[order[bounds[k] : bounds[k + 1]]]
+        if what != "fills" and (np.diff(t) < 0).any():
             raise DataError(
                 f"{what}: times for {symbol} go backwards in partition {number}; sort by time first"
             )
-    frame["day"] = times // DAY_NS
-    out = frame.groupby(["symbol", "day"], sort=False)["time"].agg(["min", "max", "size"]).reset_index()
-    out.columns = ["symbol", "day", "first", "last", "rows"]
-    out.insert(0, "partition", number)
-    return out
+        day = t // DAY_NS
+        if what == "fills":
+            t = np.sort(t)
+            day = t // DAY_NS
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(day)) + 1))
+        ends = np.append(starts[1:], len(t)) - 1
+        for a, b in zip(starts, ends, strict=True):
+            rows.append((number, str(symbol), int(day[a]), int(t[a]), int(t[b]), int(b - a + 1)))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _listing(frame: dd.DataFrame | None, what: str) -> list[Any]:
+    """Inventory tasks of a table, over the very partitions the later phases read (a read of fewer
+    columns may number or group the files differently)."""
+    return [delayed(_inventory)(p, i, what) for i, p in enumerate(_partitions(frame))]
 
 
 def _load_day(kind: str, symbol: str, day: int, *parts: pd.DataFrame) -> Arrays:
@@ -335,6 +347,18 @@ def _symbol_orders(orders: Orders, symbols: Sequence[str]) -> tuple[Orders, np.n
     return sub, rows
 
 
+def _shared(*values: Any) -> tuple[Any, ...]:
+    """Values many tasks read: sent to the cluster once (scattered) when a distributed client runs,
+    else embedded in the graph once."""
+    try:
+        from dask.distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return tuple(delayed(v, pure=True) for v in values)
+    return tuple(client.scatter(v, broadcast=False) for v in values)
+
+
 def _as_dask(frame: Any) -> dd.DataFrame | None:
     if frame is None or isinstance(frame, dd.DataFrame):
         return frame
@@ -368,9 +392,7 @@ def tca_dask(
 
     # phase 0: where every symbol-day is
     inventories = dask.compute(
-        [delayed(_inventory)(p, i, "quotes") for i, p in enumerate(_partitions(quotes))],
-        [delayed(_inventory)(p, i, "trades") for i, p in enumerate(_partitions(trades))],
-        [delayed(_inventory)(p, i, "fills") for i, p in enumerate(_partitions(fills))],
+        _listing(quotes, "quotes"), _listing(trades, "trades"), _listing(fills, "fills")
     )
     q_inv, t_inv, f_inv = (pd.concat(i, ignore_index=True) if i else pd.DataFrame() for i in inventories)
     market = DaskMarket(quotes, trades, Days.of(q_inv, "quotes"), Days.of(t_inv, "trades"))
@@ -384,8 +406,7 @@ def tca_dask(
     for number, group in f_inv.groupby("partition", sort=True) if len(f_inv) else []:
         symbols = tuple(sorted(group["symbol"].astype(str).unique()))
         if symbols not in subsets:
-            sub, rows = _symbol_orders(order_data, symbols)
-            subsets[symbols] = (delayed(sub, pure=True), delayed(rows, pure=True))
+            subsets[symbols] = _shared(*_symbol_orders(order_data, symbols))
         slices: dict[str, list[Any]] = defaultdict(list)
         for symbol, times in group.groupby("symbol", sort=False):
             firsts, _ = market.quote_days(str(symbol))
