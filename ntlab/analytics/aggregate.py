@@ -74,6 +74,13 @@ def cluster_codes(clusters: np.ndarray, index: pd.Index) -> tuple[np.ndarray, in
     return ranks, len(index)
 
 
+def _draws(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """``n`` uniform draws from 0..k-1: 32 random bits each, scaled by multiply-shift (Lemire). Twice as
+    fast as ``rng.integers``; each unit's chance is off by less than k/2^32 of itself (2e-5 at 100,000)."""
+    bits = rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
+    return (np.multiply(bits, k, dtype=np.uint64) >> np.uint64(32)).view(np.int64)
+
+
 def bootstrap_means(
     costs: np.ndarray,
     weights: np.ndarray,
@@ -111,7 +118,7 @@ def bootstrap_means(
     counts = np.empty((chunk, k))
     for start in range(0, resamples, chunk):
         rows = min(chunk, resamples - start)
-        draws = rng.integers(0, k, size=(rows, k))
+        draws = _draws(rng, rows * k, k).reshape(rows, k)
         for r in range(rows):  # one resample at a time: k counters stay in cache (several times faster)
             counts[r] = np.bincount(draws[r], minlength=k)
         sums[start : start + rows] = counts[:rows] @ by_unit

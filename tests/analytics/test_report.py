@@ -178,3 +178,26 @@ def test_importing_the_package_does_not_import_matplotlib():
     code = "import sys, ntlab.analytics; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_vectorised_bootstrap_equals_resampling_one_draw_at_a_time():
+    from ntlab.analytics import aggregate
+
+    rng = np.random.default_rng(5)
+    n, k, resamples = 60, 7, 40
+    costs = rng.normal(0, 5, (n, 2))
+    costs[3, 1] = np.nan  # a NaN weighs nothing in that metric only
+    weights = np.column_stack([rng.uniform(1, 10, n), rng.uniform(1, 10, n)])
+    codes = rng.integers(0, k, n)
+    fast = aggregate.bootstrap_means(
+        costs, weights, codes, k, resamples=resamples, rng=np.random.default_rng(9)
+    )
+    # the same draws, resampled the slow way: pick k days with replacement, add up their orders
+    draws = aggregate._draws(np.random.default_rng(9), resamples * k, k).reshape(resamples, k)
+    ok = np.isfinite(costs)
+    for r in range(resamples):
+        chosen = np.concatenate([np.flatnonzero(codes == day) for day in draws[r]])
+        for j in range(2):
+            rows = chosen[ok[chosen, j]]
+            expected = (costs[rows, j] * weights[rows, j]).sum() / weights[rows, j].sum()
+            assert fast[r, j] == pytest.approx(expected, rel=1e-12)
