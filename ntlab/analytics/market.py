@@ -23,7 +23,7 @@ import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -220,27 +220,18 @@ class LocalMarket:
     def trade_pieces(self, asked: Mapping[str, Pieces]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {s: evaluate_days(p, functools.partial(self._trades_day, s)) for s, p in asked.items()}
 
+    def _per_day(self, kind: str, symbol: str, column: int, kernel: Callable[..., Any]) -> list[Any]:
+        """``kernel(times, values)`` over each day of one symbol's quotes or trades."""
+        series, starts = self._days(kind, symbol)
+        if series is None:
+            return []
+        return [kernel(series[0][a:b], series[column][a:b]) for a, b in itertools.pairwise(starts)]
+
     def sigma_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float, int]]]:
-        out = {}
-        for symbol in symbols:
-            series, starts = self._days("quotes", symbol)
-            out[symbol] = (
-                []
-                if series is None
-                else [sigma_day(series[0][a:b], series[1][a:b]) for a, b in itertools.pairwise(starts)]
-            )
-        return out
+        return {s: self._per_day("quotes", s, 1, sigma_day) for s in symbols}
 
     def adv_partials(self, symbols: Sequence[str]) -> dict[str, list[tuple[float, float]]]:
-        out = {}
-        for symbol in symbols:
-            series, starts = self._days("trades", symbol)
-            out[symbol] = (
-                []
-                if series is None
-                else [adv_day(series[0][a:b], series[2][a:b]) for a, b in itertools.pairwise(starts)]
-            )
-        return out
+        return {s: self._per_day("trades", s, 2, adv_day) for s in symbols}
 
 
 # --- per-order market figures, for any market -------------------------------------------------------
