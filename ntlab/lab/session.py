@@ -498,11 +498,7 @@ class Lab(AlgoMethods):
         market = self.broker.market
         orders, fills = tca_frames(self._core.call(self._om.orders), self._core.call(self._om.fills))
         orders = pd.concat([orders, parent_frame(self._core.call(self._algos.snapshots))], ignore_index=True)
-        defaults = {
-            "tape_includes_fills": False,
-            "session": "Lab session",
-            "market_source": "the paper venue's market",
-        }
+        defaults = dict(tape_includes_fills=False, session="Lab session", market_source="the paper venue")
         return tca(orders, fills, market.quotes, market.trades, **{**defaults, **options})
 
     def ticket(self) -> Any:
