@@ -1,4 +1,5 @@
-"""The command line: ``ntlab demo`` (a headless paper session) and ``ntlab report`` (TCA from a journal)."""
+"""The command line: ``ntlab demo`` (a headless paper session), ``ntlab report`` (TCA from a journal, or
+from Parquet on a Dask cluster) and ``ntlab export`` (a journal's orders and fills as partitioned Parquet)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
+from ntlab.algos.models import AlgoStatus
 from ntlab.core import Fill, Order, OrderManager, OrderRequest, Position
+from ntlab.core.enums import Side
 from ntlab.errors import NtlabError, OrderDenied
 from ntlab.tabular import frame
+
+if TYPE_CHECKING:
+    from ntlab.analytics import TCAReport
+    from ntlab.market import Market
 
 ORDER_COLUMNS = [
     "symbol",
@@ -117,29 +126,133 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from ntlab.analytics import tca
+SUMMARY_COLUMNS = ["count", "notional", "mean_bps", "median_bps", "ci_low_bps", "ci_high_bps"]
+
+
+class _Parent(NamedTuple):
+    """A parent as its journal records it (the fields :func:`ntlab.lab.frames.parent_frame` reads)."""
+
+    parent_id: str
+    algo: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    start: datetime
+    end: datetime
+    status: AlgoStatus
+
+
+def journal_frames(journal: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(orders, fills) of a journal as TCA reads them: the one place a journal is read for analysis.
+
+    Orders and fills come from the replayed session; algo parents from their start (and end) records,
+    so each parent has its own quantity and window instead of one derived from its children.
+    """
     from ntlab.core import load_session
-    from ntlab.lab.frames import tca_frames
+    from ntlab.core.journal import read_events
+    from ntlab.lab.frames import parent_frame, tca_frames
+
+    session = load_session(journal)
+    orders, fills = tca_frames(list(session.snapshots()), list(session.fills))
+    parents: dict[str, _Parent] = {}
+    for event in read_events(journal):
+        if event.kind == "algo_start":
+            p = event.data["params"]
+            parents[event.data["parent_id"]] = _Parent(
+                event.data["parent_id"],
+                p["algo"],
+                p["symbol"],
+                Side(p["side"]),
+                Decimal(p["quantity"]),
+                datetime.fromisoformat(p["start"]),
+                datetime.fromisoformat(p["end"]),
+                AlgoStatus.RUNNING,
+            )
+        elif event.kind == "algo_end" and event.data["parent_id"] in parents:
+            parent = parents[event.data["parent_id"]]
+            parents[parent.parent_id] = parent._replace(status=AlgoStatus(event.data["status"]))
+    if parents:
+        orders = pd.concat([orders, parent_frame(list(parents.values()))], ignore_index=True)
+    return orders, fills
+
+
+def print_summary(report: TCAReport) -> None:
+    """The headline table, rounded the way every report shows numbers."""
+    from ntlab.analytics.formatting import format_frame
+
+    for key, value in report.header.items():
+        if key in ("session", "time range", "market source", "orders", "participation"):
+            print(f"{key}: {value}")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(format_frame(report.summary[SUMMARY_COLUMNS]).to_string())
+
+
+def _market(args: argparse.Namespace, orders: pd.DataFrame, fills: pd.DataFrame) -> tuple[Market, str, bool]:
+    """(market, what it is, whether its trades include the session's fills)."""
     from ntlab.market import PROVIDERS, load_market, sample_market
     from ntlab.market.tca import tca_market
 
-    session = load_session(args.journal)
-    orders = list(session.snapshots())
-    if not orders:
-        print(f"{args.journal} records no orders; nothing to analyse", file=sys.stderr)
-        return 1
-    order_frame, fill_frame = tca_frames(orders, list(session.fills))
     if args.quotes in PROVIDERS:  # a provider's name: fetch what TCA needs for these orders (cached)
-        market = tca_market(args.quotes, order_frame, fill_frame)
-    elif args.quotes:
-        market = load_market(quotes=args.quotes, trades=args.trades)
+        return tca_market(args.quotes, orders, fills), args.quotes, args.tape_includes_fills
+    if args.quotes:
+        source = args.quotes + (f" + {args.trades}" if args.trades else "")
+        return load_market(quotes=args.quotes, trades=args.trades), source, args.tape_includes_fills
+    return sample_market(seed=args.seed), f"sample market, seed {args.seed}", False
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ntlab.analytics import tca
+
+    if args.dask is not None:
+        from ntlab.analytics.distributed import report_from_parquet
+
+        report = report_from_parquet(args.data, args.dask, tape_includes_fills=args.tape_includes_fills)
     else:
-        market = sample_market(seed=args.seed)
-    report = tca(order_frame, fill_frame, market.quotes, market.trades)
+        order_frame, fill_frame = journal_frames(args.journal)
+        if order_frame.empty:
+            print(f"{args.journal} records no orders; nothing to analyse", file=sys.stderr)
+            return 1
+        market, source, own = _market(args, order_frame, fill_frame)
+        report = tca(
+            order_frame,
+            fill_frame,
+            market.quotes,
+            market.trades,
+            tape_includes_fills=own,
+            session=Path(args.journal).name,
+            market_source=source,
+        )
     out = report.to_html(args.out)
-    print(f"wrote {out}: {len(order_frame)} orders, {len(fill_frame)} fills")
-    print(report.summary.to_string())
+    print(
+        f"wrote {out}: {len(report.orders)} orders ({len(report.children)} children), {report.fill_count} fills"
+    )
+    if args.pdf:
+        print(f"wrote {report.to_pdf(args.pdf)}")
+    print_summary(report)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ntlab.analytics.parquet import write_partitioned
+
+    orders, fills = journal_frames(args.journal)
+    out = Path(args.out)
+    written = {
+        "orders": write_partitioned(orders, out / "orders", "arrival_time"),
+        "fills": write_partitioned(
+            fills.merge(orders[["order_id", "symbol"]], on="order_id"), out / "fills", "time"
+        ),
+    }
+    if args.market:
+        market, _, _ = _market(args, orders, fills)
+        written["quotes"] = write_partitioned(
+            market.quotes[["symbol", "time", "bid", "ask"]], out / "quotes", "time"
+        )
+        written["trades"] = write_partitioned(
+            market.trades[["symbol", "time", "price", "size"]], out / "trades", "time"
+        )
+    for name, rows in written.items():
+        print(f"{out / name}: {rows:,} rows, partitioned by symbol and day")
     return 0
 
 
@@ -151,20 +264,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--journal", help="keep the session's journal at this path (default: a temp file)")
     demo.set_defaults(run=_demo)
     report = commands.add_parser("report", help="execution-quality (TCA) report of a journaled session")
-    report.add_argument("--journal", required=True, help="the session's journal file")
-    report.add_argument("--out", default="report.html", help="where to write the HTML report")
+    report.add_argument("--journal", help="the session's journal file")
+    report.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster (an address, or 'local')")
     report.add_argument(
-        "--quotes", help="quotes CSV/Parquet, or a provider (polygon, alpaca, sample) to fetch them from"
+        "--data", metavar="DIR", help="with --dask: orders/, fills/, quotes/, trades/ Parquet"
     )
-    report.add_argument("--trades", help="trades CSV/Parquet, for VWAP and participation")
-    report.add_argument("--seed", type=int, default=7, help="sample market seed when no quotes are given")
+    report.add_argument("--out", default="report.html", help="where to write the HTML report")
+    report.add_argument("--pdf", help="also write the report as a PDF here")
+    _market_arguments(report)
     report.set_defaults(run=_report)
+    export = commands.add_parser("export", help="a journal's orders and fills as Parquet by symbol and day")
+    export.add_argument("--journal", required=True, help="the session's journal file")
+    export.add_argument("--out", required=True, help="the folder to write orders/ and fills/ into")
+    export.add_argument("--market", action="store_true", help="also write the market's quotes/ and trades/")
+    _market_arguments(export)
+    export.set_defaults(run=_export)
     args = parser.parse_args(argv)
+    if args.command == "report" and (args.journal is None) == (args.dask is None or args.data is None):
+        report.error("give --journal FILE, or --dask SCHEDULER with --data DIR")
     try:
         return int(args.run(args))
     except NtlabError as error:
         print(f"ntlab {args.command}: {error}", file=sys.stderr)
         return 2
+
+
+def _market_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--quotes", help="quotes CSV/Parquet, or a provider (polygon, alpaca, sample) to fetch them from"
+    )
+    command.add_argument("--trades", help="trades CSV/Parquet, for VWAP and participation")
+    command.add_argument("--seed", type=int, default=7, help="sample market seed when no quotes are given")
+    command.add_argument(
+        "--tape-includes-fills",
+        action="store_true",
+        help="the trades include the session's own fills (a real market's tape; the sample market's does not)",
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ Everything downstream works on numpy arrays; this is the one place that knows ab
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -108,6 +108,7 @@ class Orders:
     arrival_ns: np.ndarray
     decision_ns: np.ndarray  # arrival where no decision time was given
     end_ns: np.ndarray  # MISSING_NS where no end time was given: the last fill decides
+    parent: np.ndarray  # the parent order id of each row, "" for none (object array of str)
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,19 @@ class Fills:
 
 @dataclass(frozen=True)
 class Quotes:
-    """Mids per symbol, times sorted, as numpy arrays."""
+    """Mids per symbol, times sorted, as numpy arrays.
+
+    ``last_ns`` is each symbol's last quote time in the whole data set: a lookup after it is beyond the
+    data (NaN). It defaults to the last time held here; a slice of a bigger data set (one partition) is
+    given the data set's, so a lookup answers the same in a slice as in the whole.
+    """
 
     by_symbol: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # time_ns, mid, spread
+    last_ns: dict[str, int] = field(default_factory=dict)
+
+    def last(self, symbol: str) -> int:
+        found = self.last_ns.get(symbol)
+        return int(self.by_symbol[symbol][0][-1]) if found is None else found
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,7 @@ def read_orders(orders: pd.DataFrame) -> Orders:
     symbols = frame["symbol"].astype(str).to_numpy()
     codes, names = pd.factorize(symbols)
     return Orders(
+        parent=_parents(frame),
         frame=frame.set_index("order_id"),
         symbol=symbols,
         symbol_code=codes,
@@ -165,6 +177,15 @@ def read_orders(orders: pd.DataFrame) -> Orders:
         decision_ns=decision,
         end_ns=end,
     )
+
+
+def _parents(frame: pd.DataFrame) -> np.ndarray:
+    """Parent ids as text, "" where there is none (missing, None, NaN or blank): ``parent_id`` is optional."""
+    if "parent_id" not in frame:
+        return np.full(len(frame), "", dtype=object)
+    column = frame["parent_id"]
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    return text.to_numpy(dtype=object)
 
 
 def read_fills(fills: pd.DataFrame, orders: Orders) -> Fills:

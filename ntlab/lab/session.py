@@ -563,18 +563,21 @@ class Lab:
 
     @twin(finish=_call)
     async def tca(self, **options: Any) -> Callable[[], Any]:
-        """Transaction-cost analysis of this session against the market's quotes (and trades).
+        """Transaction-cost analysis of this session against the market's quotes (and trades); algo parents
+        are the units, their children a drill-down (``report.children``).
 
         The session's orders and fills are read on the core loop; the analysis runs on the caller's side.
         """
         from ntlab.analytics import tca
-        from ntlab.lab.frames import tca_frames
+        from ntlab.lab.frames import parent_frame, tca_frames
 
         if not isinstance(self.broker, SimulatedVenue):
             raise DataError("tca() needs market data; this broker has none: use ntlab.analytics.tca(...)")
         market = self.broker.market
         orders, fills = tca_frames(self._om.orders(), self._om.fills())
-        return functools.partial(tca, orders, fills, market.quotes, market.trades, **options)
+        orders = pd.concat([orders, parent_frame(self._engine.snapshots())], ignore_index=True)
+        defaults = dict(tape_includes_fills=False, session="Lab session", market_source="the paper venue")
+        return functools.partial(tca, orders, fills, market.quotes, market.trades, **{**defaults, **options})
 
     @property
     def charts(self) -> Any:

@@ -137,7 +137,12 @@ def test_empty_fills_give_a_report_with_nan_where_undefined(quotes, tmp_path):
     o = r.orders.loc["o1"]
     assert o["filled_quantity"] == 0 and o["fill_rate"] == 0
     assert np.isnan([o["avg_price"], o["arrival_slippage_bps"], o["spread_paid_bps"]]).all()
-    # nothing traded and no time passed: the shortfall is the (zero) delay, not NaN
-    assert o["is_cost"] == 0
+    # nothing traded and no end given: the opportunity window is unknown, so IS is NaN with a reason
+    assert np.isnan(o["is_cost"]) and np.isnan(o["opportunity_bps"]) and o["delay_bps"] == 0
+    assert "opportunity window is unknown" in o["reason"] and "nothing filled" in o["reason"]
     assert len(r.fills) == 0 and "markout_bps_1m" in r.fills
     assert r.to_html(tmp_path / "empty.html").exists()
+    # with an end: the unfilled 100 shares cost the move from 100.00 to 100.20 (at 20 s), 20.00
+    ended = tca(one_order(end_time=at(20)), fills_of(), quotes).orders.loc["o1"]
+    assert ended["is_cost"] == pytest.approx(20.0) and ended["opportunity_bps"] == pytest.approx(20.0)
+    assert ended["trading_bps"] == 0 and "window" not in ended["reason"]

@@ -144,7 +144,7 @@ def test_pictures_build():
 
     r = tca(*two_day_session())
     figures = r.figures()
-    assert len(figures) == 4 and all(isinstance(f, Figure) for f in figures.values())
+    assert len(figures) == 6 and all(isinstance(f, Figure) for f in figures.values())
     markouts = r.plot_markouts().axes[0]
     assert [line.get_label() for line in markouts.get_lines()[:3]] == ["all fills", "maker", "taker"]
     curve = r.plot_cost_vs_participation().axes[0]
@@ -163,7 +163,7 @@ def test_pre_trade_curve_is_drawn_when_there_is_volume():
 def test_html_file_is_self_contained(tmp_path):
     r = tca(*two_day_session())
     text = r.to_html(tmp_path / "tca.html").read_text()
-    assert text.count('src="data:image/png;base64,') == 4
+    assert text.count('src="data:image/png;base64,') == 6
     assert 'src="http' not in text and "<link" not in text and "<script" not in text
     assert "Worst orders" in text and "By day" in text and "Markouts" in text
 
@@ -178,3 +178,26 @@ def test_importing_the_package_does_not_import_matplotlib():
     code = "import sys, ntlab.analytics; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_vectorised_bootstrap_equals_resampling_one_draw_at_a_time():
+    from ntlab.analytics import aggregate
+
+    rng = np.random.default_rng(5)
+    n, k, resamples = 60, 7, 40
+    costs = rng.normal(0, 5, (n, 2))
+    costs[3, 1] = np.nan  # a NaN weighs nothing in that metric only
+    weights = np.column_stack([rng.uniform(1, 10, n), rng.uniform(1, 10, n)])
+    codes = rng.integers(0, k, n)
+    fast = aggregate.bootstrap_means(
+        costs, weights, codes, k, resamples=resamples, rng=np.random.default_rng(9)
+    )
+    # the same draws, resampled the slow way: pick k days with replacement, add up their orders
+    draws = aggregate._draws(np.random.default_rng(9), resamples * k, k).reshape(resamples, k)
+    ok = np.isfinite(costs)
+    for r in range(resamples):
+        chosen = np.concatenate([np.flatnonzero(codes == day) for day in draws[r]])
+        for j in range(2):
+            rows = chosen[ok[chosen, j]]
+            expected = (costs[rows, j] * weights[rows, j]).sum() / weights[rows, j].sum()
+            assert fast[r, j] == pytest.approx(expected, rel=1e-12)

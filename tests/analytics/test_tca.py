@@ -117,7 +117,7 @@ def test_aggregates_are_notional_weighted():
 def test_html_report_is_self_contained(tmp_path):
     path = report().to_html(tmp_path / "report.html")
     text = path.read_text()
-    assert text.count('src="data:image/png;base64,') == 4
+    assert text.count('src="data:image/png;base64,') == 6
     assert 'src="http' not in text and "<link" not in text
     assert "Worst orders" in text and "is_bps" in text
 
@@ -129,7 +129,8 @@ def test_empty_fills_give_nan_not_a_crash():
     fills = pd.DataFrame(columns=["order_id", "fill_id", "time", "price", "quantity"])
     r = tca(orders, fills, QUOTES)
     o = r.orders.loc["x"]
-    assert o["filled_quantity"] == 0 and math.isnan(o["avg_price"]) and o["is_cost"] == 0
+    assert o["filled_quantity"] == 0 and math.isnan(o["avg_price"]) and math.isnan(o["is_cost"])
+    assert "nothing filled" in o["reason"]
 
 
 @pytest.mark.parametrize(
