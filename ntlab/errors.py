@@ -60,6 +60,10 @@ class Reason(StrEnum):
     SELF_TRADE = "self_trade"
     DUPLICATE_ORDER = "duplicate_order"
     BROKER_REJECTED = "broker_rejected"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    INSUFFICIENT_POSITION = "insufficient_position"
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    NOT_ALLOWED = "not_allowed"
     JOURNAL_UNAVAILABLE = "journal_unavailable"
     NEVER_SENT = "never_sent"
 

@@ -128,6 +128,7 @@ def test_report_fetches_what_tca_needs_from_a_provider(polygon_thread, tmp_path)
     asked = polygon_thread.requests
     assert asked > 0 and (tmp_path / "polygon.html").is_file()
     sample_run = report("--out", str(tmp_path / "sample.html"))
+
     # the fake serves the sample market's 2 March: the same quotes give the same costs (only the header's
     # market source differs)
     def costs(run: subprocess.CompletedProcess[str]) -> list[str]:

@@ -234,7 +234,7 @@ class AlpacaBroker:
             self._remember(answer.data)
             return mapping.ack(answer.data)
         if answer.kind in ("refused", "missing"):
-            return [Rejected(order.order_id, self.now(), answer.error)]
+            return [Rejected(order.order_id, self.now(), answer.error, mapping.reject_reason(answer))]
         if answer.kind == "duplicate":
             raise BrokerTimeout(
                 f"submit {order.order_id}: Alpaca already has this client order id; look it up"

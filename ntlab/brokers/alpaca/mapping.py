@@ -30,6 +30,7 @@ from ntlab.core.reports import (
     Rejected,
     ReplaceRejected,
 )
+from ntlab.errors import Reason
 
 log = logging.getLogger(__name__)
 
@@ -285,3 +286,22 @@ def asset_flags(symbol: str, data: dict[str, Any]) -> AssetFlags:
         easy_to_borrow=easy,
         fractionable=data.get("fractionable") is True,
     )
+
+
+#: Alpaca's refusal codes, as ntlab reasons (a refusal not listed is ``broker_rejected``).
+REJECT_REASONS: dict[int, Reason] = {
+    40310000: Reason.INSUFFICIENT_FUNDS,  # insufficient buying power (or, with its message, quantity)
+    40410000: Reason.UNKNOWN_SYMBOL,
+    42210000: Reason.NOT_ALLOWED,
+}
+
+
+def reject_reason(answer: Any) -> str:
+    """The ntlab reason of an Alpaca refusal: its code through ``REJECT_REASONS``, the message for the
+    two meanings of 40310000 (buying power, or a quantity the account does not hold)."""
+    body = answer.data if isinstance(answer.data, dict) else {}
+    code = body.get("code")
+    if code == 40310000 and "qty" in str(body.get("message", "")):
+        return Reason.INSUFFICIENT_POSITION.value
+    reason = REJECT_REASONS.get(code) if isinstance(code, int) else None
+    return (reason or Reason.BROKER_REJECTED).value

@@ -1,0 +1,212 @@
+"""Every (adapter, fake) pair the conformance suite runs: add a factory to ``SUBJECTS`` to join it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ntlab.brokers.alpaca import AlpacaBroker
+from ntlab.brokers.alpaca.fake import FakeAlpaca
+from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
+from ntlab.brokers.paper import PaperBroker
+from ntlab.core import Order, OrderManager, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.market import sample_market
+from tests.conformance.subject import Capabilities, Subject
+
+T = OrderType
+TIF = TimeInForce
+
+
+class PaperSubject:
+    """The built-in paper venue with a ledger: in-process, no network, no stream; it remembers its orders."""
+
+    name = "paper"
+    faults = None
+    caps = Capabilities(
+        symbol="AAPL",
+        quantity=Decimal(100),
+        big=Decimal(3000),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
+        time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
+        stream=False,
+        request_faults=False,
+        refusal=None,
+        notes={
+            "stream": "in-process: news comes back with each call or each clock step",
+            "request_faults": "no network between the manager and the venue",
+            "refusal": "the paper venue takes every order its market can price (risk refuses before it)",
+        },
+    )
+
+    def __init__(self, folder: Path) -> None:
+        self.market = sample_market(symbols=["AAPL", "MSFT"])
+        self.ledger = folder / "paper.sqlite"
+        self.current: PaperBroker | None = None
+
+    def broker(self) -> PaperBroker:
+        self.current = PaperBroker(self.market, ledger=self.ledger)
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {}
+
+    async def advance(self, seconds: float) -> None:
+        assert self.current is not None
+        await self.current.advance(seconds)
+
+    async def settle(self, om: OrderManager) -> None:
+        await asyncio.sleep(0)
+
+    def _venue(self) -> PaperBroker:
+        """The live venue, or (between sessions) the account as its ledger holds it."""
+        if self.current is not None and self.current.durable:
+            return self.current
+        return PaperBroker(self.market, ledger=self.ledger)
+
+    def placed(self) -> list[str]:
+        return [o.order_id for o in self._venue().order_views()]
+
+    def fill_ids(self) -> set[str]:
+        return {f.fill_id for f in _run(self._venue().fills_since(None))}
+
+    def positions(self) -> dict[str, Decimal]:
+        venue = self._venue()
+        return {p.symbol: p.quantity for p in _run(venue.positions()) if p.quantity}
+
+    def drop_stream(self) -> None:
+        raise AssertionError("the paper venue has no stream")
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        venue = self._venue()
+        now = venue.now()
+        order_id = f"elsewhere-{len(venue.order_views()) + 1}"
+        order = Order(
+            order_id=order_id,
+            symbol=symbol,
+            side=Side(side),
+            quantity=quantity,
+            order_type=T.MARKET,
+            time_in_force=TIF.DAY,
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        await venue.submit_order(order)
+        return order_id
+
+    def refuse(self) -> dict[str, Any]:
+        raise AssertionError("no refusal to provoke")
+
+
+class AlpacaSubject:
+    """AlpacaBroker against the local fake Alpaca over real HTTP and websockets."""
+
+    name = "alpaca"
+    caps = Capabilities(
+        symbol="AAPL",
+        quantity=Decimal(10),
+        big=Decimal(2000),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
+        time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
+        refusal="insufficient_funds",
+    )
+
+    def __init__(self, fake: FakeAlpaca) -> None:
+        self.fake = fake
+        self.faults = fake.faults
+        self.current: AlpacaBroker | None = None
+
+    def broker(self) -> AlpacaBroker:
+        self.current = AlpacaBroker(
+            self.fake.key_id,
+            self.fake.secret_key,
+            base_url=self.fake.base_url,
+            stream_url=self.fake.stream_url,
+            requests_per_minute=None,
+            timeout=1.0,
+            retry_initial=0.01,
+        )
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {"submit_timeout": 1.0, "retry_initial": 0.01}
+
+    async def advance(self, seconds: float) -> None:
+        await self.fake.advance(seconds)
+
+    async def settle(self, om: OrderManager) -> None:
+        broker = self.current
+        for _ in range(400):
+            if broker is None or broker.stream is None or broker.stream.listening.is_set():
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(3):
+            await asyncio.sleep(0.02)
+            if broker is not None:
+                await broker.wait_idle()
+
+    def placed(self) -> list[str]:
+        return [c for c in self.fake.accepted_client_ids() if "~r" not in c]
+
+    def fill_ids(self) -> set[str]:
+        return {f"{f['order_id']}:{Decimal(f['cum_qty']).normalize():f}" for f in self.fake.fills()}
+
+    def positions(self) -> dict[str, Decimal]:
+        return {s: Decimal(q) for s, q in self.fake.positions().items()}
+
+    def drop_stream(self) -> None:
+        self.fake.drop_streams()
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        client_id = f"elsewhere-{len(self.fake.accepted_client_ids()) + 1}"
+        body = {
+            "symbol": symbol,
+            "qty": str(quantity),
+            "side": side,
+            "type": "market",
+            "time_in_force": "day",
+        }
+        self.fake.book.submit(body | {"client_order_id": client_id})
+        return client_id
+
+    def refuse(self) -> dict[str, Any]:
+        return {"quantity": Decimal(10_000_000)}  # more than the account's buying power
+
+
+@contextlib.asynccontextmanager
+async def paper() -> AsyncIterator[Subject]:
+    with tempfile.TemporaryDirectory() as folder:
+        subject = PaperSubject(Path(folder))
+        try:
+            yield subject
+        finally:
+            if subject.current is not None:
+                await subject.current.close()
+
+
+@contextlib.asynccontextmanager
+async def alpaca() -> AsyncIterator[Subject]:
+    async with FakeAlpaca(feed=SyntheticFeed(), rate_limit=None, cash=10_000_000) as fake:
+        subject = AlpacaSubject(fake)
+        try:
+            yield subject
+        finally:
+            if subject.current is not None:
+                await subject.current.close()
+
+
+SUBJECTS = {"paper": paper, "alpaca": alpaca}
+"""One factory per broker: a context manager that serves its fake and yields its Subject."""
+
+
+def _run(coroutine: Any) -> Any:
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("the paper venue waited")
