@@ -57,30 +57,46 @@ def test_ctrl_c_in_lab_advance_with_a_running_twap():
     """SIGINT while the main thread waits in lab.advance, as a notebook's interrupt button sends it."""
     script = textwrap.dedent(
         """
-        import os, signal, threading
+        import os, signal, threading, time
         from decimal import Decimal
         from ntlab import Lab
 
+        def held(lab, parent):
+            om = lab.manager
+            kids = [om.order(i) for i in om.children(parent.parent_id)]
+            filled = sum((o.filled_quantity for o in kids), Decimal(0))
+            working = sum((o.remaining_quantity for o in kids if o.status.is_open), Decimal(0))
+            return filled, working
+
         with Lab(journal=None) as lab:
             parent = lab.algos.twap("AAPL", 20_000, minutes=30, placement="aggressive", interval="10s")
-            def interrupt():
-                os.kill(os.getpid(), signal.SIGINT)
-            interrupts, delays = 0, [0.002, 0.005, 0.01, 0.02, 0.04]
+            interrupts, stop = [0], threading.Event()
+
+            def interrupter():  # Ctrl-C, again and again, until five have landed
+                delays = [0.002, 0.005, 0.01, 0.02, 0.04]
+                k = 0
+                while not stop.is_set() and interrupts[0] < 5:
+                    time.sleep(delays[k % len(delays)])
+                    k += 1
+                    os.kill(os.getpid(), signal.SIGINT)
+
+            thread = threading.Thread(target=interrupter)
+            thread.start()
             while not parent.status.is_final:
-                timer = threading.Timer(delays[interrupts % len(delays)], interrupt)
-                timer.start()
                 try:
-                    lab.advance("10min")
+                    lab.advance("2min")
                 except KeyboardInterrupt:
-                    interrupts += 1
-                finally:
-                    timer.cancel()
-                om = lab.manager
-                kids = [om.order(i) for i in om.children(parent.parent_id)]
-                filled = sum((o.filled_quantity for o in kids), Decimal(0))
-                working = sum((o.remaining_quantity for o in kids if o.status.is_open), Decimal(0))
+                    interrupts[0] += 1
+                try:
+                    filled, working = held(lab, parent)
+                except KeyboardInterrupt:
+                    interrupts[0] += 1
+                    filled, working = held(lab, parent)
                 assert filled + working <= 20_000, (filled, working)
-            print("interrupts", interrupts)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a last Ctrl-C in flight must not hit the join
+            stop.set()
+            thread.join()
+            print("interrupts", interrupts[0])
             print("status", parent.status.value, parent.snapshot().filled_quantity, lab.manager.position("AAPL"))
         """
     )
