@@ -33,6 +33,9 @@ class Capabilities:
     restart: bool = True  # the broker remembers orders across sessions (restart and reconcile)
     external_orders: bool = True  # orders can be placed at the broker by another app
     refusal: str | None = "insufficient_funds"  # a refusal the suite can provoke, by its ntlab reason
+    # a market order too big for the touch keeps working; when off (OANDA's market orders are FOK or IOC),
+    # the scenarios work the big order as a GTC limit a little through the touch instead
+    resting_market: bool = True
     notes: dict[str, str] = field(default_factory=dict)  # why a capability is off, for the listing
 
 
