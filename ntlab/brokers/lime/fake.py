@@ -71,6 +71,14 @@ def _error(code: str, message: str, status: int) -> web.Response:
     return _json({"code": code, "message": message}, status)
 
 
+def _whole(value: Any) -> int | None:
+    """A positive whole quantity (Lime's SDK sends Decimals as JSON floats: 100.0), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    number = Decimal(str(value))
+    return int(number) if number > 0 and number == number.to_integral_value() else None
+
+
 def _secs(when: datetime) -> int:
     return int(when.timestamp())
 
@@ -323,8 +331,8 @@ class FakeLime(FakeHttpServer):
             return f"Symbol {body.get('symbol')} not found"
         if body.get("order_type", "market") not in _TYPE or body.get("time_in_force", "day") not in _TIF:
             return "Unsupported order_type or time_in_force"
-        quantity = body.get("quantity")
-        if not isinstance(quantity, int) or quantity <= 0:
+        quantity = _whole(body.get("quantity"))
+        if quantity is None:
             return "quantity must be a positive integer"
         if body.get("order_type") == "limit" and not body.get("price"):
             return "price is required for a limit order"
@@ -347,7 +355,7 @@ class FakeLime(FakeHttpServer):
             return 400, {"code": "validation_error", "message": "client_order_id must be up to 32 alphanumeric characters"}
         if coid is not None and coid in self.by_client_order_id:
             return 400, {"code": "validation_error", "message": "Duplicate client_order_id"}
-        if body.get("account_number") != ACCOUNT or not isinstance(body.get("quantity"), int):
+        if body.get("account_number") != ACCOUNT or _whole(body.get("quantity")) is None:
             return 400, {"code": "validation_error", "message": "account_number and a whole quantity are required"}
         lime_id = str(next(self._ids))
         coid = str(coid or secrets.token_hex(13).upper())
@@ -358,7 +366,7 @@ class FakeLime(FakeHttpServer):
             order_id=lime_id,
             symbol=symbol,
             side=Side.BUY if body.get("side", "buy") == "buy" else Side.SELL,
-            quantity=Decimal(int(body["quantity"])),
+            quantity=Decimal(_whole(body["quantity"]) or 0),
             order_type=_TYPE.get(str(body.get("order_type", "market")), OrderType.MARKET),
             time_in_force=_TIF.get(str(body.get("time_in_force", "day")), TimeInForce.DAY),
             status=OrderStatus.PENDING,
