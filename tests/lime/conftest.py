@@ -17,5 +17,12 @@ async def fake() -> AsyncIterator[FakeLime]:
 def broker_for(fake: FakeLime, **options: object) -> LimeBroker:
     c = fake.credentials
     options.setdefault("timeout", 2.0)
-    return LimeBroker(c.username, c.password, c.client_id, c.client_secret, base_url=fake.base_url,
-                      auth_url=fake.auth_url, **options)  # type: ignore[arg-type]
+    return LimeBroker(
+        c.username,
+        c.password,
+        c.client_id,
+        c.client_secret,
+        base_url=fake.base_url,
+        auth_url=fake.auth_url,
+        **options,
+    )  # type: ignore[arg-type]

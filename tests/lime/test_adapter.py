@@ -37,8 +37,15 @@ async def test_an_expired_or_revoked_token_is_renewed_with_the_password(fake: Fa
 
 async def test_wrong_credentials_say_which_settings_to_check(fake: FakeLime) -> None:
     c = fake.credentials
-    broker = LimeBroker(c.username, "wrong", c.client_id, c.client_secret, base_url=fake.base_url,
-                        auth_url=fake.auth_url, stream=False)
+    broker = LimeBroker(
+        c.username,
+        "wrong",
+        c.client_id,
+        c.client_secret,
+        base_url=fake.base_url,
+        auth_url=fake.auth_url,
+        stream=False,
+    )
     with pytest.raises(AuthenticationError, match="LIME_PASSWORD"):
         await broker.accounts()
     await broker.close()
@@ -81,11 +88,15 @@ async def test_partial_fills_arrive_as_trades_joined_to_their_order(fake: FakeLi
             await _settle(fake, broker)
             if om.order(big.order_id).status is OrderStatus.FILLED:
                 break
-        assert om.order(big.order_id).filled_quantity == 2000 and om.order(small.order_id).filled_quantity == 10
+        assert (
+            om.order(big.order_id).filled_quantity == 2000 and om.order(small.order_id).filled_quantity == 10
+        )
         assert {f.fill_id for f in om.fills()} == {t["trade_id"] for t in fake.trades}
 
 
-async def test_secrets_never_reach_a_repr_a_log_or_an_error(fake: FakeLime, caplog: pytest.LogCaptureFixture) -> None:
+async def test_secrets_never_reach_a_repr_a_log_or_an_error(
+    fake: FakeLime, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     broker = broker_for(fake)
     async with OrderManager(broker, risk=RISK) as om:

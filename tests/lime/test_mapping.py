@@ -89,13 +89,19 @@ def test_ids_survive_the_round_trip(order_id: str) -> None:
 
 
 def _order(lime_id: str, side: str, executed: int) -> dict[str, object]:
-    return {"client_id": lime_id, "client_order_id": f"x{lime_id}", "symbol": "AAPL", "order_side": side,
-            "executed_quantity": executed}
+    return {
+        "client_id": lime_id,
+        "client_order_id": f"x{lime_id}",
+        "symbol": "AAPL",
+        "order_side": side,
+        "executed_quantity": executed,
+    }
 
 
 def _trade(trade_id: str, side: str, qty: int, price: str, t: int) -> mapping.Trade:
-    return mapping.Trade(trade_id, "AAPL", Side(side), Decimal(qty), Decimal(price),
-                         datetime.fromtimestamp(t, UTC))
+    return mapping.Trade(
+        trade_id, "AAPL", Side(side), Decimal(qty), Decimal(price), datetime.fromtimestamp(t, UTC)
+    )
 
 
 def test_a_trade_waits_for_its_order_and_goes_to_the_order_whose_room_it_fills_exactly() -> None:

@@ -19,15 +19,15 @@ import pytest
 
 pytest.importorskip("lime_trader")
 
-from lime_trader.async_trader.async_client import AsyncLimeClient  # noqa: E402
-from lime_trader.converters.cattr_converter import CAttrConverter  # noqa: E402
-from lime_trader.exceptions.api_error import ApiError  # noqa: E402
-from lime_trader.handlers.account_feed_handler import AccountFeedHandler  # noqa: E402
-from lime_trader.models.accounts import AccountTrade, Credentials  # noqa: E402
-from lime_trader.models.page import PageRequest  # noqa: E402
-from lime_trader.models.trading import Order, OrderSide, OrderStatus, OrderType, TimeInForce  # noqa: E402
+from lime_trader.async_trader.async_client import AsyncLimeClient
+from lime_trader.converters.cattr_converter import CAttrConverter
+from lime_trader.exceptions.api_error import ApiError
+from lime_trader.handlers.account_feed_handler import AccountFeedHandler
+from lime_trader.models.accounts import AccountTrade, Credentials
+from lime_trader.models.page import PageRequest
+from lime_trader.models.trading import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 
-from ntlab.brokers.lime.fake import ACCOUNT, FakeLime  # noqa: E402
+from ntlab.brokers.lime.fake import ACCOUNT, FakeLime
 
 
 class ToPort(httpx.AsyncHTTPTransport):
@@ -57,7 +57,9 @@ async def test_the_sdk_places_reads_and_cancels_on_the_fake(fake: FakeLime) -> N
     client = sdk_client(fake)
     balances = await client.account.get_balances()
     assert balances[0].account_number == ACCOUNT and balances[0].cash == Decimal("1000000")
-    order = Order(account_number=ACCOUNT, symbol="AAPL", quantity=Decimal(100), client_order_id="SDK1", tag="sdk")
+    order = Order(
+        account_number=ACCOUNT, symbol="AAPL", quantity=Decimal(100), client_order_id="SDK1", tag="sdk"
+    )
     assert (await client.trading.validate_order(order)).is_valid
     placed = await client.trading.place_order(order)
     assert placed.success
@@ -68,8 +70,15 @@ async def test_the_sdk_places_reads_and_cancels_on_the_fake(fake: FakeLime) -> N
     assert positions[0].symbol == "AAPL" and positions[0].quantity == 100
     trades = await client.account.get_trades(ACCOUNT, fake.engine.now().date(), PageRequest(page=1, size=10))
     assert trades.total_elements == len(trades.data) >= 1 and trades.data[0].side.value == "buy"
-    resting = Order(account_number=ACCOUNT, symbol="AAPL", quantity=Decimal(5), price=Decimal("150"),
-                    order_type=OrderType.LIMIT, time_in_force=TimeInForce.DAY, side=OrderSide.BUY)
+    resting = Order(
+        account_number=ACCOUNT,
+        symbol="AAPL",
+        quantity=Decimal(5),
+        price=Decimal("150"),
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.DAY,
+        side=OrderSide.BUY,
+    )
     rest_id = (await client.trading.place_order(resting)).order_id
     active = await client.trading.get_active_orders(ACCOUNT)
     assert [o.id for o in active] == [rest_id] and active[0].price == Decimal("150")
@@ -116,8 +125,9 @@ async def test_the_feed_frames_parse_in_the_sdks_handler(fake: FakeLime) -> None
 
     handler = Handler()
     converter = CAttrConverter()
-    async with websockets.connect(fake.stream_url,
-                                  additional_headers={"Authorization": f"Bearer {token.access_token}"}) as ws:
+    async with websockets.connect(
+        fake.stream_url, additional_headers={"Authorization": f"Bearer {token.access_token}"}
+    ) as ws:
         for action in ("subscribeOrders", "subscribeTrades"):
             await ws.send(f'{{"action": "{action}", "account": "{ACCOUNT}"}}')
         for _ in range(2):

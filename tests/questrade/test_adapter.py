@@ -23,8 +23,16 @@ from tests.questrade.conftest import broker_for
 
 
 def _external(fake: FakeQuestrade, quantity: int = 50) -> int:
-    body = {"accountNumber": ACCOUNT, "symbolId": SYMBOL_IDS["AAPL"], "quantity": quantity, "orderType": "Market",
-            "timeInForce": "Day", "action": "Buy", "primaryRoute": "AUTO", "secondaryRoute": "AUTO"}
+    body = {
+        "accountNumber": ACCOUNT,
+        "symbolId": SYMBOL_IDS["AAPL"],
+        "quantity": quantity,
+        "orderType": "Market",
+        "timeInForce": "Day",
+        "action": "Buy",
+        "primaryRoute": "AUTO",
+        "secondaryRoute": "AUTO",
+    }
     status, answer = fake.place_body(body)
     assert status == 200
     return int(answer["orderId"])
@@ -47,9 +55,8 @@ async def test_a_read_only_app_is_refused_clearly_and_its_executions_still_impor
             assert [f.order_id for f in fills] == [f"questrade-{qid}"] and fills[0].quantity == 50
             positions = await broker.positions()
             assert positions[0].quantity == Decimal(50)
-        from ntlab.tabular import frame
-
         from ntlab.core.records import Fill
+        from ntlab.tabular import frame
 
         table = frame(fills, Fill)  # what TCA takes: the records' own columns
         assert list(table["fill_id"]) == [str(fills[0].fill_id)]
@@ -63,11 +70,21 @@ async def test_trading_false_refuses_without_a_request(fake: FakeQuestrade, tmp_
     assert not fake.orders and PARTNER_ONLY.startswith("Questrade grants")
 
 
-async def test_an_error_under_http_200_is_a_rejection_with_its_reason(fake: FakeQuestrade, tmp_path: Path) -> None:
+async def test_an_error_under_http_200_is_a_rejection_with_its_reason(
+    fake: FakeQuestrade, tmp_path: Path
+) -> None:
     async with OrderManager(broker_for(fake, tmp_path), risk=RISK) as om:
         with pytest.raises(OrderRejected) as refused:
-            await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=2_000_000, order_type="limit",
-                                              limit_price=Decimal("1"), time_in_force="day"))
+            await om.place_order(
+                OrderRequest(
+                    symbol="AAPL",
+                    side="buy",
+                    quantity=2_000_000,
+                    order_type="limit",
+                    limit_price=Decimal("1"),
+                    time_in_force="day",
+                )
+            )
         order = om.order(refused.value.order_id or "")
         assert order.reason_code == "insufficient_funds"
     assert [o["state"] for o in fake.orders.values()] == ["Rejected"]  # the order exists, rejected
@@ -77,8 +94,10 @@ async def test_rate_limit_headers_on_every_limited_answer(fake: FakeQuestrade, t
     broker = broker_for(fake, tmp_path)
     token = await broker.auth.access()
     async with httpx.AsyncClient() as client:
-        answer = await client.get(token.api_server + "v1/accounts",
-                                  headers={"Authorization": f"Bearer {token.token.get_secret_value()}"})
+        answer = await client.get(
+            token.api_server + "v1/accounts",
+            headers={"Authorization": f"Bearer {token.token.get_secret_value()}"},
+        )
     assert int(answer.headers["X-RateLimit-Remaining"]) == 29
     assert float(answer.headers["X-RateLimit-Reset"]) > time.time() - 1
     await broker.accounts()
@@ -102,8 +121,16 @@ async def test_a_429_is_rate_limited_with_the_reset(fake: FakeQuestrade, tmp_pat
 
 
 def _day_order(qid: int, created: datetime, quantity: int = 10) -> dict[str, object]:
-    return {"id": qid, "symbolId": 8049, "side": "Buy", "totalQuantity": quantity, "orderType": "Limit",
-            "limitPrice": Decimal("190.10"), "stopPrice": None, "creationTime": created.isoformat()}
+    return {
+        "id": qid,
+        "symbolId": 8049,
+        "side": "Buy",
+        "totalQuantity": quantity,
+        "orderType": "Limit",
+        "limitPrice": Decimal("190.10"),
+        "stopPrice": None,
+        "creationTime": created.isoformat(),
+    }
 
 
 def test_the_lookup_rule_takes_the_earliest_unclaimed_match_sent_after_the_send() -> None:
@@ -131,7 +158,11 @@ def test_the_order_map_survives_a_restart(tmp_path: Path) -> None:
     orders.placed("c-1", 17)
     orders.placed("c-1", 18)  # replaced: a new Questrade id, one ntlab order
     again = OrderMap.load(path)
-    assert again.questrade_id("c-1") == "18" and again.ntlab_id(17) == "c-1" and again.ntlab_id(99) == "questrade-99"
+    assert (
+        again.questrade_id("c-1") == "18"
+        and again.ntlab_id(17) == "c-1"
+        and again.ntlab_id(99) == "questrade-99"
+    )
 
 
 def test_the_live_login_needs_the_gate(tmp_path: Path) -> None:

@@ -20,7 +20,9 @@ from ntlab.errors import AuthenticationError, ConfigError
 from tests.questrade.conftest import broker_for
 
 
-async def test_each_redemption_stores_the_next_token_and_spends_the_old(fake: FakeQuestrade, tmp_path: Path) -> None:
+async def test_each_redemption_stores_the_next_token_and_spends_the_old(
+    fake: FakeQuestrade, tmp_path: Path
+) -> None:
     file = TokenFile(tmp_path / "t")
     first = fake.tokens.issue()
     file.store(__import__("pydantic").SecretStr(first))
@@ -41,7 +43,9 @@ async def test_concurrent_callers_redeem_once(fake: FakeQuestrade, tmp_path: Pat
     assert fake.tokens.redeemed == 1
 
 
-async def test_an_expired_access_token_is_renewed_and_the_call_goes_through(fake: FakeQuestrade, tmp_path: Path) -> None:
+async def test_an_expired_access_token_is_renewed_and_the_call_goes_through(
+    fake: FakeQuestrade, tmp_path: Path
+) -> None:
     broker = broker_for(fake, tmp_path)
     assert await broker.accounts()
     fake.tokens.expire_access()
@@ -90,15 +94,23 @@ CRASH = textwrap.dedent(
 
 async def _crash(fake: FakeQuestrade, file: Path, when: str) -> int:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CRASH, str(file), fake.login_url, when,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        CRASH,
+        str(file),
+        fake.login_url,
+        when,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    _out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 9, err.decode()
     return fake.tokens.redeemed
 
 
-async def test_a_crash_between_redeeming_and_storing_is_said_plainly(fake: FakeQuestrade, tmp_path: Path) -> None:
+async def test_a_crash_between_redeeming_and_storing_is_said_plainly(
+    fake: FakeQuestrade, tmp_path: Path
+) -> None:
     broker = broker_for(fake, tmp_path)
     old = broker.tokens.read().get_secret_value()
     assert await _crash(fake, broker.tokens.path, "before-store") == 1  # the server spent the token

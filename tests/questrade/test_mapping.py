@@ -69,8 +69,16 @@ def test_time_in_force_read_only_rows(wire: str, ours: TimeInForce) -> None:
 
 @pytest.mark.parametrize(
     ("wire", "side"),
-    [("Buy", Side.BUY), ("Sell", Side.SELL), ("Short", Side.SELL), ("Cov", Side.BUY), ("BTO", Side.BUY),
-     ("STC", Side.SELL), ("STO", Side.SELL), ("BTC", Side.BUY)],
+    [
+        ("Buy", Side.BUY),
+        ("Sell", Side.SELL),
+        ("Short", Side.SELL),
+        ("Cov", Side.BUY),
+        ("BTO", Side.BUY),
+        ("STC", Side.SELL),
+        ("STO", Side.SELL),
+        ("BTC", Side.BUY),
+    ],
 )
 def test_side_row(wire: str, side: Side) -> None:
     assert mapping.SIDE[wire] is side
@@ -106,8 +114,13 @@ def test_a_code_under_http_200_is_an_error_not_a_success() -> None:
 
 @pytest.mark.parametrize(
     ("path", "kind"),
-    [("accounts", "account"), ("accounts/1/orders", "account"), ("time", "account"),
-     ("markets/quotes/8049", "market"), ("symbols/search", "market")],
+    [
+        ("accounts", "account"),
+        ("accounts/1/orders", "account"),
+        ("time", "account"),
+        ("markets/quotes/8049", "market"),
+        ("symbols/search", "market"),
+    ],
 )
 def test_rate_limit_category_row(path: str, kind: str) -> None:
     assert category(path) == kind

@@ -86,7 +86,11 @@ class LimeBroker:
         secret = password if isinstance(password, SecretStr) else SecretStr(password)
         client_secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
         missing = [n for n, v in (("LIME_USERNAME", username), ("LIME_CLIENT_ID", client_id)) if not v]
-        missing += [n for n, v in (("LIME_PASSWORD", secret), ("LIME_CLIENT_SECRET", client_secret)) if not v.get_secret_value()]
+        missing += [
+            n
+            for n, v in (("LIME_PASSWORD", secret), ("LIME_CLIENT_SECRET", client_secret))
+            if not v.get_secret_value()
+        ]
         if missing:
             raise ConfigError(f"Lime needs {', '.join(missing)}")
         self.live = bool(config is not None and config.live)
@@ -270,7 +274,9 @@ class LimeBroker:
             lime_id = None if found is None else found.broker_order_id
         if lime_id is None:
             return [CancelRejected(order.order_id, self.now(), "Lime has no such order")]
-        answer = await self.rest.attempt("POST", f"/orders/{lime_id}/cancel", body={"message": "ntlab cancel"})
+        answer = await self.rest.attempt(
+            "POST", f"/orders/{lime_id}/cancel", body={"message": "ntlab cancel"}
+        )
         if answer.kind == "ok" and isinstance(answer.data, dict) and answer.data.get("success"):
             return []
         if answer.kind in ("ok", "refused", "missing"):
@@ -283,7 +289,11 @@ class LimeBroker:
 
     async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
         """Lime's API has no replace: cancel and place a new order instead."""
-        return [ReplaceRejected(order.order_id, self.now(), "Lime's API has no order replace; cancel and place anew")]
+        return [
+            ReplaceRejected(
+                order.order_id, self.now(), "Lime's API has no order replace; cancel and place anew"
+            )
+        ]
 
     # --- fills, positions, account, quotes ----------------------------------------------------------------
     async def trades(self, day: datetime) -> list[dict[str, Any]]:
@@ -292,9 +302,12 @@ class LimeBroker:
         rows: list[dict[str, Any]] = []
         skip = 0
         while True:
-            page = await self.rest.get(
-                f"/accounts/{account}/trades/{day:%Y-%m-%d}", {"limit": 100, "skip": skip}
-            ) or {}
+            page = (
+                await self.rest.get(
+                    f"/accounts/{account}/trades/{day:%Y-%m-%d}", {"limit": 100, "skip": skip}
+                )
+                or {}
+            )
             batch = list(page.get("trades", []))
             rows.extend(batch)
             skip += len(batch)

@@ -54,7 +54,13 @@ _STATUS = {
     OrderStatus.PENDING_REPLACE: "pending_replace",
 }
 _TYPE = {"market": OrderType.MARKET, "limit": OrderType.LIMIT}
-_TIF = {"day": TimeInForce.DAY, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK, "on-open": TimeInForce.OPG, "on-close": TimeInForce.CLS}
+_TIF = {
+    "day": TimeInForce.DAY,
+    "ioc": TimeInForce.IOC,
+    "fok": TimeInForce.FOK,
+    "on-open": TimeInForce.OPG,
+    "on-close": TimeInForce.CLS,
+}
 _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
@@ -120,7 +126,9 @@ class FakeLimeAuth(FakeHttpServer):
     async def token(self, request: web.Request) -> web.StreamResponse:
         form = {k: str(v) for k, v in (await request.post()).items()}
         if form.get("grant_type") != "password" or not self.api.credentials.matches(form):
-            return web.json_response({"error": "invalid_grant", "error_description": "invalid_username_or_password"}, status=400)
+            return web.json_response(
+                {"error": "invalid_grant", "error_description": "invalid_username_or_password"}, status=400
+            )
         token = secrets.token_urlsafe(24)
         self.api.tokens[token] = time.monotonic() + self.api.access_lifetime
         self.api.issued += 1
@@ -147,7 +155,9 @@ class FakeLime(FakeHttpServer):
         cash: Decimal | int | str = 100_000,
         access_lifetime: float = 3600.0,
     ) -> None:
-        super().__init__(engine if engine is not None else FakeEngine(cash=cash, name="lime"), host=host, port=port)
+        super().__init__(
+            engine if engine is not None else FakeEngine(cash=cash, name="lime"), host=host, port=port
+        )
         self.credentials = Credentials()
         self.access_lifetime = access_lifetime
         self.tokens: dict[str, float] = {}
@@ -285,13 +295,23 @@ class FakeLime(FakeHttpServer):
         return _json(rows)
 
     async def active_orders(self, request: web.Request) -> web.StreamResponse:
-        return _json([r for r in self.records.values() if r["order_status"] in ("pending_new", "new", "partially_filled", "pending_cancel")])
+        return _json(
+            [
+                r
+                for r in self.records.values()
+                if r["order_status"] in ("pending_new", "new", "partially_filled", "pending_cancel")
+            ]
+        )
 
     async def list_trades(self, request: web.Request) -> web.StreamResponse:
         day = request.match_info["date"]
         limit = int(request.query.get("limit", 10))
         skip = int(request.query.get("skip", 0))
-        rows = [t for t in reversed(self.trades) if datetime.fromtimestamp(t["timestamp"], UTC).strftime("%Y-%m-%d") == day]
+        rows = [
+            t
+            for t in reversed(self.trades)
+            if datetime.fromtimestamp(t["timestamp"], UTC).strftime("%Y-%m-%d") == day
+        ]
         return _json({"trades": rows[skip : skip + limit], "count": len(rows)})
 
     async def quote(self, request: web.Request) -> web.StreamResponse:
@@ -352,11 +372,17 @@ class FakeLime(FakeHttpServer):
         """Place from a Lime body: (HTTP status, answer). Also how "another app" places orders in tests."""
         coid = body.get("client_order_id")
         if coid is not None and not _CLIENT_ORDER_ID.fullmatch(str(coid)):
-            return 400, {"code": "validation_error", "message": "client_order_id must be up to 32 alphanumeric characters"}
+            return 400, {
+                "code": "validation_error",
+                "message": "client_order_id must be up to 32 alphanumeric characters",
+            }
         if coid is not None and coid in self.by_client_order_id:
             return 400, {"code": "validation_error", "message": "Duplicate client_order_id"}
         if body.get("account_number") != ACCOUNT or _whole(body.get("quantity")) is None:
-            return 400, {"code": "validation_error", "message": "account_number and a whole quantity are required"}
+            return 400, {
+                "code": "validation_error",
+                "message": "account_number and a whole quantity are required",
+            }
         lime_id = str(next(self._ids))
         coid = str(coid or secrets.token_hex(13).upper())
         self.by_client_order_id[coid] = lime_id
@@ -413,7 +439,9 @@ class FakeLime(FakeHttpServer):
         record = self.records.get(lime_id)
         if order is None or record is None or record["order_status"] == "rejected":
             return
-        self.records[lime_id] = self._record(order, record["client_order_id"], record["tag"], record["exchange"])
+        self.records[lime_id] = self._record(
+            order, record["client_order_id"], record["tag"], record["exchange"]
+        )
 
     def _apply(self, lime_id: str, reports: Sequence[OrderUpdate]) -> None:
         for report in reports:
@@ -466,7 +494,9 @@ class FakeLime(FakeHttpServer):
         if record is None:
             return _error("not_found", "Order not found", 404)
         if record["order_status"] not in ("pending_new", "new", "partially_filled"):
-            return _error("validation_error", f"Order is {record['order_status']} and cannot be canceled", 400)
+            return _error(
+                "validation_error", f"Order is {record['order_status']} and cannot be canceled", 400
+            )
         reports = self.engine.cancel(lime_id)
         refused = next((r for r in reports if isinstance(r, CancelRejected)), None)
         self._apply(lime_id, reports)
@@ -499,11 +529,15 @@ class FakeLime(FakeHttpServer):
                 try:
                     action = json.loads(message.data)
                 except ValueError:
-                    await ws.send_str(dumps({"t": "e", "code": "validation_error", "description": "invalid JSON"}))
+                    await ws.send_str(
+                        dumps({"t": "e", "code": "validation_error", "description": "invalid JSON"})
+                    )
                     continue
                 name, account = action.get("action"), action.get("account")
                 if account != ACCOUNT:
-                    await ws.send_str(dumps({"t": "e", "code": "not_found", "description": "Account not found"}))
+                    await ws.send_str(
+                        dumps({"t": "e", "code": "not_found", "description": "Account not found"})
+                    )
                     continue
                 if name == "subscribeOrders":
                     subscribed.add("o")
@@ -514,10 +548,17 @@ class FakeLime(FakeHttpServer):
                 elif name in ("subscribePositions", "subscribeBalance"):
                     subscribed.add("p" if name == "subscribePositions" else "b")
                 elif name and name.startswith("unsubscribe"):
-                    kinds = {"unsubscribeOrders": "o", "unsubscribeTrades": "t", "unsubscribePositions": "p", "unsubscribeBalance": "b"}
+                    kinds = {
+                        "unsubscribeOrders": "o",
+                        "unsubscribeTrades": "t",
+                        "unsubscribePositions": "p",
+                        "unsubscribeBalance": "b",
+                    }
                     subscribed.discard(kinds.get(name, ""))
                 else:
-                    await ws.send_str(dumps({"t": "e", "code": "validation_error", "description": f"unknown action {name}"}))
+                    await ws.send_str(
+                        dumps({"t": "e", "code": "validation_error", "description": f"unknown action {name}"})
+                    )
         finally:
             await connection.stop()
         return ws

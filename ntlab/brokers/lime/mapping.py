@@ -257,7 +257,9 @@ class TradeBook:
         lime_id = str(data["client_id"])
         slot = self.slots.get(lime_id)
         if slot is None:
-            slot = Slot(ntlab_id(data), str(data["symbol"]), SIDE[str(data["order_side"])], seq=len(self.slots))
+            slot = Slot(
+                ntlab_id(data), str(data["symbol"]), SIDE[str(data["order_side"])], seq=len(self.slots)
+            )
             self.slots[lime_id] = slot
         slot.executed = max(slot.executed, dec(data.get("executed_quantity")) or Decimal(0))
         return self._allocate()

@@ -65,7 +65,11 @@ class LimeAuth:
 
     async def renew(self, stale: Token | None) -> Token:
         async with self._lock:
-            if self._token is not None and self._token is not stale and time.monotonic() < self._token.expires_at:
+            if (
+                self._token is not None
+                and self._token is not stale
+                and time.monotonic() < self._token.expires_at
+            ):
                 return self._token
             c = self.credentials
             form = {
@@ -78,7 +82,9 @@ class LimeAuth:
             try:
                 response = await self._client.post(f"{self.auth_url}/connect/token", data=form)
             except httpx.TransportError as error:
-                raise BrokerUnavailable(f"Lime's auth server {self.auth_url} is unreachable ({type(error).__name__})") from None
+                raise BrokerUnavailable(
+                    f"Lime's auth server {self.auth_url} is unreachable ({type(error).__name__})"
+                ) from None
             if response.status_code != 200:
                 raise AuthenticationError(
                     f"Lime's auth server refused the credentials (HTTP {response.status_code}); check "
@@ -148,7 +154,9 @@ class LimeRest:
         retry = response.headers.get("Retry-After")
         return classify(response.status_code, data, float(retry) if retry else None)
 
-    async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Answer:
+    async def call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Answer:
         kwargs: dict[str, Any] = {}
         if params:
             kwargs["params"] = params
@@ -182,7 +190,9 @@ class LimeRest:
                 answer = await self.call("GET", path, params=params)
             except httpx.TransportError as error:
                 if last:
-                    raise BrokerUnavailable(f"GET {path}: Lime did not answer ({type(error).__name__})") from None
+                    raise BrokerUnavailable(
+                        f"GET {path}: Lime did not answer ({type(error).__name__})"
+                    ) from None
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
@@ -200,7 +210,9 @@ class LimeRest:
     @staticmethod
     def raise_for(answer: Answer, what: str) -> None:
         if answer.kind == "rate":
-            raise RateLimited(f"{what}: Lime refused for rate ({answer.error})", retry_after=answer.retry_after)
+            raise RateLimited(
+                f"{what}: Lime refused for rate ({answer.error})", retry_after=answer.retry_after
+            )
         if answer.kind == "server":
             raise BrokerTimeout(f"{what}: Lime answered {answer.status} ({answer.error})")
         raise BrokerError(f"{what}: Lime refused: {answer.error}")

@@ -69,7 +69,9 @@ class AccountFeed:
             await asyncio.wait_for(self.listening.wait(), self.open_timeout)
         except TimeoutError:
             await self.close()
-            raise BrokerUnavailable(f"Lime's account feed {self.url} did not answer in {self.open_timeout}s") from None
+            raise BrokerUnavailable(
+                f"Lime's account feed {self.url} did not answer in {self.open_timeout}s"
+            ) from None
 
     async def close(self) -> None:
         for task in (self._task, self._worker):
@@ -111,7 +113,9 @@ class AccountFeed:
             except asyncio.CancelledError:
                 raise
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError, BrokerUnavailable) as error:
-                log.info("Lime account feed dropped (%s); reconnecting in %.2fs", type(error).__name__, backoff)
+                log.info(
+                    "Lime account feed dropped (%s); reconnecting in %.2fs", type(error).__name__, backoff
+                )
             except Exception:
                 log.exception("Lime account feed failed; reconnecting")
             await asyncio.sleep(backoff)

@@ -440,7 +440,9 @@ class QuestradeBroker:
         now_row = _currency_row(data.get("perCurrencyBalances", []), self.currency)
         sod_row = _currency_row(data.get("sodPerCurrencyBalances", []), self.currency)
         if now_row is None:
-            raise BrokerError(f"Questrade reports no {self.currency} balance for account {self.account_number}")
+            raise BrokerError(
+                f"Questrade reports no {self.currency} balance for account {self.account_number}"
+            )
         equity = mapping.dec(now_row.get("totalEquity")) or Decimal(0)
         sod = None if sod_row is None else mapping.dec(sod_row.get("totalEquity"))
         return Account(
@@ -483,7 +485,9 @@ class QuestradeBroker:
             except SessionClosed:
                 return
             except Exception as error:  # a failed poll is tried again next time; never kills the loop
-                log.warning("Questrade poll failed (%s); trying again in %.1fs", type(error).__name__, interval)
+                log.warning(
+                    "Questrade poll failed (%s); trying again in %.1fs", type(error).__name__, interval
+                )
 
     async def poll(self) -> list[OrderUpdate]:
         """One look at the day's orders and executions; what changed goes to the sink (and is returned)."""
@@ -526,7 +530,9 @@ class QuestradeBroker:
         elif status is S.PENDING_CANCEL:
             report = PendingCancel(owner, when)
         elif status in (S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED) and owner not in self._reported:
-            report = Accepted(owner, mapping.parse_time(record.get("creationTime")) or when, str(record["id"]))
+            report = Accepted(
+                owner, mapping.parse_time(record.get("creationTime")) or when, str(record["id"])
+            )
         self._reported[owner] = status
         return report
 

@@ -88,7 +88,9 @@ class TokenFile:
         except FileNotFoundError:
             text = ""
         if not text:
-            raise ConfigError(f"no Questrade refresh token in {self.path}: " + WHAT_TO_DO.format(path=self.path))
+            raise ConfigError(
+                f"no Questrade refresh token in {self.path}: " + WHAT_TO_DO.format(path=self.path)
+            )
         return SecretStr(text)
 
     def store(self, token: SecretStr) -> None:

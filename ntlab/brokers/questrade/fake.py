@@ -73,7 +73,12 @@ _STATE = {
     OrderStatus.PENDING_CANCEL: "CancelPending",
     OrderStatus.PENDING_REPLACE: "ReplacePending",
 }
-_TYPE = {"Market": OrderType.MARKET, "Limit": OrderType.LIMIT, "Stop": OrderType.STOP, "StopLimit": OrderType.STOP_LIMIT}
+_TYPE = {
+    "Market": OrderType.MARKET,
+    "Limit": OrderType.LIMIT,
+    "Stop": OrderType.STOP,
+    "StopLimit": OrderType.STOP_LIMIT,
+}
 _TIF = {
     "Day": TimeInForce.DAY,
     "GoodTillCanceled": TimeInForce.GTC,
@@ -206,7 +211,9 @@ class FakeQuestrade(FakeHttpServer):
         rate_limits: bool = True,
         trace_header: str | None = None,
     ) -> None:
-        super().__init__(engine if engine is not None else FakeEngine(cash=cash, name="questrade"), host=host, port=port)
+        super().__init__(
+            engine if engine is not None else FakeEngine(cash=cash, name="questrade"), host=host, port=port
+        )
         self.tokens = Tokens(access_lifetime)
         self.partner = partner
         self.rate_limits = rate_limits
@@ -277,7 +284,9 @@ class FakeQuestrade(FakeHttpServer):
         async def guarded(request: web.Request) -> web.StreamResponse:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
-                return web.json_response({"code": 1014, "message": "Missing authorization header"}, status=401)
+                return web.json_response(
+                    {"code": 1014, "message": "Missing authorization header"}, status=401
+                )
             if not self.tokens.valid(header[len("Bearer ") :]):
                 return web.json_response({"code": 1017, "message": "Access token is invalid"}, status=401)
             if "id" in request.match_info and request.match_info["id"] != ACCOUNT:
@@ -361,7 +370,10 @@ class FakeQuestrade(FakeHttpServer):
             else:
                 remaining = quantity + signed
                 avg = cost / quantity
-                totals[fill.symbol] = (remaining, remaining * (avg if (remaining > 0) == (quantity > 0) else fill.price))
+                totals[fill.symbol] = (
+                    remaining,
+                    remaining * (avg if (remaining > 0) == (quantity > 0) else fill.price),
+                )
         return {s: (c / q).quantize(Decimal("0.0001")) for s, (q, c) in totals.items() if q}
 
     async def balances(self, request: web.Request) -> web.StreamResponse:
@@ -381,8 +393,14 @@ class FakeQuestrade(FakeHttpServer):
             "maintenanceExcess": _num(equity),
             "isRealTime": True,
         }
-        cad = {k: (0 if k not in ("currency", "isRealTime") else v) for k, v in usd.items()} | {"currency": "CAD"}
-        sod = dict(usd) | {"cash": _num(self.engine.cash), "marketValue": 0, "totalEquity": _num(self.engine.cash)}
+        cad = {k: (0 if k not in ("currency", "isRealTime") else v) for k, v in usd.items()} | {
+            "currency": "CAD"
+        }
+        sod = dict(usd) | {
+            "cash": _num(self.engine.cash),
+            "marketValue": 0,
+            "totalEquity": _num(self.engine.cash),
+        }
         return self._json(
             {
                 "perCurrencyBalances": [cad, usd],
@@ -441,7 +459,9 @@ class FakeQuestrade(FakeHttpServer):
         )
 
     # --- orders ----------------------------------------------------------------------------------------------
-    def _record(self, qid: int, order: Order, symbol_id: int, chain: int, state: str | None = None) -> dict[str, Any]:
+    def _record(
+        self, qid: int, order: Order, symbol_id: int, chain: int, state: str | None = None
+    ) -> dict[str, Any]:
         filled = order.filled_quantity
         status = state or _STATE[order.status]
         if order.status is OrderStatus.CANCELLED and filled > 0:
@@ -454,7 +474,9 @@ class FakeQuestrade(FakeHttpServer):
             "totalQuantity": _num(order.quantity),
             "openQuantity": _num(open_quantity),
             "filledQuantity": _num(filled),
-            "canceledQuantity": _num(order.quantity - filled if order.status is OrderStatus.CANCELLED else Decimal(0)),
+            "canceledQuantity": _num(
+                order.quantity - filled if order.status is OrderStatus.CANCELLED else Decimal(0)
+            ),
             "side": "Buy" if order.side is Side.BUY else "Sell",
             "orderType": {v: k for k, v in _TYPE.items()}[order.order_type],
             "limitPrice": _num(order.limit_price),
@@ -589,7 +611,12 @@ class FakeQuestrade(FakeHttpServer):
             rejected = order._replace(status=OrderStatus.REJECTED, reason="Insufficient buying power")
             record = self._record(qid, rejected, symbol_id, qid)
             self.orders[qid] = record
-            return 200, {"code": 3014, "message": "Insufficient buying power", "orderId": qid, "orders": [record]}
+            return 200, {
+                "code": 3014,
+                "message": "Insufficient buying power",
+                "orderId": qid,
+                "orders": [record],
+            }
         self.live_id[key] = qid
         self.orders[qid] = self._record(qid, order, symbol_id, qid)
         reports = self.engine.submit(order)
@@ -643,7 +670,11 @@ class FakeQuestrade(FakeHttpServer):
             message = refused.reason if refused is not None else "Order cannot be replaced"
             return self._json({"code": 1002, "message": message}, status=400)
         old = self.orders[qid]
-        self.orders[qid] = old | {"state": "Replaced", "openQuantity": 0, "updateTime": _iso(self.engine.now())}
+        self.orders[qid] = old | {
+            "state": "Replaced",
+            "openQuantity": 0,
+            "updateTime": _iso(self.engine.now()),
+        }
         new_id = next(self._ids)
         self.live_id[key] = new_id
         self.orders[new_id] = old | {"id": new_id}
@@ -663,7 +694,9 @@ class FakeQuestrade(FakeHttpServer):
         self._apply(key, reports)
         refused = next((r for r in reports if isinstance(r, CancelRejected)), None)
         if refused is not None:
-            return self._json({"code": 1002, "message": f"Order cannot be canceled: {refused.reason}"}, status=400)
+            return self._json(
+                {"code": 1002, "message": f"Order cannot be canceled: {refused.reason}"}, status=400
+            )
         return self._json({"orderId": qid})
 
     async def one_order(self, request: web.Request) -> web.StreamResponse:
@@ -685,7 +718,15 @@ class FakeQuestrade(FakeHttpServer):
                 created = datetime.fromisoformat(record["creationTime"])
                 if (start is not None and created < start) or (end is not None and created > end):
                     continue
-            final = record["state"] in ("Executed", "Canceled", "PartialCanceled", "Replaced", "Rejected", "Failed", "Expired")
+            final = record["state"] in (
+                "Executed",
+                "Canceled",
+                "PartialCanceled",
+                "Replaced",
+                "Rejected",
+                "Failed",
+                "Expired",
+            )
             if (state == "Open" and final) or (state == "Closed" and not final):
                 continue
             rows.append(record)

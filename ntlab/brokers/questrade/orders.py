@@ -147,9 +147,7 @@ class OrderMap:
         sent = self.sent.get(order_id)
         if sent is None:
             return None
-        candidates = [
-            o for o in day_orders if str(o.get("id")) not in self.owners and sent.matches(o)
-        ]
+        candidates = [o for o in day_orders if str(o.get("id")) not in self.owners and sent.matches(o)]
         if not candidates:
             return None
         candidates.sort(key=lambda o: (str(o.get("creationTime")), int(o.get("id", 0))))

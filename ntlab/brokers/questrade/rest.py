@@ -142,7 +142,9 @@ class QuestradeRest:
         wait = self.budget.wait(path)
         if wait > 0:
             if method != "GET" or wait > MAX_WAIT:
-                raise RateLimited(f"Questrade's rate limit for {path} resets in {wait:.1f}s", retry_after=wait)
+                raise RateLimited(
+                    f"Questrade's rate limit for {path} resets in {wait:.1f}s", retry_after=wait
+                )
             self.stats["waits"] += 1
             await asyncio.sleep(wait)
         kwargs: dict[str, Any] = {}
@@ -174,7 +176,9 @@ class QuestradeRest:
         except httpx.ConnectError as error:
             raise BrokerUnavailable(f"Questrade is unreachable ({type(error).__name__})") from None
         except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as error:
-            raise BrokerTimeout(f"{method} {path}: no answer from Questrade ({type(error).__name__})") from None
+            raise BrokerTimeout(
+                f"{method} {path}: no answer from Questrade ({type(error).__name__})"
+            ) from None
 
     async def get(self, path: str, params: dict[str, Any] | None = None, *, attempts: int = 3) -> Any:
         """A read, retried on server errors, rate limits and transport failures. None on 404/1020."""
@@ -187,7 +191,9 @@ class QuestradeRest:
                 if last:
                     if isinstance(error, RateLimited):
                         raise
-                    raise BrokerUnavailable(f"GET {path}: Questrade did not answer ({type(error).__name__})") from None
+                    raise BrokerUnavailable(
+                        f"GET {path}: Questrade did not answer ({type(error).__name__})"
+                    ) from None
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
@@ -205,7 +211,9 @@ class QuestradeRest:
     @staticmethod
     def raise_for(answer: Answer, what: str) -> None:
         if answer.kind == "rate":
-            raise RateLimited(f"{what}: Questrade's rate limit ({answer.error})", retry_after=answer.retry_after)
+            raise RateLimited(
+                f"{what}: Questrade's rate limit ({answer.error})", retry_after=answer.retry_after
+            )
         if answer.kind == "server":
             raise BrokerUnavailable(f"{what}: Questrade server error {answer.status}")
         raise BrokerError(f"{what}: Questrade refused: {answer.error}")
