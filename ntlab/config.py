@@ -46,10 +46,22 @@ class ExecutionConfig(BaseSettings):
     broker_api_key: SecretStr | None = None
     broker_secret_key: SecretStr | None = None
     broker_base_url: str | None = None
-    oanda_token: SecretStr | None = None  # OANDA_TOKEN: a v20 personal access token
-    oanda_account_id: str | None = (
-        None  # OANDA_ACCOUNT_ID, e.g. 101-001-1234567-001 (default: the token's only one)
-    )
+    # Questrade: the file holding the rotating refresh token (seeded once from QUESTRADE_REFRESH_TOKEN)
+    questrade_token_file: str | None = None
+    questrade_refresh_token: SecretStr | None = None
+    questrade_account: str | None = None
+    questrade_login_url: str | None = None
+    # Lime: the password grant's four credentials, the account, and the hosts (e.g. the local fake)
+    lime_username: str | None = None
+    lime_password: SecretStr | None = None
+    lime_client_id: str | None = None
+    lime_client_secret: SecretStr | None = None
+    lime_account: str | None = None
+    lime_base_url: str | None = None
+    lime_auth_url: str | None = None
+    # OANDA: a v20 personal access token, and the account (default: the token's only one)
+    oanda_token: SecretStr | None = None
+    oanda_account_id: str | None = None  # e.g. 101-001-1234567-001
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -33,6 +33,7 @@ class Capabilities:
     restart: bool = True  # the broker remembers orders across sessions (restart and reconcile)
     external_orders: bool = True  # orders can be placed at the broker by another app
     refusal: str | None = "insufficient_funds"  # a refusal the suite can provoke, by its ntlab reason
+    resting_tif: TimeInForce = TimeInForce.GTC  # the time in force of the orders scenarios leave resting
     # a market order too big for the touch keeps working; when off (OANDA's market orders are FOK or IOC),
     # the scenarios work the big order as a GTC limit a little through the touch instead
     resting_market: bool = True

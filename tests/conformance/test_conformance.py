@@ -39,7 +39,11 @@ async def big_order(subject: Subject, om: OrderManager) -> OrderRequest:
     quote = await quote_of(om, subject.caps.symbol)
     price = marketable_price(quote.ask, buy=True)
     return request(
-        subject, quantity=subject.caps.big, order_type="limit", limit_price=price, time_in_force="gtc"
+        subject,
+        quantity=subject.caps.big,
+        order_type="limit",
+        limit_price=price,
+        time_in_force=subject.caps.resting_tif.value,
     )
 
 
@@ -144,7 +148,7 @@ async def _resting(subject: Subject, om: OrderManager) -> str:
     fields = {
         "order_type": "limit",
         "limit_price": passive_price(quote.bid, buy=True),
-        "time_in_force": "gtc",
+        "time_in_force": subject.caps.resting_tif.value,
     }
     answer = await om.place_order(request(subject, **fields))
     await subject.settle(om)
