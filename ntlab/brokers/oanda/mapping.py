@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ntlab.brokers.oanda.wire import decimal, parse_time, side_of, signed_units, symbol_of, text
-from ntlab.core.enums import OrderStatus, OrderType, TimeInForce
+from ntlab.core.enums import OrderClass, OrderStatus, OrderType, TimeInForce
 from ntlab.core.records import ZERO, Fill, Order, Position
 from ntlab.core.reports import (
     Accepted,
@@ -52,6 +52,7 @@ ORDER_TYPE_OUT: dict[OrderType, str | None] = {
     OrderType.LIMIT: "LIMIT",
     OrderType.STOP: "STOP",
     OrderType.STOP_LIMIT: None,
+    OrderType.TRAILING_STOP: None,  # v20 trails only as a trade's trailingStopLossOnFill, not as an entry
 }
 
 #: (ntlab order type, ntlab time in force) -> v20 timeInForce; a pair not listed has no equivalent.
@@ -276,11 +277,20 @@ def order_request(
 
     ``units`` overrides the quantity (a replacement asks for what is left to fill).
     """
+    if order.order_class is not OrderClass.SIMPLE:
+        return Unsupported(
+            f"the OANDA adapter does not send {order.order_class.value} orders yet (v20's on-fill "
+            "take-profit and stop-loss); place the entry, then its exits as orders of their own",
+            Reason.NOT_ALLOWED,
+        )
     kind = ORDER_TYPE_OUT.get(order.order_type)
     if kind is None:
+        why = {
+            OrderType.STOP_LIMIT: "v20's STOP with priceBound cancels instead of resting",
+            OrderType.TRAILING_STOP: "v20 trails only a trade's stop-loss",
+        }.get(order.order_type, "no v20 equivalent")
         return Unsupported(
-            f"OANDA has no {order.order_type.value} order (v20's STOP with priceBound cancels instead of "
-            "resting); use stop or limit",
+            f"OANDA has no {order.order_type.value} order ({why}); use stop or limit",
             Reason.NOT_ALLOWED,
         )
     tif = TIME_IN_FORCE_OUT.get((order.order_type, order.time_in_force))
