@@ -5,8 +5,10 @@ a replace that keeps ntlab's id, refusals with their reasons, a submit whose ans
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import orjson
@@ -241,3 +243,10 @@ async def test_the_token_is_never_shown(fake: FakeOanda, caplog: pytest.LogCaptu
         assert "token='***'" in repr(broker)
     finally:
         await om.close()
+
+
+def test_the_saved_notebook_never_shows_the_token() -> None:
+    saved = (Path(__file__).parents[2] / "notebooks" / "07_fx_oanda.ipynb").read_text()
+    outputs = [o for c in json.loads(saved)["cells"] for o in c.get("outputs", [])]
+    assert outputs and "token='***'" in saved  # saved executed, the adapter's repr masked
+    assert FAKE_TOKEN not in json.dumps(outputs)
