@@ -56,10 +56,13 @@ ORDER_TYPE_OUT: dict[OrderType, str | None] = {
 }
 
 #: (ntlab order type, ntlab time in force) -> v20 timeInForce; a pair not listed has no equivalent.
-#: v20 market orders are FOK or IOC only; ntlab's day market order is OANDA's default, FOK. GFD ("good for
-#: day") ends at 5pm New York, OANDA's trading day; ntlab's opening and closing auctions have no equivalent.
+#: v20 market orders are FOK or IOC only; ntlab's day and gtc market orders (gtc is what ``Lab`` gives FX by
+#: default) are OANDA's default, FOK: filled whole at the price or cancelled (INSUFFICIENT_LIQUIDITY), never
+#: left working. GFD ("good for day") ends at 5pm New York, OANDA's trading day; ntlab's opening and closing
+#: auctions have no equivalent.
 TIME_IN_FORCE_OUT: dict[tuple[OrderType, TimeInForce], str] = {
     (OrderType.MARKET, TimeInForce.DAY): "FOK",
+    (OrderType.MARKET, TimeInForce.GTC): "FOK",
     (OrderType.MARKET, TimeInForce.FOK): "FOK",
     (OrderType.MARKET, TimeInForce.IOC): "IOC",
     (OrderType.LIMIT, TimeInForce.DAY): "GFD",
