@@ -37,6 +37,7 @@ from ntlab.brokers.ib.events import OrderEvents
 from ntlab.core.broker import UpdateSink
 from ntlab.core.enums import OrderStatus, OrderType, Side
 from ntlab.core.instruments import AssetKind, classify_symbol
+from ntlab.core.legs import legs as legs_of
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Account, Fill, Order, Position, Quote
 from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
@@ -280,19 +281,27 @@ class IBBroker:
         if contract is None:
             why = f"IB has no contract for {order.symbol} (error 200: no security definition)"
             return [Rejected(order.order_id, now, why, Reason.UNKNOWN_SYMBOL.value)]
-        fields = mapping.ib_order_fields(order, self.conn.account or "")
-        refusal = _crypto_rule(order, fields)
-        if refusal is not None:
-            return [Rejected(order.order_id, now, refusal, Reason.NOT_ALLOWED.value)]
+        account = self.conn.account or ""
+        legs = legs_of(order)
+        if legs:
+            ids = [ib.client.getReqId() for _ in range(len(legs) + 1)]
+            sent = mapping.linked_fields(order, legs, account, ids)
+        else:
+            sent = [mapping.ib_order_fields(order, account)]
+        for record, fields in zip([order, *legs], sent, strict=True):
+            refusal = _crypto_rule(record, fields)
+            if refusal is not None:
+                return [Rejected(order.order_id, now, refusal, Reason.NOT_ALLOWED.value)]
         waiter = self.events.expect(order.order_id, "submit")
         try:
-            trade = ib.placeOrder(contract, IBOrder(**fields))
+            trades = [ib.placeOrder(contract, IBOrder(**fields)) for fields in sent]
         except ConnectionError as error:
             self.events.forget(order.order_id, waiter)
             raise BrokerTimeout(
                 f"submit {order.order_id}: the connection went while sending ({error})"
             ) from None
-        self.events.learn(trade)
+        for trade in trades:
+            self.events.learn(trade)
         try:
             return await asyncio.wait_for(asyncio.shield(waiter.future), self.ack_timeout)
         except TimeoutError:
@@ -346,7 +355,26 @@ class IBBroker:
             ]
         self.events.cancels[order.order_id] = trade.order.orderId
         ib.cancelOrder(trade.order)
+        for other in self._group(trade):  # one exit of a bracket or oco cancelled: the other goes with it
+            self.events.cancels[self.events.learn(other)] = other.order.orderId
+            ib.cancelOrder(other.order)
         return []
+
+    def _group(self, trade: Trade) -> list[Trade]:
+        """The other working members of an order's one-cancels-other group: its OCA group's, or for a
+        bracket's exit, its sibling (children of the same parent)."""
+        order = trade.order
+        if not order.ocaGroup and not order.parentId:
+            return []
+        found = []
+        for other in self.conn.ib.openTrades():
+            o = other.order
+            if other is trade or o.clientId != order.clientId:
+                continue
+            same_oca = bool(order.ocaGroup) and o.ocaGroup == order.ocaGroup
+            if same_oca or (order.parentId and o.parentId == order.parentId):
+                found.append(other)
+        return found
 
     async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
         """Modify in place (placeOrder with the same order id); Replaced once TWS echoes the new figures."""

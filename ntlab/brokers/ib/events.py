@@ -89,6 +89,7 @@ class OrderEvents:
         self.cancels: dict[str, int] = {}  # cancels sent and not yet answered: ntlab id -> IB order id
         self.refusals: dict[str, tuple[str, str]] = {}  # ntlab id -> (TWS's words, ntlab reason code)
         self.held: dict[str, Held] = {}
+        self.quantities: dict[str, Decimal] = {}  # each order's quantity as TWS last showed it
         self.commissions: dict[str, Decimal] = {}
         self.booked: set[str] = set()
         self.on_restored: Callable[[bool], None] | None = None  # (data_lost) after 1101/1102
@@ -183,6 +184,10 @@ class OrderEvents:
             order_id = f"ib-{perm}"
         if perm:
             self.refs[perm] = order_id
+        if order_id not in self.quantities:
+            quantity = mapping.dec(order.totalQuantity)
+            if quantity:
+                self.quantities[order_id] = quantity
         if order.orderId and order.clientId == self.conn.client_id:
             self.by_order_id[order.orderId] = order_id
             known = self.order_ids.get(order_id)
@@ -242,8 +247,17 @@ class OrderEvents:
     def _on_open_order(self, trade: Trade) -> None:
         order_id = self.learn(trade)
         waiter = self.waiters.get(order_id)
+        quantity = mapping.dec(trade.order.totalQuantity)
+        before = self.quantities.get(order_id)
+        if quantity is not None:
+            self.quantities[order_id] = quantity
         if waiter is not None and waiter.kind == "replace" and waiter.sent:
             self._confirm_change(order_id, trade)
+        elif before is not None and quantity is not None and quantity != before and waiter is None:
+            # TWS resized it on its own: an OCA group reduced it, a bracket's exit followed its entry
+            self.emit(
+                [Replaced(order_id, self.conn.now(), quantity, broker_order_id=self.broker_id(order_id))]
+            )
 
     def _confirm_change(self, order_id: str, trade: Trade) -> None:
         waiter = self.waiters.get(order_id)
@@ -252,6 +266,8 @@ class OrderEvents:
         quantity, limit, stop = waiter.expected
         order = trade.order
         shown = (mapping.dec(order.totalQuantity), mapping.dec(order.lmtPrice), mapping.dec(order.auxPrice))
+        if shown[0] is not None:
+            self.quantities[order_id] = shown[0]
         if (
             (quantity is None or shown[0] == quantity)
             and (limit is None or shown[1] == limit)

@@ -32,8 +32,9 @@ from typing import Any
 from ntlab.brokers.ib import fake_messages as msg
 from ntlab.brokers.ib.fake_account import Account
 from ntlab.brokers.ib.fake_catalog import Catalog, ContractSpec
-from ntlab.brokers.ib.fake_desk import NO_SECURITY, OrderDesk, validating
+from ntlab.brokers.ib.fake_desk import OrderDesk
 from ntlab.brokers.ib.fake_orders import Cursor, TwsExecution, TwsOrder, read_place_order
+from ntlab.brokers.ib.fake_rules import NO_SECURITY, validating
 from ntlab.brokers.ib.fake_session import Session
 from ntlab.brokers.ib.wire import EASTERN, Out
 from ntlab.brokers.paper import PaperConfig
@@ -208,7 +209,7 @@ class FakeTWS(FakeTcpServer):
         )
 
     async def advance(self, seconds: float = 1.0) -> None:
-        """Step the clock a second at a time: trailing stops follow the market, quotes stream out."""
+        """Step the clock a second at a time: stops the market reached say Submitted, quotes stream out."""
         left = float(seconds)
         while left > 1e-9:
             step = min(left, 1.0)
@@ -366,7 +367,7 @@ class FakeTWS(FakeTcpServer):
     def _send_open(self, session: Session, orders: list[TwsOrder]) -> None:
         for order in orders:
             if not order.done and order.transmitted:
-                session.send(msg.open_order(order))
+                session.send(msg.open_order(self.desk.refresh(order)))
                 session.send(msg.order_status(order))
         session.send(msg.open_order_end())
 

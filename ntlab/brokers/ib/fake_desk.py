@@ -1,11 +1,16 @@
 """The fake TWS's order desk: IB orders on the kit's matching engine, and the news TWS sends about them.
 
-Each IB order (client id, order id, permId) is one engine order keyed by its permId. What the engine reports
-becomes TWS's messages, in TWS's order: openOrder and orderStatus for an accepted order, then for each
-execution execDetails, orderStatus and commissionReport; error 202 and orderStatus Cancelled for a cancel;
-error 201 and orderStatus Inactive for a refusal. What the engine has no notion of is the desk's: trailing
-stops (a stop whose price the desk moves after the market), orders held until transmitted, bracket children
-held until their parent fills, and OCA groups (one fill cancels or reduces the others).
+Each IB order (client id, order id, permId) is one engine order. What the engine reports becomes TWS's
+messages, in TWS's order: openOrder and orderStatus for an accepted order, then for each execution
+execDetails, orderStatus and commissionReport; error 202 and orderStatus Cancelled for a cancel; error 201 and
+orderStatus Inactive for a refusal.
+
+IB's own ways of tying orders together map onto the engine's: a trailing order (``TRAIL``) is the engine's
+trailing stop; a bracket (a parent sent with ``transmit`` off, then a take-profit limit and a stop-loss with
+``parentId``, the last one transmitting the lot) is the engine's bracket, its children the entry's legs
+(held until the parent fills, one cutting the other). Orders that share an ``ocaGroup`` are the desk's own
+bookkeeping on the engine's cancel and replace: a fill cancels the others (``ocaType`` 1) or reduces them
+(2 and 3), as TWS does.
 """
 
 from __future__ import annotations
@@ -14,16 +19,35 @@ import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from ntlab.brokers.ib import fake_messages as msg
 from ntlab.brokers.ib.fake_account import INITIAL, MAINTENANCE, Account
 from ntlab.brokers.ib.fake_catalog import Catalog, ContractSpec
 from ntlab.brokers.ib.fake_orders import PlaceOrder, TwsExecution, TwsOrder, order_commission
+from ntlab.brokers.ib.fake_rules import (
+    CANCELLED,
+    CANNOT_MODIFY_FILLED,
+    DUPLICATE_ID,
+    ENGINE_TIF,
+    ENGINE_TYPE,
+    HELD_TYPES,
+    MISMATCH,
+    NEEDS_LIMIT,
+    NEEDS_STOP,
+    OFF_TICK,
+    REJECTED,
+    STOPS,
+    ZERO_SIZE,
+    Refusal,
+    check_order,
+    check_shape,
+)
 from ntlab.brokers.ib.fake_session import Session
 from ntlab.brokers.ib.wire import text, tws_time
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.instruments import AssetKind
+from ntlab.core.legs import STOP_LOSS, TAKE_PROFIT, leg_id
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Fill, Order
 from ntlab.core.reports import (
@@ -43,54 +67,10 @@ log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 AVG_PLACES = Decimal("0.0000000001")
-
-#: IB order types the desk takes, and the engine order each becomes.
-ENGINE_TYPE: dict[str, OrderType] = {
-    "MKT": OrderType.MARKET,
-    "LMT": OrderType.LIMIT,
-    "STP": OrderType.STOP,
-    "STP LMT": OrderType.STOP_LIMIT,
-    "TRAIL": OrderType.STOP,
-    "MOC": OrderType.MARKET,
-    "LOC": OrderType.LIMIT,
-}
-ENGINE_TIF: dict[str, TimeInForce] = {
-    "DAY": TimeInForce.DAY,
-    "GTC": TimeInForce.GTC,
-    "IOC": TimeInForce.IOC,
-    "FOK": TimeInForce.FOK,
-    "OPG": TimeInForce.OPG,
-}
-NEEDS_LIMIT = frozenset({"LMT", "STP LMT", "LOC"})
-NEEDS_STOP = frozenset({"STP", "STP LMT"})
-HELD_TYPES = frozenset({"STP", "STP LMT", "TRAIL", "MOC", "LOC"})  # PreSubmitted until they can trade
-CRYPTO_TYPES = frozenset({"MKT", "LMT"})
-
-# TWS's own words
-DUPLICATE_ID = "Duplicate order id"
-CANNOT_MODIFY_FILLED = "Can't modify a filled order."
-MISMATCH = "Order being modified does not match original order."
-OFF_TICK = "The price does not conform to the minimum price variation for this contract."
-TIF_MISMATCH = "The TIF (Tif type) and the order type are incompatible."
-DAY_FOR_CLOSE = "The Tif option should be set to DAY for MOC and LOC orders."
-NO_SECURITY = "No security definition has been found for the request"
-ZERO_SIZE = "The order size cannot be zero."
-UNSUPPORTED_TYPE = "Unsupported order type for this exchange and security type."
-REJECTED = "Order rejected - reason:"
-CANCELLED = "Order Canceled - reason:"
-
-
-def validating(cause: str) -> str:
-    return f"Error validating request.-'bW' : cause - {cause}"
-
-
-class Refusal(Exception):
-    """An order TWS refuses: the error code and text it sends."""
-
-    def __init__(self, code: int, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
+BRACKET_SHAPE = (
+    "this TWS takes a bracket of one take-profit limit and one stop-loss (stop or stop limit) on the other "
+    "side, for the parent's quantity"
+)
 
 
 class OrderDesk:
@@ -110,6 +90,7 @@ class OrderDesk:
         self._session = sessions
         self._changed = changed
         self.orders: dict[int, TwsOrder] = {}  # permId -> order
+        self.by_key: dict[str, TwsOrder] = {}  # the engine's id -> order
         self.by_client: dict[tuple[int, int], int] = {}  # (clientId, orderId) -> permId
         self.max_ids: dict[int, int] = {}  # clientId -> highest order id it used
         self.executions: list[TwsExecution] = []
@@ -136,6 +117,13 @@ class OrderDesk:
         quote = self.engine.quote(spec.ntlab_symbol)
         return None if quote is None else quote.mid
 
+    def stop_of(self, order: TwsOrder) -> Decimal | None:
+        """Where an order's stop is now (a trailing stop's moves with the market)."""
+        if order.trailing:
+            view = self.engine.order(order.key)
+            return None if view is None else view.stop_price
+        return order.aux_price
+
     # --- new orders ----------------------------------------------------------------------------------------
     def place(self, session: Session, p: PlaceOrder) -> None:
         """A placeOrder: a new order, or a change to a working one with the same (client, order) id."""
@@ -147,15 +135,36 @@ class OrderDesk:
         if p.order_id <= self.max_ids.get(client_id, 0):
             session.event(msg.error(p.order_id, 103, DUPLICATE_ID))
             return
+        parent = self.find(client_id, p.parent_id) if p.parent_id else None
         try:
-            spec = self._validate(p)
+            spec = check_order(p, self.catalog, self.account, self.mark, self.reject_next)
+            if p.parent_id and (parent is None or parent.transmitted or parent.done):
+                why = (
+                    "the parent order was not found"
+                    if parent is None
+                    else "the parent is already transmitted"
+                )
+                raise Refusal(201, REJECTED + why)
         except Refusal as refusal:
             session.event(msg.error(p.order_id, refusal.code, refusal.text))
+            if parent is not None and not parent.transmitted:
+                self._refuse_group(parent, refusal.text)
             return
         if p.what_if:
             self._what_if(session, p, spec)
             return
         self.max_ids[client_id] = p.order_id
+        order = self._record(client_id, p, spec)
+        if parent is not None:
+            parent.children.append(order.perm_id)
+        if not p.transmit:
+            return  # it waits in TWS until the last order of its bracket transmits the lot
+        if parent is not None:
+            self._transmit(parent)
+        else:
+            self._submit(order, self._engine_order(order))
+
+    def _record(self, client_id: int, p: PlaceOrder, spec: ContractSpec) -> TwsOrder:
         order = TwsOrder(
             perm_id=next(self._perm_ids),
             client_id=client_id,
@@ -175,21 +184,13 @@ class OrderDesk:
             parent_id=p.parent_id,
             outside_rth=p.outside_rth,
             good_till_date=p.good_till_date,
-            trail_stop_price=p.trail_stop_price,
             trailing_percent=p.trailing_percent,
             transmitted=p.transmit,
         )
         self.orders[order.perm_id] = order
+        self.by_key[order.key] = order
         self.by_client[(client_id, order.order_id)] = order.perm_id
-        parent = self.find(client_id, p.parent_id) if p.parent_id else None
-        if parent is not None:
-            parent.children.append(order.perm_id)
-        if not p.transmit:
-            return  # it waits in TWS until an order of its group is transmitted
-        if parent is not None and not parent.transmitted:
-            self._transmit(parent)
-            return
-        self._open(order, parent)
+        return order
 
     def place_external(
         self, symbol: str, side: str, quantity: Decimal, *, client_id: int, order_ref: str
@@ -227,54 +228,6 @@ class OrderDesk:
         self.place(_Detached(client_id), p)  # type: ignore[arg-type]
         return self.orders[self.by_client[(client_id, order_id)]]
 
-    def _validate(self, p: PlaceOrder) -> ContractSpec:
-        spec = self.catalog.find(p.con_id, p.symbol, p.sec_type, p.currency)
-        if spec is None:
-            raise Refusal(200, NO_SECURITY)
-        if p.conditions:
-            raise Refusal(201, REJECTED + "conditional orders are not taken by this TWS")
-        if p.action not in ("BUY", "SELL"):
-            raise Refusal(321, validating(f"invalid action {p.action!r}"))
-        if p.order_type not in ENGINE_TYPE:
-            raise Refusal(387, UNSUPPORTED_TYPE)
-        if p.quantity <= 0 and not p.cash_qty:
-            raise Refusal(434, ZERO_SIZE)
-        if p.tif not in ENGINE_TIF:
-            raise Refusal(111, TIF_MISMATCH)
-        if p.order_type in ("MOC", "LOC") and p.tif != "DAY":
-            raise Refusal(113, DAY_FOR_CLOSE)
-        if p.tif == "OPG" and p.order_type not in ("MKT", "LMT"):
-            raise Refusal(111, TIF_MISMATCH)
-        if p.order_type in HELD_TYPES - {"MOC", "LOC"} and p.tif in ("IOC", "FOK"):
-            raise Refusal(111, TIF_MISMATCH)
-        if p.order_type in NEEDS_LIMIT and p.lmt_price is None:
-            raise Refusal(321, validating("the limit price is missing"))
-        if p.order_type in NEEDS_STOP and p.aux_price is None:
-            raise Refusal(321, validating("the stop price is missing"))
-        if p.order_type == "TRAIL" and p.aux_price is None and p.trailing_percent is None:
-            raise Refusal(321, validating("a trailing order needs a trailing amount or percent"))
-        for price in (p.lmt_price, p.aux_price, p.trail_stop_price):
-            if price is not None and price % spec.min_tick != 0:
-                raise Refusal(110, OFF_TICK)
-        if spec.kind is AssetKind.CRYPTO:
-            if p.order_type not in CRYPTO_TYPES:
-                raise Refusal(387, UNSUPPORTED_TYPE)
-            if p.order_type == "MKT" and p.tif != "IOC":
-                raise Refusal(111, TIF_MISMATCH)
-            if p.order_type == "MKT" and p.action == "BUY" and not p.cash_qty:
-                raise Refusal(201, REJECTED + "crypto market buys must be sized by cash quantity (cashQty)")
-        if self.reject_next:
-            code, text = self.reject_next.pop(0)
-            raise Refusal(code, text)
-        price = p.lmt_price or p.aux_price or self.mark(spec)
-        if price is not None:
-            side = Side.BUY if p.action == "BUY" else Side.SELL
-            quantity = p.quantity or (p.cash_qty or ZERO) / price
-            text = self.account.margin_refusal(spec, side, quantity, price, self.mark)
-            if text is not None:
-                raise Refusal(201, text)
-        return spec
-
     def _what_if(self, session: Session, p: PlaceOrder, spec: ContractSpec) -> None:
         """A what-if order: the margin and commission it would take, nothing placed."""
         price = p.lmt_price or p.aux_price or self.mark(spec) or ZERO
@@ -303,33 +256,47 @@ class OrderDesk:
         session.send(msg.open_order(probe, what_if=figures))
 
     def _transmit(self, parent: TwsOrder) -> None:
-        """The last order of a bracket arrived with transmit set: the parent and its children go live."""
-        parent.transmitted = True
-        self._open(parent, None)
-        for perm in parent.children:
-            child = self.orders[perm]
-            child.transmitted = True
-            if not child.done:
-                self._open(child, parent)
-
-    def _open(self, order: TwsOrder, parent: TwsOrder | None) -> None:
-        """Give the order to the engine, or hold it as a child until its parent has filled."""
-        if parent is not None and parent.status != "Filled":
-            order.status, order.why_held = "PreSubmitted", "child"
-            self._news(order)
+        """The last order of a bracket arrived with transmit set: the parent and its exits go to the engine
+        as one bracket (or oto), the children as its legs."""
+        children = [self.orders[perm] for perm in parent.children]
+        take = [c for c in children if c.order_type == "LMT"]
+        stop = [c for c in children if c.order_type in ("STP", "STP LMT")]
+        shape_ok = (
+            len(take) <= 1
+            and len(stop) <= 1
+            and len(take) + len(stop) == len(children)
+            and all(c.action != parent.action and c.quantity == parent.quantity for c in children)
+        )
+        if not shape_ok:
+            self._refuse_group(parent, REJECTED + BRACKET_SHAPE)
             return
-        order.why_held = ""
-        if order.trailing:
-            order.trail_stop_price = self._trail_stop(order, order.trail_stop_price)
-        for report in self.engine.submit(self._engine_order(order)):
-            self._apply(order, report)
+        entry = self._engine_order(parent)
+        kind = OrderClass.BRACKET if take and stop else OrderClass.OTO
+        entry = entry._replace(
+            order_class=kind,
+            take_profit=take[0].lmt_price if take else None,
+            stop_loss=stop[0].aux_price if stop else None,
+            stop_loss_limit=stop[0].lmt_price if stop and stop[0].order_type == "STP LMT" else None,
+        )
+        parent.transmitted = True
+        for child, leg in ((take[0] if take else None, TAKE_PROFIT), (stop[0] if stop else None, STOP_LOSS)):
+            if child is not None:
+                child.transmitted = True
+                del self.by_key[child.key]
+                child.engine_key = leg_id(parent.key, leg)
+                self.by_key[child.key] = child
+        self._submit(parent, entry)
+
+    def _refuse_group(self, parent: TwsOrder, why: str) -> None:
+        for order in [parent, *(self.orders[perm] for perm in parent.children)]:
+            order.transmitted = True
+            self.refuse(order, 201, why)
 
     def _engine_order(self, order: TwsOrder) -> Order:
         now = self.now()
         kind = ENGINE_TYPE[order.order_type]
         tif = TimeInForce.CLS if order.order_type in ("MOC", "LOC") else ENGINE_TIF[order.tif]
-        limit = order.lmt_price if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
-        stop = order.trail_stop_price if order.trailing else order.aux_price
+        trailing = kind is OrderType.TRAILING_STOP
         return Order(
             order_id=order.key,
             symbol=order.spec.ntlab_symbol,
@@ -340,34 +307,53 @@ class OrderDesk:
             status=OrderStatus.PENDING,
             created_at=now,
             updated_at=now,
-            limit_price=limit,
-            stop_price=stop if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
+            limit_price=order.lmt_price if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
+            stop_price=order.aux_price if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
+            trail_price=order.aux_price if trailing and not order.trailing_percent else None,
+            trail_percent=order.trailing_percent if trailing else None,
         )
+
+    def _submit(self, order: TwsOrder, engine_order: Order) -> None:
+        for report in self.engine.submit(engine_order):
+            self._on_report(report)
 
     # --- what the engine says ------------------------------------------------------------------------------
     def _on_report(self, report: OrderUpdate) -> None:
-        order = self.orders.get(int(report.order_id)) if report.order_id.isdigit() else None
+        order = self.by_key.get(report.order_id)
         if order is not None:
             self._apply(order, report)
 
     def _apply(self, order: TwsOrder, report: OrderUpdate) -> None:
         if isinstance(report, Accepted):
-            held = order.order_type in HELD_TYPES or order.tif == "OPG"
-            order.status = "PreSubmitted" if held else "Submitted"
+            if order.parent_id:
+                order.status, order.why_held = "PreSubmitted", "child"
+            else:
+                held = order.order_type in HELD_TYPES or order.tif == "OPG"
+                order.status = "PreSubmitted" if held else "Submitted"
             self._news(order)
         elif isinstance(report, Filled):
             self._fill(order, report.fill)
+        elif isinstance(report, Replaced):
+            if report.quantity is not None and report.quantity != order.quantity:
+                order.quantity = report.quantity  # a bracket's exits follow their parent, or are cut
+                self._news(order)
         elif isinstance(report, (Cancelled, Expired)):
             self._finish(order, "Cancelled", report.reason or "")
         elif isinstance(report, Rejected):
             self.refuse(order, 201, REJECTED + report.reason)
+
+    def refresh(self, order: TwsOrder) -> TwsOrder:
+        """Bring what only the engine knows up to date before the order is shown (a trail's stop now)."""
+        if order.trailing and not order.done:
+            order.trail_stop_price = self.stop_of(order)
+        return order
 
     def _news(self, order: TwsOrder, *, with_open: bool = True) -> None:
         session = self._session(order.client_id)
         if session is None:
             return
         if with_open:
-            session.event(msg.open_order(order))
+            session.event(msg.open_order(self.refresh(order)))
         session.event(msg.order_status(order))
 
     def _fill(self, order: TwsOrder, fill: Fill) -> None:
@@ -400,6 +386,7 @@ class OrderDesk:
         self.executions.append(execution)
         done = order.remaining == 0
         order.status = "Filled" if done else "Submitted"
+        order.why_held = ""
         if done:
             order.completed_time = tws_time(self.now())
             order.completed_status = f"Filled Size: {text(order.filled)}"
@@ -423,8 +410,18 @@ class OrderDesk:
                 session.event(report)
         self._changed(spec)
         if done:
-            self._children_go(order)
-        self._oca(order, fill.quantity)
+            self._release_children(order)
+        if order.oca_group:
+            self._oca(order, fill.quantity)
+
+    def _release_children(self, parent: TwsOrder) -> None:
+        """The parent filled: the engine lets its exits work; TWS says so (limits Submitted, stops held)."""
+        for perm in parent.children:
+            child = self.orders[perm]
+            if child.why_held == "child" and not child.done:
+                child.why_held = ""
+                child.status = "PreSubmitted" if child.order_type in STOPS else "Submitted"
+                self._news(child, with_open=False)
 
     def _finish(self, order: TwsOrder, status: str, reason: str, *, requested: bool = False) -> None:
         if order.done:
@@ -437,37 +434,44 @@ class OrderDesk:
             if requested:
                 session.event(msg.error(order.order_id, 202, CANCELLED))
             session.event(msg.order_status(order))
-        for perm in order.children:  # attached orders go with their parent
-            self.cancel(self.orders[perm], requested=requested)
 
-    def refuse(self, order: TwsOrder, code: int, text: str) -> None:
+    def refuse(self, order: TwsOrder, code: int, why: str) -> None:
         """TWS refused the order after giving it a permId: error ``code`` then orderStatus Inactive."""
+        if order.done:
+            return
         order.status = "Inactive"
         order.completed_time = tws_time(self.now())
-        order.completed_status = text
+        order.completed_status = why
         session = self._session(order.client_id)
         if session is not None:
-            session.event(msg.error(order.order_id, code, text))
+            session.event(msg.error(order.order_id, code, why))
             session.event(msg.order_status(order))
 
     # --- cancels and changes -------------------------------------------------------------------------------
     def cancel(self, order: TwsOrder, *, requested: bool = True) -> None:
-        """A cancel the engine decides (PendingCancel, then Cancelled or 161); held orders go at once."""
+        """A cancel the engine decides (PendingCancel, then Cancelled or 161); untransmitted orders go at once."""
         if order.done:
             return
-        if not order.transmitted or order.why_held == "child":
+        if not order.transmitted:
             self._finish(order, "Cancelled", "", requested=requested)
+            for perm in order.children:
+                self._finish(self.orders[perm], "Cancelled", "", requested=requested)
             return
         previous = order.status
         order.status = "PendingCancel"
         self._news(order, with_open=False)
         for report in self.engine.cancel(order.key):
+            target = self.by_key.get(report.order_id)
+            if target is not order:
+                if target is not None:  # a linked order the engine closed with it
+                    self._apply(target, report)
+                continue
             if isinstance(report, CancelRejected):
                 order.status = previous
                 session = self._session(order.client_id)
                 if session is not None:
-                    text = f"Cancel attempted when order is not in a cancellable state. Order permId ={order.perm_id}"
-                    session.event(msg.error(order.order_id, 161, text))
+                    words = f"Cancel attempted when order is not in a cancellable state. Order permId ={order.perm_id}"
+                    session.event(msg.error(order.order_id, 161, words))
                     session.event(msg.order_status(order))
             elif isinstance(report, Cancelled):
                 self._finish(order, "Cancelled", report.reason or "", requested=requested)
@@ -481,18 +485,22 @@ class OrderDesk:
         except Refusal as refusal:
             session.event(msg.error(order.order_id, refusal.code, refusal.text))
             return
-        if not order.transmitted or order.why_held == "child" or change == ReplaceChange():
+        if not order.transmitted or change == ReplaceChange():
             self._take_change(order, p)
             self._news(order)
             return
         for report in self.engine.replace(order.key, change):
-            if isinstance(report, Replaced):
+            target = self.by_key.get(report.order_id)
+            if target is not order:
+                if target is not None:
+                    self._apply(target, report)
+            elif isinstance(report, Replaced):
                 self._take_change(order, p)
                 self._news(order)
             elif isinstance(report, ReplaceRejected):
                 code = 104 if order.status == "Filled" else 201
-                text = CANNOT_MODIFY_FILLED if code == 104 else REJECTED + report.reason
-                session.event(msg.error(order.order_id, code, text))
+                words = CANNOT_MODIFY_FILLED if code == 104 else REJECTED + report.reason
+                session.event(msg.error(order.order_id, code, words))
             else:
                 self._apply(order, report)
 
@@ -506,114 +514,65 @@ class OrderDesk:
             raise Refusal(105, MISMATCH)
         if p.quantity <= 0:
             raise Refusal(434, ZERO_SIZE)
+        check_shape(p)
         for price in (p.lmt_price, p.aux_price):
             if price is not None and price % order.spec.min_tick != 0:
                 raise Refusal(110, OFF_TICK)
+        if order.trailing and (p.aux_price, p.trailing_percent) != (order.aux_price, order.trailing_percent):
+            raise Refusal(105, MISMATCH)  # the engine keeps a trailing stop's trail as placed
         quantity = p.quantity if p.quantity != order.quantity else None
         limit = p.lmt_price if p.order_type in NEEDS_LIMIT and p.lmt_price != order.lmt_price else None
-        stop = None
-        if p.order_type in NEEDS_STOP and p.aux_price != order.aux_price:
-            stop = p.aux_price
-        if order.trailing and (p.aux_price, p.trailing_percent) != (order.aux_price, order.trailing_percent):
-            stop = self._trail_stop(_with_trail(order, p), None)
+        stop = p.aux_price if p.order_type in NEEDS_STOP and p.aux_price != order.aux_price else None
         return ReplaceChange(quantity, limit, stop)
 
     def _take_change(self, order: TwsOrder, p: PlaceOrder) -> None:
         order.quantity = p.quantity
         order.lmt_price = p.lmt_price
-        if order.trailing:
-            if (p.aux_price, p.trailing_percent) != (order.aux_price, order.trailing_percent):
-                order.aux_price, order.trailing_percent = p.aux_price, p.trailing_percent
-                order.trail_stop_price = self._trail_stop(order, None)
-        else:
+        if not order.trailing:
             order.aux_price = p.aux_price
         order.order_ref = p.order_ref or order.order_ref
 
-    # --- what the engine cannot know -------------------------------------------------------------------------
-    def _trail_stop(self, order: TwsOrder, current: Decimal | None) -> Decimal | None:
-        """The trailing stop's price for the market now: never loosened once set."""
-        quote = self.engine.quote(order.spec.ntlab_symbol)
-        if quote is None:
-            return current
-        tick = order.spec.min_tick
-        if order.action == "SELL":
-            base = quote.bid
-            offset = (
-                base * order.trailing_percent / 100 if order.trailing_percent else order.aux_price or ZERO
-            )
-            price = ((base - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
-            return price if current is None else max(current, price)
-        base = quote.ask
-        offset = base * order.trailing_percent / 100 if order.trailing_percent else order.aux_price or ZERO
-        price = ((base + offset) / tick).to_integral_value(ROUND_CEILING) * tick
-        return price if current is None else min(current, price)
-
+    # --- after each clock step -----------------------------------------------------------------------------
     def step(self) -> None:
-        """After each clock step: trailing stops follow the market; stops the market reached say Submitted."""
-        for order in list(self.orders.values()):
-            if order.done or not order.transmitted or order.why_held:
+        """Stops the market has reached say Submitted (TWS holds a stop PreSubmitted until its trigger)."""
+        for order in self.orders.values():
+            if (
+                order.done
+                or order.why_held
+                or order.status != "PreSubmitted"
+                or order.order_type not in STOPS
+            ):
                 continue
-            if order.trailing and order.status == "PreSubmitted":
-                moved = self._trail_stop(order, order.trail_stop_price)
-                if moved is not None and moved != order.trail_stop_price:
-                    order.trail_stop_price = moved
-                    for report in self.engine.replace(order.key, ReplaceChange(stop_price=moved)):
-                        if not isinstance(report, (Replaced, ReplaceRejected)):
-                            self._apply(order, report)
-            if order.status == "PreSubmitted" and order.order_type in ("STP", "STP LMT", "TRAIL"):
-                stop = order.trail_stop_price if order.trailing else order.aux_price
-                quote = self.engine.quote(order.spec.ntlab_symbol)
-                if stop is not None and quote is not None:
-                    reached = quote.ask >= stop if order.action == "BUY" else quote.bid <= stop
-                    if reached:
-                        order.status = "Submitted"
-                        self._news(order, with_open=False)
-
-    def _children_go(self, parent: TwsOrder) -> None:
-        for perm in parent.children:
-            child = self.orders[perm]
-            if child.why_held == "child" and not child.done:
-                self._open(child, parent)
+            stop = self.stop_of(order)
+            quote = self.engine.quote(order.spec.ntlab_symbol)
+            if stop is None or quote is None:
+                continue
+            if (quote.ask >= stop) if order.action == "BUY" else (quote.bid <= stop):
+                order.status = "Submitted"
+                self._news(order, with_open=False)
 
     def _oca(self, order: TwsOrder, quantity: Decimal) -> None:
-        """One fill in an OCA group (or among a bracket's children) cancels or reduces the others."""
-        peers = [
-            other
-            for other in self.orders.values()
-            if other is not order
-            and not other.done
-            and (
-                (order.oca_group and other.oca_group == order.oca_group)
-                or (
-                    order.parent_id
-                    and other.parent_id == order.parent_id
-                    and other.client_id == order.client_id
-                )
-            )
-        ]
-        for other in peers:
-            if order.oca_group and order.oca_type == 1:
+        """One fill in an OCA group cancels the others (``ocaType`` 1) or reduces each by what filled."""
+        for other in list(self.orders.values()):
+            if other is order or other.done or other.oca_group != order.oca_group:
+                continue
+            if other.client_id != order.client_id:
+                continue
+            if order.oca_type == 1:
                 self.cancel(other, requested=False)
                 continue
             left = other.quantity - quantity
             if left <= other.filled:
                 self.cancel(other, requested=False)
-            elif other.why_held == "child" or not other.transmitted:
+            elif not other.transmitted:
                 other.quantity = left
             else:
                 for report in self.engine.replace(other.key, ReplaceChange(quantity=left)):
-                    if isinstance(report, Replaced):
+                    if isinstance(report, Replaced) and report.order_id == other.key:
                         other.quantity = left
                         self._news(other)
-                    elif not isinstance(report, ReplaceRejected):
-                        self._apply(other, report)
-
-
-def _with_trail(order: TwsOrder, p: PlaceOrder) -> TwsOrder:
-    """A copy of a trailing order with the trail a change asks for (to price its new stop)."""
-    from dataclasses import replace
-
-    return replace(order, aux_price=p.aux_price, trailing_percent=p.trailing_percent, children=[])
+                    elif not isinstance(report, (Replaced, ReplaceRejected)):
+                        self._on_report(report)
 
 
 class _Detached:

@@ -206,11 +206,12 @@ class TwsOrder:
     completed_status: str = ""
     transmitted: bool = True
     children: list[int] = field(default_factory=list)
+    engine_key: str | None = None  # a bracket child's is its parent's leg id (<parent>-tp, <parent>-sl)
 
     @property
     def key(self) -> str:
         """The engine's id for this order."""
-        return str(self.perm_id)
+        return self.engine_key or str(self.perm_id)
 
     @property
     def remaining(self) -> Decimal:

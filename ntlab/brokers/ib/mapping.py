@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ntlab.brokers.ib.contracts import ntlab_symbol
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.records import Fill, Order, Position
 from ntlab.core.reports import Accepted, Cancelled, OrderUpdate, PendingCancel, Rejected
 from ntlab.errors import Reason
@@ -188,6 +188,7 @@ ORDER_TYPE: dict[OrderType, str] = {
     OrderType.LIMIT: "LMT",
     OrderType.STOP: "STP",
     OrderType.STOP_LIMIT: "STP LMT",
+    OrderType.TRAILING_STOP: "TRAIL",  # auxPrice: the trailing amount, or trailingPercent
 }
 #: IB has no "at the close" time in force: market and limit orders for the close are order types.
 AT_CLOSE: dict[OrderType, str] = {OrderType.MARKET: "MOC", OrderType.LIMIT: "LOC"}
@@ -200,6 +201,11 @@ TIME_IN_FORCE: dict[TimeInForce, str] = {
     TimeInForce.CLS: "DAY",  # with order type MOC / LOC
 }
 SIDE: dict[Side, str] = {Side.BUY: "BUY", Side.SELL: "SELL"}
+#: How an order's exits are sent: a bracket's and an oto's as children of the entry (``parentId``, the entry
+#: and all but the last child sent with ``transmit`` off, so TWS takes them together); an oco's as two orders
+#: in one OCA group that reduces the other by what fills (``ocaType`` 2, with overfill protection).
+PARENT_CHILD = frozenset({OrderClass.BRACKET, OrderClass.OTO})
+OCA_TYPE = 2
 
 # --- IB -> ntlab --------------------------------------------------------------------------------------------
 
@@ -210,7 +216,7 @@ IB_ORDER_TYPE: dict[str, tuple[OrderType, TimeInForce | None]] = {
     "STP LMT": (OrderType.STOP_LIMIT, None),
     "MOC": (OrderType.MARKET, TimeInForce.CLS),
     "LOC": (OrderType.LIMIT, TimeInForce.CLS),
-    "TRAIL": (OrderType.STOP, None),  # its stop price is the trail's current stop (trailStopPrice)
+    "TRAIL": (OrderType.TRAILING_STOP, None),  # its stop price is where the trail is now (trailStopPrice)
 }
 IB_TIME_IN_FORCE: dict[str, TimeInForce] = {
     "DAY": TimeInForce.DAY,
@@ -288,7 +294,31 @@ def ib_order_fields(order: Order, account: str) -> dict[str, Any]:
         fields["lmtPrice"] = float(order.limit_price) if order.limit_price is not None else None
     if kind in (OrderType.STOP, OrderType.STOP_LIMIT):
         fields["auxPrice"] = float(order.stop_price) if order.stop_price is not None else None
+    if kind is OrderType.TRAILING_STOP:
+        if order.trail_percent is not None:
+            fields["trailingPercent"] = float(order.trail_percent)
+        else:
+            fields["auxPrice"] = float(order.trail_price) if order.trail_price is not None else None
     return fields
+
+
+def linked_fields(order: Order, legs: list[Order], account: str, ids: list[int]) -> list[dict[str, Any]]:
+    """The IB orders for an entry and its legs, in sending order, with ``ids`` as their order ids: the
+    entry first, its children (``parentId``) after it, the last of them transmitting the lot; or an oco's
+    take-profit and stop-loss in one OCA group."""
+    sent = [ib_order_fields(order, account) | {"orderId": ids[0]}]
+    for n, leg in enumerate(legs, start=1):
+        sent.append(ib_order_fields(leg, account) | {"orderId": ids[n]})
+    if order.order_class in PARENT_CHILD:
+        for n, fields in enumerate(sent):
+            fields["transmit"] = n == len(sent) - 1
+            if n:
+                fields["parentId"] = ids[0]
+    elif order.order_class is OrderClass.OCO:
+        for fields in sent:
+            fields["ocaGroup"] = f"oco-{order.order_id}"
+            fields["ocaType"] = OCA_TYPE
+    return sent
 
 
 # --- IB's records to ntlab's ---------------------------------------------------------------------------------
@@ -305,11 +335,19 @@ def reference(order: IBOrder) -> str:
 
 def _prices(order: IBOrder, kind: OrderType) -> tuple[Decimal | None, Decimal | None]:
     limit = dec(order.lmtPrice) if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
-    if order.orderType == "TRAIL":
+    if kind is OrderType.TRAILING_STOP:
         stop = dec(order.trailStopPrice)
     else:
         stop = dec(order.auxPrice) if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None
     return limit, stop
+
+
+def _trail(order: IBOrder, kind: OrderType) -> tuple[Decimal | None, Decimal | None]:
+    """A trailing order's (trail_price, trail_percent): IB's auxPrice is the amount unless a percent is set."""
+    if kind is not OrderType.TRAILING_STOP:
+        return None, None
+    percent = dec(order.trailingPercent)
+    return (None, percent) if percent is not None else (dec(order.auxPrice), None)
 
 
 def broker_order(trade: Trade, now: datetime, *, completed: bool = False) -> Order:
@@ -318,6 +356,7 @@ def broker_order(trade: Trade, now: datetime, *, completed: bool = False) -> Ord
     kind, close_tif = IB_ORDER_TYPE.get(order.orderType, (OrderType.LIMIT, None))
     tif = close_tif or IB_TIME_IN_FORCE.get(order.tif, TimeInForce.DAY)
     limit, stop = _prices(order, kind)
+    trail_price, trail_percent = _trail(order, kind)
     if completed:
         filled = dec(order.filledQuantity) or Decimal(0)
         avg = None
@@ -344,6 +383,8 @@ def broker_order(trade: Trade, now: datetime, *, completed: bool = False) -> Ord
         broker_order_id=broker_id(order.orderId, order.permId),
         reason=reason,
         venue=VENUE,
+        trail_price=trail_price,
+        trail_percent=trail_percent,
     )
 
 
