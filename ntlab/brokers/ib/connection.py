@@ -138,24 +138,37 @@ class Connection:
             if not refused.done():
                 refused.set_result(message)
 
+        def on_closed(message: str) -> None:
+            if not refused.done() and not ib.client.isReady():
+                refused.set_result(f"TWS closed the connection during the handshake {message}".rstrip())
+
         ib.errorEvent += on_error
         ib.client.apiError += on_api_error
+        ib.client.conn.disconnected += on_closed
         attempt = asyncio.ensure_future(
             ib.connectAsync(
                 self.host, self.port, self.client_id, timeout=self.timeout, account=self.account or ""
             )
         )
         try:
-            done, _ = await asyncio.wait({attempt, refused}, return_when=asyncio.FIRST_COMPLETED)
-            if attempt not in done:
+            await asyncio.wait({attempt, refused}, return_when=asyncio.FIRST_COMPLETED)
+            if not attempt.done():
+                await asyncio.wait({attempt}, timeout=0.05)  # a failing connect ends with its own error
+            if not attempt.done():
                 attempt.cancel()
                 with contextlib.suppress(BaseException):
                     await attempt
                 with contextlib.suppress(Exception):
                     ib.disconnect()
+                why = refused.result()
+                if why.startswith("error 326"):
+                    raise BrokerUnavailable(
+                        f"TWS at {self.host}:{self.port} refused client id {self.client_id} ({why}); another "
+                        "connection uses it: set IB_CLIENT_ID to a free one"
+                    )
                 raise BrokerUnavailable(
-                    f"TWS at {self.host}:{self.port} refused client id {self.client_id}: {refused.result()}; "
-                    "another connection may be using it (set IB_CLIENT_ID to a free one)"
+                    f"TWS at {self.host}:{self.port} did not complete the API handshake ({why}); check that the "
+                    "API is enabled and this host is trusted (TWS: Configure > API > Settings)"
                 )
             try:
                 attempt.result()
@@ -167,6 +180,7 @@ class Connection:
         finally:
             ib.errorEvent -= on_error
             ib.client.apiError -= on_api_error
+            ib.client.conn.disconnected -= on_closed
             if not refused.done():
                 refused.cancel()
         accounts = ib.managedAccounts()

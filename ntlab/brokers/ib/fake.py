@@ -14,7 +14,7 @@ TWS's own connectivity (error 1100, then 1102 a moment later; ``after_processing
 and its news comes after the 1102), ``reset`` cuts the socket, ``stall`` holds the news (or, before
 processing, the whole connection). Stream faults apply to order news. ``drop_connections`` sends 1100 and
 cuts every socket; a client that comes back hears 1102. IB's own: ``execution_delay`` (execDetails and their
-commission reports late), ``duplicate_executions``, ``reject_next`` (error 201 and friends), ``cancel_races``
+commission reports late), ``duplicate_executions``, ``withhold_commissions`` (no live commission report), ``reject_next`` (error 201 and friends), ``cancel_races``
 (a cancel waits while the market runs on, so fills race it).
 """
 
@@ -156,6 +156,10 @@ class FakeTWS(FakeTcpServer):
     def duplicate_executions(self, n: int = 1) -> None:
         """Send each of the next ``n`` executions twice (as TWS does around reconnects)."""
         self.desk.duplicate_executions += n
+
+    def withhold_commissions(self, n: int = 1) -> None:
+        """Send no live commission report for the next ``n`` executions (reqExecutions still has them)."""
+        self.desk.withhold_commissions += n
 
     def reject_next(self, n: int = 1, code: int = 201, text: str | None = None) -> None:
         """Refuse the next ``n`` new orders with ``code`` (201: rejected, with a margin reason by default)."""

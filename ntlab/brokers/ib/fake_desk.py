@@ -94,11 +94,13 @@ class OrderDesk:
         self.by_client: dict[tuple[int, int], int] = {}  # (clientId, orderId) -> permId
         self.max_ids: dict[int, int] = {}  # clientId -> highest order id it used
         self.executions: list[TwsExecution] = []
+        self.oca_filled: dict[tuple[int, str], Decimal] = {}  # what each OCA group has executed so far
         self._perm_ids = itertools.count(1_604_102_001)
         self._exec_seq = itertools.count(0xE0D5_0001)
         # faults an IB client meets (see FakeTWS for how tests set them)
         self.execution_delay = 0.0
         self.duplicate_executions = 0
+        self.withhold_commissions = 0
         self.reject_next: list[tuple[int, str]] = []
         engine.on_report(self._on_report)
 
@@ -161,8 +163,23 @@ class OrderDesk:
             return  # it waits in TWS until the last order of its bracket transmits the lot
         if parent is not None:
             self._transmit(parent)
+        elif order.oca_group and not self._joins_group(order):
+            return
         else:
             self._submit(order, self._engine_order(order))
+
+    def _joins_group(self, order: TwsOrder) -> bool:
+        """A late member of an OCA group that has executed is cut as the others were (or cancelled)."""
+        done = self.oca_filled.get((order.client_id, order.oca_group), ZERO)
+        if not done:
+            return True
+        if order.oca_type != 1 and order.quantity > done:
+            order.quantity -= done
+            return True
+        order.status = "PreSubmitted"
+        self._news(order)
+        self._finish(order, "Cancelled", "its OCA group has already executed")
+        return False
 
     def _record(self, client_id: int, p: PlaceOrder, spec: ContractSpec) -> TwsOrder:
         order = TwsOrder(
@@ -398,16 +415,21 @@ class OrderDesk:
             if self.duplicate_executions > 0:
                 self.duplicate_executions -= 1
                 copies = 2
+            withheld = self.withhold_commissions > 0
+            if withheld:
+                self.withhold_commissions -= 1
             if self.execution_delay > 0:
                 for _ in range(copies):
                     session.later(self.execution_delay, details)
-                session.later(self.execution_delay, report)
+                if not withheld:
+                    session.later(self.execution_delay, report)
                 self._news(order, with_open=done)
             else:
                 for _ in range(copies):
                     session.event(details)
                 self._news(order, with_open=done)
-                session.event(report)
+                if not withheld:
+                    session.event(report)
         self._changed(spec)
         if done:
             self._release_children(order)
@@ -553,6 +575,8 @@ class OrderDesk:
 
     def _oca(self, order: TwsOrder, quantity: Decimal) -> None:
         """One fill in an OCA group cancels the others (``ocaType`` 1) or reduces each by what filled."""
+        group = (order.client_id, order.oca_group)
+        self.oca_filled[group] = self.oca_filled.get(group, ZERO) + quantity
         for other in list(self.orders.values()):
             if other is order or other.done or other.oca_group != order.oca_group:
                 continue
