@@ -88,6 +88,7 @@ FARMS = (
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
 NOT_SUBSCRIBED = "Requested market data is not subscribed."
+ACCOUNT_BATCH = 0.05  # seconds: account figures changed by a burst of fills go out once
 
 
 class FakeTWS(FakeTcpServer):
@@ -115,6 +116,7 @@ class FakeTWS(FakeTcpServer):
         self.race_seconds = 10.0  # ... for this long: fills race them
         self.connections: Counter[int] = Counter()  # API connections made, by client id
         self._serving: set[asyncio.Task[Any]] = set()
+        self._account_due = False
         self._restored: set[int] = set()
         self._handlers: dict[int, Any] = {
             Out.REQ_MKT_DATA: self._req_mkt_data,
@@ -561,19 +563,28 @@ class FakeTWS(FakeTcpServer):
         session.positions = False
 
     def _portfolio_changed(self, spec: ContractSpec) -> None:
-        """A fill moved the account: every subscription hears the new figures."""
+        """A fill moved the account: positions go out at once, the account's figures a moment later (TWS
+        sends account updates in batches, not one per execution)."""
         state = self.account.positions.get(spec.ntlab_symbol)
         quantity = state.quantity if state is not None else Decimal(0)
         avg = (state.avg_cost if state is not None else None) or Decimal(0)
         for session in list(self.sessions.values()):
+            if not session.closed and session.positions:
+                session.send(msg.position(self.account.name, spec, quantity, avg))
+        if not self._account_due:
+            self._account_due = True
+            asyncio.get_running_loop().call_later(ACCOUNT_BATCH, self._push_account)
+
+    def _push_account(self) -> None:
+        self._account_due = False
+        values = self._values()
+        for session in list(self.sessions.values()):
             if session.closed:
                 continue
-            if session.positions:
-                session.send(msg.position(self.account.name, spec, quantity, avg))
             if session.account_updates:
                 self._send_account_values(session)
             for req_id in session.account_multi:
-                for tag, value in self._values().items():
+                for tag, value in values.items():
                     session.send(msg.account_update_multi(req_id, self.account.name, tag, value, "USD"))
             for req_id, wanted in list(session.summaries.items()):
                 self._send_summary(session, req_id, wanted)
