@@ -52,8 +52,8 @@ class Session:
 
     # --- sending ------------------------------------------------------------------------------------------
     def send(self, fields: msg.Fields) -> None:
-        """An answer to a request: straight to the socket."""
-        if not self.closed:
+        """An answer to a request: straight to the socket (not into one already going away)."""
+        if not self.closed and not self.writer.is_closing():
             self.writer.write(frame(fields))
 
     def event(self, fields: msg.Fields) -> None:
@@ -95,7 +95,7 @@ class Session:
             self.writer.transport.abort()
 
     async def _write(self, data: bytes) -> None:
-        if not self.closed:
+        if not self.closed and not self.writer.is_closing():
             self.writer.write(data)
             with contextlib.suppress(ConnectionError):
                 await self.writer.drain()
