@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from ib_async import IB
+from ib_async import IB, MarketOrder, Stock
 
 from ntlab.brokers.ib import IBBroker
 from ntlab.brokers.ib.fake import FakeTWS
@@ -99,6 +99,56 @@ async def test_pacing_error_100_is_retried_after_a_second(
     placed = await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
     await run_until(lambda: om.order(placed.order_id).status is S.FILLED, fake, broker, step=0)
     assert fake.faults.hits["rate_limit"] == 1 and fake.order_refs() == [placed.order_id]
+
+
+async def test_tws_pacing_refuses_a_burst_beyond_it_with_error_100_and_places_none_of_that() -> None:
+    async with FakeTWS(max_rate=50) as fake:
+        client = IB()
+        await client.connectAsync("127.0.0.1", fake.port, clientId=7, timeout=3)
+        client.client.MaxRequests = 0  # ib_async's own throttle off: everything goes at once
+        try:
+            (contract,) = await client.qualifyContractsAsync(Stock("AAPL", "SMART", "USD"))
+            refused: set[int] = set()
+            client.errorEvent += lambda req_id, code, text, c: refused.add(req_id) if code == 100 else None
+            trades = [client.placeOrder(contract, MarketOrder("BUY", 1)) for _ in range(120)]
+            await wait_until(lambda: len(fake.orders) + len(refused) == 120)
+            assert fake.paced == len(refused) > 0
+            assert {t.order.orderId for t in trades} == refused | {o.order_id for o in fake.orders.values()}
+            assert not refused & {o.order_id for o in fake.orders.values()}  # refused: never placed
+        finally:
+            client.disconnect()
+
+
+async def test_orders_refused_for_pacing_are_placed_once_after_all() -> None:
+    """The adapter with its pacing off, a burst beyond TWS's limit: the 100s are retried by the manager."""
+    async with FakeTWS(max_rate=50) as fake:
+        broker = make_broker(fake, max_requests=None)
+        manager = OrderManager(broker, risk=RISK, submit_timeout=3.0, retry_initial=0.01)
+        await manager.start()
+        try:
+            placed = await asyncio.gather(
+                *(manager.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=1)) for _ in range(70))
+            )
+            assert all(p.status in (S.ACCEPTED, S.FILLED) for p in placed)
+            assert fake.paced > 0  # some were refused on the way ...
+            assert sorted(fake.order_refs()) == sorted(p.order_id for p in placed)  # ... and placed once
+            await run_until(
+                lambda: all(manager.order(p.order_id).status is S.FILLED for p in placed), fake, broker
+            )
+            assert_agree(fake, manager)
+        finally:
+            await manager.close()
+            await broker.close()
+
+
+async def test_a_burst_in_a_new_symbol_asks_tws_for_its_contract_once(
+    fake: FakeTWS, om: OrderManager
+) -> None:
+    placed = await asyncio.gather(
+        *(om.place_order(OrderRequest(symbol="NVDA", side="buy", quantity=1)) for _ in range(20))
+    )
+    assert all(p.status in (S.ACCEPTED, S.FILLED) for p in placed)
+    assert fake.received["reqContractDetails"] == 1 and fake.received["placeOrder"] == 20
 
 
 async def test_a_taken_order_id_103_is_retried_with_a_fresh_one(

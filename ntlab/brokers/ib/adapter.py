@@ -113,6 +113,7 @@ class IBBroker:
         self.conn.ib.disconnectedEvent += self._on_disconnected
         self._sink: UpdateSink | None = None
         self._contracts: dict[str, Contract] = {}
+        self._qualifying: dict[str, asyncio.Future[Contract | None]] = {}  # one reqContractDetails per symbol
         self._tickers: dict[str, Ticker] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -216,10 +217,21 @@ class IBBroker:
 
     # --- contracts and quotes -------------------------------------------------------------------------------
     async def contract(self, symbol: str) -> Contract | None:
-        """The qualified IB contract for an ntlab symbol (cached); None when IB has none (error 200)."""
+        """The qualified IB contract for an ntlab symbol (cached); None when IB has none (error 200).
+
+        Callers asking at once share one request: a burst of orders in a new symbol costs one message of
+        TWS's pacing budget, not one per order."""
         known = self._contracts.get(symbol)
         if known is not None:
             return known
+        pending = self._qualifying.get(symbol)
+        if pending is None:
+            pending = asyncio.ensure_future(self._qualify(symbol))
+            self._qualifying[symbol] = pending
+            pending.add_done_callback(lambda _: self._qualifying.pop(symbol, None))
+        return await asyncio.shield(pending)
+
+    async def _qualify(self, symbol: str) -> Contract | None:
         key = contract_key(symbol)
         ib = await self.conn.ready(f"contract for {symbol}")
         wanted = Contract(

@@ -15,7 +15,9 @@ and its news comes after the 1102), ``reset`` cuts the socket, ``stall`` holds t
 processing, the whole connection). Stream faults apply to order news. ``drop_connections`` sends 1100 and
 cuts every socket; a client that comes back hears 1102. IB's own: ``execution_delay`` (execDetails and their
 commission reports late), ``duplicate_executions``, ``withhold_commissions`` (no live commission report), ``reject_next`` (error 201 and friends), ``cancel_races``
-(a cancel waits while the market runs on, so fills race it).
+(a cancel waits while the market runs on, so fills race it). ``max_rate`` is TWS's pacing: what a client
+sends faster than that many messages a second (wall time, a burst of as many allowed) is dropped with
+error 100.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class FakeTWS(FakeTcpServer):
         account: str = ACCOUNT,
         cash: Decimal | int | str = 1_000_000,
         blip: float = 0.3,
+        max_rate: int | None = None,
     ) -> None:
         if engine is None:
             engine = FakeEngine(config=PaperConfig(taker_fee_bps=Decimal(0)), cash=cash)
@@ -112,6 +115,9 @@ class FakeTWS(FakeTcpServer):
         self.sessions: dict[int, Session] = {}
         self.desk = OrderDesk(self.engine, self.catalog, self.account, self._owner, self._portfolio_changed)
         self.blip = blip
+        self.max_rate = max_rate  # TWS's pacing: messages a second a client may send (None: no limit)
+        self.paced = 0  # messages refused with error 100 for pacing
+        self.received: Counter[str] = Counter()  # messages taken, by API name
         self.cancel_races = 0  # the next N cancels wait while the market runs on ...
         self.race_seconds = 10.0  # ... for this long: fills race them
         self.connections: Counter[int] = Counter()  # API connections made, by client id
@@ -277,7 +283,13 @@ class FakeTWS(FakeTcpServer):
         except ValueError:
             log.warning("a message with no message id: %r", fields[:3])
             return None
-        fault = self.faults.take(PROTOCOL, NAMES.get(msg_id, str(msg_id)))
+        if self.max_rate is not None and not session.within_rate(self.max_rate):
+            self.paced += 1  # TWS drops what exceeds its pacing and says so
+            session.send(msg.error(_request_id(msg_id, fields), 100, RATE_EXCEEDED))
+            return None
+        name = NAMES.get(msg_id, str(msg_id))
+        self.received[name] += 1
+        fault = self.faults.take(PROTOCOL, name)
         if fault is not None:
             return self._faulty(session, msg_id, fields, fault)
         return self._handle(session, msg_id, fields)
@@ -633,10 +645,16 @@ def _filter_time(value: str) -> datetime | None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     def make(args: argparse.Namespace) -> FakeTWS:
-        return FakeTWS(host=args.host, port=args.port, cash=args.cash)
+        return FakeTWS(host=args.host, port=args.port, cash=args.cash, max_rate=args.max_rate)
 
     def options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--cash", default="1000000", help="the paper account's starting cash (USD)")
+        parser.add_argument(
+            "--max-rate",
+            type=int,
+            default=None,
+            help="refuse with error 100 what a client sends beyond this many messages a second (TWS: 50)",
+        )
 
     run_fake(
         make,

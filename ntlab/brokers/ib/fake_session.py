@@ -49,6 +49,20 @@ class Session:
         self._held: list[bytes] | None = None
         self._holds = 0
         self.closed = False
+        self._allowance: tuple[float, float] | None = None  # pacing: (messages allowed now, as of when)
+
+    def within_rate(self, limit: int) -> bool:
+        """Whether one more message now keeps within TWS's pacing of ``limit`` messages a second (a bucket of
+        ``limit`` that refills at ``limit`` a second, so a client that keeps under it is never refused for
+        the jitter of the wire); the message is counted if so."""
+        now = asyncio.get_running_loop().time()
+        allowed, then = self._allowance or (float(limit), now)
+        allowed = min(float(limit), allowed + (now - then) * limit)
+        if allowed < 1.0:
+            self._allowance = (allowed, now)
+            return False
+        self._allowance = (allowed - 1.0, now)
+        return True
 
     # --- sending ------------------------------------------------------------------------------------------
     def send(self, fields: msg.Fields) -> None:
