@@ -40,7 +40,7 @@ from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.legs import STOP_LOSS, TAKE_PROFIT
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Account, Fill, Order, Position, Quote
-from ntlab.core.reports import CancelRejected, Filled, OrderUpdate, Rejected, Replaced, ReplaceRejected
+from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
 from ntlab.core.submit import broker_truth
 from ntlab.errors import BrokerError, BrokerTimeout, ConfigError, LiveTradingError, SessionClosed
 
@@ -492,15 +492,11 @@ class AlpacaBroker:
         charged = fees.attribute(await self.activities(fees.FEE_ACTIVITIES, after), fills) if fills else {}
         return [f._replace(fee=charged[f.fill_id]) if f.fill_id in charged else f for f in fills]
 
-    async def book_fees(self, since: datetime | None = None) -> int:
-        """Put the fees Alpaca has posted (after each day's close) on the session's fills: each fill with a
-        fee is reported again with it. Returns how many fills got one."""
-        if self._sink is None:
-            raise BrokerError("book_fees needs a connected session (OrderManager.start)")
-        charged = [f for f in await self.fills_since(since) if f.fee]
-        if charged:
-            await self._sink.handle_order_updates([Filled(f.order_id, f) for f in charged])
-        return len(charged)
+    async def fill_fees(self, since: datetime | None = None) -> dict[str, Decimal]:
+        """The fee Alpaca has posted (after each day's close) for each execution since a time, by ntlab fill
+        id. A fill the session booked before the fee was posted keeps the fee it was booked with; this is
+        where the posted one is read (a session that starts after the posting books fills with it)."""
+        return {f.fill_id: f.fee for f in await self.fills_since(since) if f.fee}
 
     # --- closing positions -----------------------------------------------------------------------------------
     async def close_position(

@@ -253,6 +253,7 @@ class FakeOrders:
             record.legs.append(leg)
         if record.type == "trailing_stop":
             self._trailing.add(record)
+            self.trail(record)
         answer = record.json()
         self._go_live(record)
         self.apply(reports)
@@ -541,9 +542,10 @@ class FakeOrders:
         return made
 
     def _go_live(self, record: Record) -> None:
-        """Alpaca routes what it accepted: ``new`` (an oco's stop-loss with it; a bracket's legs stay held)."""
+        """Alpaca routes what it accepted: ``new`` (an oco's stop-loss with it; a bracket's legs stay held).
+        An opg or cls order stays ``accepted`` until its auction."""
         for order in (record, *record.legs):
-            if order.status in ("pending_new", "accepted"):
+            if order.status == "pending_new":
                 order.status = "new"
                 order.updated_at = self.engine.now()
                 self.emit("new", order, {})
