@@ -69,11 +69,20 @@ class FakeAccount:
         self.coin_fees: dict[str, Decimal] = {}  # coin taken as fees, by symbol: Alpaca holds that much less
         self.asset_overrides: dict[str, dict[str, Any]] = {}
         self.fees_posted = ZERO
+        self._flow = ZERO  # what fills paid and received so far (kept as they come: O(1) per order)
+        self._accrued_usd = ZERO
+        self._posted_usd = ZERO
         orders.on_fill.append(self._charge)
         orders.buying_power = self.buying_power
 
     # --- fees -----------------------------------------------------------------------------------------------
     def _charge(self, record: Record, fill: Fill) -> None:
+        self._flow += (-fill.notional if fill.side is Side.BUY else fill.notional) - fill.fee
+        before = len(self.accrued)
+        self._accrue(record, fill)
+        self._accrued_usd += sum((c.usd for c in self.accrued[before:] if c.coin is None), ZERO)
+
+    def _accrue(self, record: Record, fill: Fill) -> None:
         day = fill.time.astimezone(EXCHANGE_TZ).date().isoformat()  # Alpaca's day is New York's
         if "/" in record.symbol:
             rate = CRYPTO_MAKER if fill.liquidity is Liquidity.MAKER else CRYPTO_TAKER
@@ -126,6 +135,7 @@ class FakeAccount:
             else:
                 usd = sum((c.usd for c in charges), ZERO).quantize(CENT, ROUND_CEILING)
                 activity["net_amount"] = num(-usd)
+                self._posted_usd += usd
                 shares = sum((c.shares for c in charges), ZERO)
                 if shares:
                     activity["qty"] = num(shares)
@@ -133,18 +143,19 @@ class FakeAccount:
             self.posted.append(activity)
             posted += 1
         self.accrued.clear()
+        self._accrued_usd = ZERO
         return posted
 
     def accrued_usd(self) -> Decimal:
-        return sum((c.usd for c in self.accrued if c.coin is None), ZERO)
+        return self._accrued_usd
 
     # --- balances -------------------------------------------------------------------------------------------
     def cash(self) -> Decimal:
         """The engine's cash (fills, no commission) less the dollar fees, posted or accrued."""
-        return self.engine.cash_balance() - self.fees_posted_usd() - self.accrued_usd()
+        return self.seed_cash + self._flow - self._posted_usd - self._accrued_usd
 
     def fees_posted_usd(self) -> Decimal:
-        return sum((-Decimal(a["net_amount"]) for a in self.posted), ZERO)
+        return self._posted_usd
 
     def holdings(self) -> dict[str, Decimal]:
         """What Alpaca says the account holds: the engine's positions less the coin taken as fees."""
@@ -160,8 +171,8 @@ class FakeAccount:
     def buying_power(self) -> Decimal:
         """Cash less what open buy orders reserve (their limit, or the ask), as Alpaca counts it."""
         reserved = ZERO
-        for record in self.orders.records.values():
-            if record.open and record.side == "buy" and record.status != "held":
+        for record in self.orders.open_records():
+            if record.side == "buy" and record.status != "held":
                 left = (record.qty or ZERO) - record.filled_qty
                 if record.notional is not None:
                     reserved += record.notional - record.filled_notional

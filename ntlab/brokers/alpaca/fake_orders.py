@@ -225,6 +225,7 @@ class FakeOrders:
         self._rng = random.Random(seed)
         self._seq = 0
         self._trailing: set[Record] = set()
+        self._live: list[Record] = []
         engine.on_report(self.later)
         engine.on_clock(self._follow)
 
@@ -285,7 +286,13 @@ class FakeOrders:
             mark = stop / (1 - away) if sells else stop / (1 + away)
         record.hwm = mark.quantize(CENT)
 
+    def open_records(self) -> list[Record]:
+        """The orders still open, oldest first (closed ones leave the list the first time it is read)."""
+        self._live = [r for r in self._live if r.open]
+        return self._live
+
     def _keep(self, record: Record) -> None:
+        self._live.append(record)
         self.records[record.id] = record
         self.by_client_id[record.client_order_id] = record
         self.by_key[record.key] = record
