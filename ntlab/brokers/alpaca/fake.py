@@ -339,6 +339,8 @@ class FakeAlpaca(FakeHttpServer):
         amount = abs(held)
         if percentage is not None:
             amount = (amount * percentage / 100).quantize(Decimal("0.000000001"), rounding="ROUND_DOWN")
+            if amount == amount.to_integral_value():
+                amount = amount.quantize(Decimal(1))  # whole shares stay whole: "1500", not "1500.000000000"
         elif qty is not None:
             if qty <= 0:
                 raise invalid("qty must be > 0")
