@@ -35,6 +35,7 @@ from ntlab.errors import AuthenticationError, BrokerTimeout, LiveTradingError
 from .conftest import make_broker, wait_until
 
 NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+KEY, SECRET = "PKGATETESTKEY0000001", "gate-test-secret-value-000000000001"
 
 
 def new_order(order_id: str, **over) -> Order:
@@ -124,12 +125,14 @@ async def test_bad_keys_are_an_authentication_error(fake):
 
 
 def test_live_host_needs_the_gate():
+    # keys as long as real ones: they are registered for redaction, and a one-letter key would mask every
+    # "k" other tests print
     with pytest.raises(LiveTradingError):
-        AlpacaBroker("k", "s", base_url=LIVE_URL)
-    paper = ExecutionConfig(broker="alpaca", broker_api_key="k", broker_secret_key="s")
+        AlpacaBroker(KEY, SECRET, base_url=LIVE_URL)
+    paper = ExecutionConfig(broker="alpaca", broker_api_key=KEY, broker_secret_key=SECRET)
     assert AlpacaBroker.from_config(paper).base_url == PAPER_URL
     half = ExecutionConfig(
-        broker="alpaca", enable_live_trading=True, broker_api_key="k", broker_secret_key="s"
+        broker="alpaca", enable_live_trading=True, broker_api_key=KEY, broker_secret_key=SECRET
     )
     assert AlpacaBroker.from_config(half).base_url == PAPER_URL
     with pytest.raises(LiveTradingError):
@@ -138,8 +141,8 @@ def test_live_host_needs_the_gate():
         broker="alpaca",
         enable_live_trading=True,
         paper_trading=False,
-        broker_api_key="k",
-        broker_secret_key="s",
+        broker_api_key=KEY,
+        broker_secret_key=SECRET,
     )
     broker = AlpacaBroker.from_config(live)
     assert broker.base_url == LIVE_URL and broker.live
