@@ -19,10 +19,16 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from ntlab.brokers.alpaca.transport import PooledTransport
 from ntlab.errors import AuthenticationError, BrokerError, BrokerTimeout, BrokerUnavailable, RateLimited
 
 _JSON = {"Content-Type": "application/json"}
+
+
+def _pooled(connections: int) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport, as many keep-alive connections as requests may be in flight, no retries of
+    its own (whether a request may be sent again is the adapter's call)."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncHTTPTransport(limits=limits, retries=0)
 
 
 class Answer:
@@ -89,7 +95,7 @@ class V20Rest:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             trust_env=False,
-            transport=transport or PooledTransport(max_connections=max_in_flight),
+            transport=transport or _pooled(max_in_flight),
         )
 
     def __repr__(self) -> str:

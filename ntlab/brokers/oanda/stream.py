@@ -106,8 +106,9 @@ class LineStream:
             rest = b""
             chunks = response.aiter_raw()
             while True:
-                try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), self.idle_timeout)
+                try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that meets a chunk
+                    async with asyncio.timeout(self.idle_timeout):
+                        chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     raise _Refused("the server ended the stream") from None
                 except TimeoutError:
