@@ -68,6 +68,7 @@ class OrderRequest(BaseModel):
     allow_duplicate: bool = (
         False  # an identical order within a few seconds is meant: skip the duplicate guard
     )
+    post_only: bool = False  # a limit that only adds liquidity: the venue refuses it rather than let it take
 
     def __init__(self, **data: Any) -> None:
         symbol = data.get("symbol")
@@ -115,6 +116,14 @@ class OrderRequest(BaseModel):
             if price is not None and (not price.is_finite() or price <= 0):
                 raise InvalidOrder(Reason.INVALID_PRICE, f"{name} must be a positive price, got {price}")
         tif = self.time_in_force
+        if self.post_only and (
+            self.order_type is not OrderType.LIMIT or tif in (TimeInForce.IOC, TimeInForce.FOK)
+        ):
+            raise InvalidOrder(
+                Reason.INVALID_FIELD,
+                "post_only is for limit orders that can rest (day or gtc); "
+                f"got a {kind} order with time_in_force={tif.value}",
+            )
         if needs_stop and tif in (TimeInForce.IOC, TimeInForce.FOK):
             raise InvalidOrder(
                 Reason.TIF_NOT_ALLOWED,
