@@ -1,0 +1,224 @@
+"""CcxtBroker against the fake Binance over real HTTP and websockets, through the OrderManager."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from decimal import Decimal
+
+import pytest
+
+from ntlab.brokers.crypto import CcxtBroker
+from ntlab.brokers.crypto.fake import FakeBinance
+from ntlab.config import ExecutionConfig
+from ntlab.core import OrderManager, OrderRequest, OrderStatus
+from ntlab.errors import (
+    AuthenticationError,
+    BrokerUnavailable,
+    InvalidOrder,
+    LiveTradingError,
+    OrderRejected,
+    Reason,
+)
+from tests.crypto import kraken_markets
+from tests.crypto.conftest import make_broker
+
+SYMBOL = "BTC/USDT"
+S = OrderStatus
+
+
+def buy(**fields: object) -> OrderRequest:
+    base: dict[str, object] = {
+        "symbol": SYMBOL,
+        "side": "buy",
+        "quantity": Decimal("0.01"),
+        "time_in_force": "gtc",
+    }
+    return OrderRequest(**(base | fields))
+
+
+async def settle(broker: CcxtBroker) -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.03)
+        await broker.wait_idle()
+
+
+async def test_markets_become_the_managers_instruments(fake: FakeBinance, broker: CcxtBroker) -> None:
+    async with OrderManager(broker) as om:
+        btc = om.instruments.get(SYMBOL)
+        assert btc is not None
+        assert (btc.tick_size, btc.lot_size, btc.min_notional) == (
+            Decimal("0.01"),
+            Decimal("0.00001"),
+            Decimal(5),
+        )
+        with pytest.raises(InvalidOrder) as small:  # 0.00005 BTC is about 3 USDT: under NOTIONAL's 5
+            await om.place_order(buy(quantity=Decimal("0.00005")))
+        assert small.value.reason is Reason.MIN_NOTIONAL
+        with pytest.raises(InvalidOrder) as off_lot:
+            await om.place_order(buy(quantity=Decimal("0.000015")))
+        assert off_lot.value.reason is Reason.INVALID_QUANTITY
+        assert fake.account.orders == {}  # refused before anything was sent
+    assert len(broker.instruments()) == len(fake.listings)
+
+
+async def test_a_market_order_fills_with_its_fee_in_bnb(fake: FakeBinance, broker: CcxtBroker) -> None:
+    async with OrderManager(broker) as om:
+        placed = await om.place_order(buy())
+        await settle(broker)
+        order = om.order(placed.order_id)
+        assert order.status is S.FILLED and order.broker_order_id is not None
+        (fill,) = om.fills()
+        assert fill.fee_currency == "BNB" and fill.fee > 0
+        assert fake.account.orders[int(order.broker_order_id)].client_id == placed.order_id
+        positions = await broker.positions()
+        assert [(p.symbol, p.quantity) for p in positions] == [(SYMBOL, Decimal("0.01"))]
+        account = await broker.account()
+        assert account.currency == "USDT" and account.cash < 100_000 < account.equity + 1_000
+
+
+async def test_fees_in_the_asset_received_without_bnb() -> None:
+    async with FakeBinance(balances={"USDT": 100_000}) as fake:
+        broker = make_broker(fake)
+        async with OrderManager(broker) as om:
+            await om.place_order(buy())
+            await om.place_order(buy(side="sell", quantity=Decimal("0.005")))
+            await settle(broker)
+            assert [(f.side, f.fee_currency) for f in om.fills()] == [("buy", "BTC"), ("sell", "USDT")]
+        await broker.close()
+
+
+async def test_post_only_that_would_take_is_refused(fake: FakeBinance, broker: CcxtBroker) -> None:
+    async with OrderManager(broker) as om:
+        quote = await broker.fetch_quote(SYMBOL)
+        assert quote is not None
+        crossing = (quote.ask * Decimal("1.01")).quantize(Decimal("0.01"))
+        with pytest.raises(OrderRejected):
+            await om.place_order(buy(order_type="limit", limit_price=crossing, post_only=True))
+        assert om.orders()[-1].reason_code == Reason.WOULD_TAKE
+        passive = (quote.bid * Decimal("0.99")).quantize(Decimal("0.01"))
+        resting = await om.place_order(buy(order_type="limit", limit_price=passive, post_only=True))
+        assert resting.status is S.ACCEPTED
+        assert next(iter(fake.account.orders.values())).type == "LIMIT_MAKER"
+
+
+async def test_a_refused_connection_provably_did_not_arrive() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/v3"
+    broker = CcxtBroker(
+        "binance", "k", "s", urls={"public": url, "private": url}, rate_limit=False, timeout=1
+    )
+    broker.exchange.set_markets([_btc_market()])  # never connected: the submit itself is what fails
+    from ntlab.core import Order, OrderType, Side, TimeInForce
+
+    now = broker.now()
+    order = Order(
+        order_id="c-1",
+        symbol=SYMBOL,
+        side=Side.BUY,
+        quantity=Decimal("0.01"),
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.GTC,
+        status=S.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
+    with pytest.raises(BrokerUnavailable):
+        await broker.submit_order(order)
+    await broker.close()
+
+
+async def test_polling_where_there_is_no_stream() -> None:
+    fake = await FakeBinance(balances={"USDT": 1_000_000}).start()
+    broker = make_broker(fake, stream=False, poll_interval=0.05)
+    assert broker.streaming == "poll"
+    async with OrderManager(broker) as om:
+        quote = await broker.fetch_quote(SYMBOL)
+        assert quote is not None
+        placed = await om.place_order(buy(quantity=Decimal(5)))  # more than the touch: fills over time
+        for _ in range(60):
+            if om.order(placed.order_id).status is S.FILLED:
+                break
+            await fake.advance(1)
+            await asyncio.sleep(0.06)
+        assert om.order(placed.order_id).status is S.FILLED
+        assert broker.stats["polls"] > 0
+        assert {f.fill_id for f in om.fills()} == {f"{SYMBOL}#{t.trade_id}" for t in fake.account.trades}
+    await broker.close()
+    await fake.stop()
+
+
+async def test_the_same_adapter_loads_a_second_exchange(fake: FakeBinance) -> None:
+    """kraken through ccxt, on the fake's market data in Kraken's spelling: the instruments come out in
+    Kraken's increments from the same adapter code."""
+    runner, url = await kraken_markets.serve(fake)
+    broker = CcxtBroker("kraken", "key", "c2VjcmV0", urls={"public": url, "private": url}, rate_limit=False)
+    try:
+        instruments = {i.symbol: i for i in await broker.load_markets()}
+        btc = instruments[SYMBOL]
+        assert (btc.tick_size, btc.lot_size, btc.min_quantity, btc.min_notional) == (
+            Decimal("0.1"),
+            Decimal("1E-8"),
+            Decimal("0.00005"),
+            Decimal("0.5"),
+        )
+        assert broker.streaming == "watch"  # ccxt pro watches kraken's orders too
+    finally:
+        await broker.close()
+        await runner.cleanup()
+
+
+# --- the gate and secrets ------------------------------------------------------------------------------------
+
+
+async def test_the_sandbox_by_default() -> None:
+    broker = CcxtBroker("binance", "key", "secret")
+    assert broker.exchange.urls["api"]["private"].startswith("https://testnet.binance.vision")
+    assert not broker.live
+    await broker.close()
+
+
+async def test_live_urls_need_the_gate() -> None:
+    live = {"public": "https://api.binance.com/api/v3", "private": "https://api.binance.com/api/v3"}
+    with pytest.raises(LiveTradingError):
+        CcxtBroker("binance", "key", "secret", urls=live)
+    with pytest.raises(LiveTradingError, match="no sandbox"):
+        CcxtBroker("kraken", "key", "secret")
+    gate = ExecutionConfig(enable_live_trading=True, paper_trading=False, broker="crypto")
+    broker = CcxtBroker("binance", "key", "secret", config=gate)
+    assert broker.live and broker.exchange.urls["api"]["private"] == "https://api.binance.com/api/v3"
+    await broker.close()
+
+
+async def test_secrets_never_show(fake: FakeBinance) -> None:
+    secret = "s3cr3t-do-not-show"
+    broker = CcxtBroker("binance", "k-visible", secret, urls=fake.ccxt_urls(), rate_limit=False)
+    assert secret not in repr(broker) and secret not in str(broker)
+    with pytest.raises(AuthenticationError) as refused:
+        async with OrderManager(broker):
+            pass
+    assert secret not in str(refused.value)
+    assert "check the API key" in str(refused.value)
+    await broker.close()
+
+
+def _btc_market() -> dict[str, object]:
+    return {
+        "id": "BTCUSDT",
+        "symbol": SYMBOL,
+        "base": "BTC",
+        "quote": "USDT",
+        "baseId": "BTC",
+        "quoteId": "USDT",
+        "type": "spot",
+        "spot": True,
+        "active": True,
+        "contract": False,
+        "linear": None,
+        "inverse": None,
+        "precision": {"amount": 1e-05, "price": 0.01},
+        "limits": {"amount": {"min": 1e-05}, "cost": {"min": 5}},
+        "info": {"orderTypes": ["LIMIT", "MARKET"]},
+    }
