@@ -46,6 +46,7 @@ class ExecutionConfig(BaseSettings):
     broker_api_key: SecretStr | None = None
     broker_secret_key: SecretStr | None = None
     broker_base_url: str | None = None
+    broker_exchange: str | None = None  # BROKER=crypto: the ccxt exchange id (default binance)
 
     def __init__(self, **values: Any) -> None:
         try:

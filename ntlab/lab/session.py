@@ -185,7 +185,13 @@ class Lab:
             from ntlab.brokers.alpaca import AlpacaBroker
 
             return AlpacaBroker.from_config(self.config)
-        raise ConfigError(f"broker={broker!r} is not known; use 'paper', 'alpaca' or pass a Broker instance")
+        if broker == "crypto":
+            from ntlab.brokers.crypto import CcxtBroker
+
+            return CcxtBroker.from_config(self.config)
+        raise ConfigError(
+            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'crypto' or pass a Broker instance"
+        )
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     @property

@@ -222,3 +222,22 @@ def _btc_market() -> dict[str, object]:
         "limits": {"amount": {"min": 1e-05}, "cost": {"min": 5}},
         "info": {"orderTypes": ["LIMIT", "MARKET"]},
     }
+
+
+async def test_lab_broker_crypto_from_the_environment(
+    fake: FakeBinance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ntlab.lab import Lab
+
+    monkeypatch.setenv("BROKER", "crypto")
+    monkeypatch.setenv("BROKER_API_KEY", fake.api_key)
+    monkeypatch.setenv("BROKER_SECRET_KEY", fake.secret)
+    monkeypatch.setenv("BROKER_BASE_URL", fake.base_url)
+    lab = await asyncio.to_thread(Lab, journal=None)
+    try:
+        assert isinstance(lab.broker, CcxtBroker) and lab.broker.name == "binance" and not lab.live
+        await asyncio.to_thread(lab.buy, SYMBOL, Decimal("0.01"))  # gtc: the crypto default
+        (order,) = lab.manager.orders()
+        assert order.time_in_force == "gtc" and order.status in (S.FILLED, S.ACCEPTED)
+    finally:
+        await asyncio.to_thread(lab.close)

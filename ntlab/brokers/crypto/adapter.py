@@ -147,9 +147,12 @@ class CcxtBroker:
     @classmethod
     def from_config(cls, config: ExecutionConfig, **options: Any) -> CcxtBroker:
         """The adapter ``Lab(broker="crypto")`` builds: BROKER_EXCHANGE (default binance), the keys from
-        BROKER_API_KEY/BROKER_SECRET_KEY, the sandbox unless the live-trading gate is open."""
+        BROKER_API_KEY/BROKER_SECRET_KEY, the sandbox unless the live-trading gate is open; BROKER_BASE_URL
+        points a Binance-family exchange elsewhere (the local fake: ``http://127.0.0.1:8790``)."""
         key, secret = config.require_credentials()
-        exchange = getattr(config, "broker_exchange", None) or "binance"
+        exchange = config.broker_exchange or "binance"
+        if config.broker_base_url and exchange.startswith("binance"):
+            options.setdefault("urls", binance_urls(config.broker_base_url))
         return cls(exchange, key.get_secret_value(), secret, config=config, **options)
 
     def __repr__(self) -> str:
@@ -442,6 +445,17 @@ class CcxtBroker:
             await self._watch.drain()
 
 
+def binance_urls(base_url: str) -> dict[str, Any]:
+    """Binance's spot REST and WebSocket API under one base URL (how the local fake serves them)."""
+    base = base_url.rstrip("/")
+    ws = "ws" + base[4:] if base.startswith("http") else base
+    return {
+        "public": f"{base}/api/v3",
+        "private": f"{base}/api/v3",
+        "ws": {"ws-api": {"spot": f"{ws}/ws-api/v3"}},
+    }
+
+
 def _short(error: BaseException) -> str:
     text = str(error)
     return text if len(text) <= 300 else text[:300] + "..."
@@ -469,4 +483,4 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-__all__ = ["OPTIONS", "CcxtBroker"]
+__all__ = ["OPTIONS", "CcxtBroker", "binance_urls"]

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import WSMsgType, web
 
+from ntlab.brokers.crypto.adapter import binance_urls
 from ntlab.brokers.crypto.fake_account import Account, BinanceError, wall_ms, wire
 from ntlab.brokers.crypto.fake_limits import Limits, WeightMeter
 from ntlab.brokers.crypto.fake_market import TRADABLE, Listing, exchange_info, fillers
@@ -112,12 +113,7 @@ class FakeBinance(FakeHttpServer):
 
     def ccxt_urls(self) -> dict[str, Any]:
         """What to put in a ccxt binance's ``urls["api"]`` (spot REST and the WebSocket API)."""
-        return {
-            "public": self.api_url,
-            "private": self.api_url,
-            "v1": f"{self.base_url}/api/v1",
-            "ws": {"spot": f"ws://{self.host}:{self.port}/ws", "ws-api": {"spot": self.ws_api_url}},
-        }
+        return binance_urls(self.base_url)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> FakeBinance:
