@@ -632,9 +632,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             "--listed", type=int, default=3000, help="symbols in exchangeInfo (a real Binance: ~3000)"
         )
         parser.add_argument("--fees", choices=["bnb", "received"], default="bnb")
+        parser.add_argument("--usdt", default="1000000", help="the account's USDT before any trade")
+        parser.add_argument("--bnb", default="100", help="the account's BNB (commissions are paid in it)")
+        parser.add_argument("--unlimited", action="store_true", help="no weight or order-count limits")
 
     def make(args: argparse.Namespace) -> FakeBinance:
-        return FakeBinance(listed=args.listed, fees=args.fees, host=args.host, port=args.port)
+        return FakeBinance(
+            listed=args.listed,
+            fees=args.fees,
+            balances={"USDT": args.usdt, "BNB": args.bnb},
+            limits=None if args.unlimited else Limits(),
+            host=args.host,
+            port=args.port,
+        )
 
     def banner(fake: Any) -> str:
         return (

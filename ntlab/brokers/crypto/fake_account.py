@@ -166,26 +166,32 @@ class Account:
 
     def __post_init__(self) -> None:
         self._by_engine = {lst.engine_symbol: lst for lst in self.listings.values() if lst.engine_symbol}
+        self._totals: dict[str, Decimal] = dict(self.initial)
+        self._locked: dict[str, Decimal] = {}
+        self._held: dict[int, tuple[str, Decimal]] = {}  # what each open order locks
+        self._open_clients: dict[tuple[str, str], int] = {}  # (symbol, client id) -> open order id
         self.engine.on_report(self._later)
 
-    # --- balances ---------------------------------------------------------------------------------------
+    # --- balances (kept as orders and trades change, so a busy book stays cheap) ------------------------
     def totals(self) -> dict[str, Decimal]:
-        held = dict(self.initial)
-        for trade in self.trades:
-            listing, qty = trade.order.listing, trade.quantity
-            sign = 1 if trade.order.side == "BUY" else -1
-            held[listing.base] = held.get(listing.base, ZERO) + sign * qty
-            held[listing.quote] = held.get(listing.quote, ZERO) - sign * qty * trade.price
-            held[trade.commission_asset] = held.get(trade.commission_asset, ZERO) - trade.commission
-        return held
+        return dict(self._totals)
 
     def locked(self) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = {}
-        for order in self.orders.values():
-            if order.status in OPEN:
-                asset, amount = order.locks()
-                out[asset] = out.get(asset, ZERO) + amount
-        return out
+        return {asset: amount for asset, amount in self._locked.items() if amount}
+
+    def _relock(self, order: BinanceOrder) -> None:
+        """Bring what the order locks (and the open client-id index) in line with its state."""
+        old = self._held.pop(order.order_id, None)
+        if old is not None:
+            self._locked[old[0]] -= old[1]
+        key = (order.listing.symbol, order.client_id)
+        if order.status in OPEN:
+            asset, amount = order.locks()
+            self._held[order.order_id] = (asset, amount)
+            self._locked[asset] = self._locked.get(asset, ZERO) + amount
+            self._open_clients[key] = order.order_id
+        elif self._open_clients.get(key) == order.order_id:
+            del self._open_clients[key]
 
     def balances(self) -> list[dict[str, str]]:
         totals, locked = self.totals(), self.locked()
@@ -200,16 +206,18 @@ class Account:
         ]
 
     def free(self, asset: str) -> Decimal:
-        return self.totals().get(asset, ZERO) - self.locked().get(asset, ZERO)
+        return self._totals.get(asset, ZERO) - self._locked.get(asset, ZERO)
 
     # --- orders -----------------------------------------------------------------------------------------
     def find(self, listing: Listing, order_id: int | None, client_id: str | None) -> BinanceOrder | None:
         if order_id is not None:
             found = self.orders.get(order_id)
             return found if found is not None and found.listing is listing else None
+        open_id = self._open_clients.get((listing.symbol, client_id or ""))
+        if open_id is not None:
+            return self.orders[open_id]
         matches = [o for o in self.orders.values() if o.listing is listing and o.client_id == client_id]
-        open_ones = [o for o in matches if o.status in OPEN]
-        return (open_ones or matches or [None])[-1]
+        return matches[-1] if matches else None
 
     def place(self, listing: Listing, p: dict[str, str], now: int) -> tuple[BinanceOrder, list[Trade]]:
         """Check the order as Binance does (filters, then balance), hand it to the engine, book the answer."""
@@ -222,7 +230,7 @@ class Account:
         quote = self.engine.quote(listing.engine_symbol or "")
         if listing.status != "TRADING" or quote is None:
             raise BinanceError(400, -1013, "Market is closed.")
-        if any(o.client_id == client_id and o.status in OPEN for o in self.orders.values()):
+        if (listing.symbol, client_id) in self._open_clients:
             raise BinanceError(400, -2010, "Duplicate order sent.")
         reference = quote.ask if side == "BUY" else quote.bid
         _check_filters(listing, kind, quantity, price, reference)
@@ -255,6 +263,7 @@ class Account:
             self._next_order -= 1
             raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
         self.orders[order.order_id] = order
+        self._relock(order)
         before = len(self.trades)
         self._apply(order, self.engine.submit(self._engine_order(order)), now, immediate=True)
         return order, self.trades[before:]
@@ -320,6 +329,7 @@ class Account:
                 self._event(order, "REJECTED", now, reject=report.reason)
             if not order.working and isinstance(report, Filled):
                 order.working = True
+            self._relock(order)
 
     def _trade(self, order: BinanceOrder, fill: Fill, now: int) -> None:
         qty, price = fill.quantity, fill.price
@@ -328,6 +338,11 @@ class Account:
         self._next_trade += 1
         trade = Trade(order, self._next_trade, price, qty, commission, asset, now, fill.liquidity == "maker")
         self.trades.append(trade)
+        listing, sign = order.listing, 1 if order.side == "BUY" else -1
+        held = self._totals
+        held[listing.base] = held.get(listing.base, ZERO) + sign * qty
+        held[listing.quote] = held.get(listing.quote, ZERO) - sign * notional
+        held[asset] = held.get(asset, ZERO) - commission
         order.executed += qty
         order.quote_executed += notional
         order.status = "FILLED" if order.executed >= order.quantity else "PARTIALLY_FILLED"
