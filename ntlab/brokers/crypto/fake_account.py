@@ -205,6 +205,13 @@ class Account:
             for a in assets
         ]
 
+    def transfer(self, asset: str, amount: Decimal | int | str) -> None:
+        """Move ``amount`` of ``asset`` into the spot wallet (negative: out of it), as a deposit or a
+        transfer to another wallet would."""
+        change = Decimal(str(amount))
+        self.initial[asset] = self.initial.get(asset, ZERO) + change
+        self._totals[asset] = self._totals.get(asset, ZERO) + change
+
     def free(self, asset: str) -> Decimal:
         return self._totals.get(asset, ZERO) - self._locked.get(asset, ZERO)
 
