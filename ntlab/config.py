@@ -46,6 +46,19 @@ class ExecutionConfig(BaseSettings):
     broker_api_key: SecretStr | None = None
     broker_secret_key: SecretStr | None = None
     broker_base_url: str | None = None
+    # Questrade: the file holding the rotating refresh token (seeded once from QUESTRADE_REFRESH_TOKEN)
+    questrade_token_file: str | None = None
+    questrade_refresh_token: SecretStr | None = None
+    questrade_account: str | None = None
+    questrade_login_url: str | None = None
+    # Lime: the password grant's four credentials, the account, and the hosts (e.g. the local fake)
+    lime_username: str | None = None
+    lime_password: SecretStr | None = None
+    lime_client_id: str | None = None
+    lime_client_secret: SecretStr | None = None
+    lime_account: str | None = None
+    lime_base_url: str | None = None
+    lime_auth_url: str | None = None
     broker_exchange: str | None = None  # BROKER=crypto: the ccxt exchange id (default binance)
 
     def __init__(self, **values: Any) -> None:

@@ -53,9 +53,11 @@ class AlgoProgress:
         self.label = widgets.HTML()
         self.widget = widgets.VBox([self.label, self.filled, self.schedule])
         self._unsubscribe = parent.subscribe(self.update) if follow else None
-        self.update(parent.snapshot())
+        self.snapshot = parent.snapshot()
+        self.update(self.snapshot)
 
     def update(self, snapshot: ParentSnapshot) -> None:
+        self.snapshot = snapshot
         self.filled.value = min(1.0, snapshot.progress)
         self.schedule.value = min(1.0, snapshot.schedule_progress)
         self.filled.bar_style = COLOURS[snapshot.status]
@@ -67,8 +69,28 @@ class AlgoProgress:
             self._unsubscribe = None
         self.widget.close()
 
+    def static_html(self) -> str:
+        """The widget as plain HTML, for saved notebooks and viewers that run no widgets."""
+        s = self.snapshot
+
+        def bar(label: str, value: float, colour: str) -> str:
+            width = round(min(1.0, value) * 100)
+            return (
+                f'<div>{label} <span style="display:inline-block;width:300px;background:#eee">'
+                f'<span style="display:inline-block;width:{width}%;background:{colour}">&nbsp;</span>'
+                f"</span> {value:.0%}</div>"
+            )
+
+        return (
+            f"<div><code>{html.escape(describe(s))}</code>"
+            f"{bar('filled', s.progress, '#4caf50')}{bar('schedule', s.schedule_progress, '#2196f3')}</div>"
+        )
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        data = self.widget._repr_mimebundle_(**kwargs) or {}
+        data["text/plain"] = describe(self.snapshot)
+        data["text/html"] = self.static_html()
+        return data
 
 
 def progress_widget(parent: ParentOrder, *, follow: bool = True) -> AlgoProgress:

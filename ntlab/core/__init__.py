@@ -1,7 +1,7 @@
 """The headless trading core: records, the order state machine, validation, risk, the journal, the manager."""
 
 from ntlab.core.broker import Broker, QuoteSource, SimulatedVenue
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.events import OrderEvent
 from ntlab.core.instruments import AssetKind, Instrument, InstrumentRegistry
 from ntlab.core.journal import Journal, read_events
@@ -40,6 +40,7 @@ __all__ = [
     "Journal",
     "Liquidity",
     "Order",
+    "OrderClass",
     "OrderEvent",
     "OrderManager",
     "OrderRequest",

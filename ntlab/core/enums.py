@@ -20,6 +20,24 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"  # a stop that follows the market by trail_price or trail_percent
+
+
+class OrderClass(StrEnum):
+    """How an order comes with exits (legs) of its own.
+
+    - ``simple``: no legs.
+    - ``bracket``: an entry with a take-profit limit and a stop-loss; both exits go live when the entry
+      fills, and the first of them to fill cancels the other.
+    - ``oto`` (one triggers other): an entry with one exit, live when the entry fills.
+    - ``oco`` (one cancels other): no entry; a take-profit limit (the order itself) and a stop-loss leg,
+      both live at once, the first to fill cancelling the other.
+    """
+
+    SIMPLE = "simple"
+    BRACKET = "bracket"
+    OTO = "oto"
+    OCO = "oco"
 
 
 class TimeInForce(StrEnum):

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ntlab.core.enums import OrderType, Side, TimeInForce
+from ntlab.core.enums import OrderClass, OrderType, Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, classify_symbol
 from ntlab.errors import InvalidOrder, Reason
 
@@ -19,11 +19,17 @@ _FIELD_REASONS = {
     "quantity": Reason.INVALID_QUANTITY,
     "limit_price": Reason.INVALID_PRICE,
     "stop_price": Reason.INVALID_PRICE,
+    "trail_price": Reason.INVALID_PRICE,
+    "trail_percent": Reason.INVALID_PRICE,
+    "take_profit": Reason.INVALID_PRICE,
+    "stop_loss": Reason.INVALID_PRICE,
+    "stop_loss_limit": Reason.INVALID_PRICE,
 }
 _CHOICES = {
     "side": Side,
     "order_type": OrderType,
     "time_in_force": TimeInForce,
+    "order_class": OrderClass,
 }
 
 
@@ -45,6 +51,9 @@ def _denial_from_pydantic(error: ValidationError) -> InvalidOrder:
     return InvalidOrder(reason, message)
 
 
+_LEG_PRICES = ("take_profit", "stop_loss", "stop_loss_limit")
+
+
 class OrderRequest(BaseModel):
     """An order as a caller asks for it. Construction checks everything that needs no market or instrument.
 
@@ -60,7 +69,13 @@ class OrderRequest(BaseModel):
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
+    order_class: OrderClass = OrderClass.SIMPLE
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    stop_loss_limit: Decimal | None = None
     client_order_id: str | None = Field(default=None, max_length=48)
     parent_id: str | None = None
     tag: str | None = None
@@ -78,7 +93,7 @@ class OrderRequest(BaseModel):
                 Reason.INVALID_SYMBOL,
                 f"symbol {symbol!r} has characters outside ASCII; type it with plain letters ({SYMBOL_FORMS})",
             )
-        for key in ("symbol", "side", "order_type", "time_in_force"):
+        for key in ("symbol", "side", "order_type", "time_in_force", "order_class"):
             if isinstance(data.get(key), str):
                 data[key] = data[key].strip().lower() if key != "symbol" else data[key].strip().upper()
         try:
@@ -111,10 +126,11 @@ class OrderRequest(BaseModel):
                 Reason.STOP_PRICE_NOT_ALLOWED,
                 f"a {kind} order takes no stop_price; use order_type='stop' or 'stop_limit'",
             )
-        for name in ("limit_price", "stop_price"):
+        for name in ("limit_price", "stop_price", "trail_price", "trail_percent", *_LEG_PRICES):
             price = getattr(self, name)
             if price is not None and (not price.is_finite() or price <= 0):
                 raise InvalidOrder(Reason.INVALID_PRICE, f"{name} must be a positive price, got {price}")
+        self._check_trail()
         tif = self.time_in_force
         if self.post_only and (
             self.order_type is not OrderType.LIMIT or tif in (TimeInForce.IOC, TimeInForce.FOK)
@@ -124,7 +140,10 @@ class OrderRequest(BaseModel):
                 "post_only is for limit orders that can rest (day or gtc); "
                 f"got a {kind} order with time_in_force={tif.value}",
             )
-        if needs_stop and tif in (TimeInForce.IOC, TimeInForce.FOK):
+        if (needs_stop or self.order_type is OrderType.TRAILING_STOP) and tif in (
+            TimeInForce.IOC,
+            TimeInForce.FOK,
+        ):
             raise InvalidOrder(
                 Reason.TIF_NOT_ALLOWED,
                 f"time_in_force={tif.value} cannot wait for a stop to trigger; use day or gtc",
@@ -136,7 +155,60 @@ class OrderRequest(BaseModel):
             raise InvalidOrder(
                 Reason.TIF_NOT_ALLOWED, f"time_in_force={tif.value} is for market or limit orders only"
             )
+        self._check_legs()
         return self
+
+    def _check_trail(self) -> None:
+        trailing = self.order_type is OrderType.TRAILING_STOP
+        given = [n for n in ("trail_price", "trail_percent") if getattr(self, n) is not None]
+        if trailing and len(given) != 1:
+            raise InvalidOrder(
+                Reason.MISSING_STOP_PRICE,
+                "a trailing_stop order needs exactly one of trail_price (a distance in price) or trail_percent",
+            )
+        if not trailing and given:
+            raise InvalidOrder(
+                Reason.STOP_PRICE_NOT_ALLOWED, f"{given[0]} is for order_type='trailing_stop' only"
+            )
+        if self.trail_percent is not None and self.trail_percent >= 100:
+            raise InvalidOrder(
+                Reason.INVALID_PRICE, f"trail_percent must be under 100, got {self.trail_percent}"
+            )
+
+    def _check_legs(self) -> None:
+        """An order class and its exit prices: the right ones given, on the right side of each other."""
+        kind = self.order_class
+        take, stop = self.take_profit, self.stop_loss
+        if kind is OrderClass.SIMPLE and any(getattr(self, n) is not None for n in _LEG_PRICES):
+            raise InvalidOrder(
+                Reason.INVALID_FIELD,
+                "take_profit / stop_loss come with order_class='bracket', 'oto' or 'oco'",
+            )
+        if self.stop_loss_limit is not None and stop is None:
+            raise InvalidOrder(Reason.MISSING_STOP_PRICE, "stop_loss_limit needs stop_loss (its trigger)")
+        if kind is OrderClass.BRACKET and (take is None or stop is None):
+            raise InvalidOrder(Reason.INVALID_FIELD, "a bracket order needs both take_profit and stop_loss")
+        if kind is OrderClass.OTO and (take is None) == (stop is None):
+            raise InvalidOrder(
+                Reason.INVALID_FIELD, "an oto order needs exactly one of take_profit or stop_loss"
+            )
+        if kind is OrderClass.OCO:
+            if self.order_type is not OrderType.LIMIT or take is not None or stop is None:
+                raise InvalidOrder(
+                    Reason.INVALID_FIELD,
+                    "an oco order is a take-profit limit (order_type='limit', limit_price) with a stop_loss; "
+                    "give those, not take_profit",
+                )
+            take = self.limit_price
+        if kind is not OrderClass.SIMPLE and self.time_in_force not in (TimeInForce.DAY, TimeInForce.GTC):
+            raise InvalidOrder(Reason.TIF_NOT_ALLOWED, f"a {kind.value} order's legs wait: use day or gtc")
+        if take is not None and stop is not None:
+            exit_buys = self.side is Side.SELL if kind is not OrderClass.OCO else self.side is Side.BUY
+            if (take >= stop) if exit_buys else (take <= stop):
+                raise InvalidOrder(
+                    Reason.INVALID_PRICE,
+                    f"the take-profit {take} must be {'under' if exit_buys else 'over'} the stop-loss {stop}",
+                )
 
 
 class ReplaceRequest(BaseModel):

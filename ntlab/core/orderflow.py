@@ -15,15 +15,16 @@ from typing import Any
 
 from ntlab.core.broker import Broker
 from ntlab.core.commands import Batch, Call, Cancel, Command, Place, Replace, Reply, Reports, Send, Sent, Stop
-from ntlab.core.enums import OrderStatus
+from ntlab.core.enums import OrderClass, OrderStatus
 from ntlab.core.events import EventKind, OrderEvent
 from ntlab.core.ids import OrderIds
 from ntlab.core.instruments import InstrumentRegistry
 from ntlab.core.journal import Journal
+from ntlab.core.legs import legs
 from ntlab.core.lifecycle import OrderState, Outcome, ReplaceChange
 from ntlab.core.models import OrderRequest
 from ntlab.core.records import ZERO, Order, OrderResponse
-from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
+from ntlab.core.reports import Cancelled, CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
 from ntlab.core.risk import RiskEngine
 from ntlab.core.session import SessionState, order_record, replace_record, report_record
 from ntlab.core.validation import validate_for_instrument, validate_replace
@@ -143,6 +144,10 @@ class OrderFlow:
         self.risk.accepted(order)  # it counts toward rates, duplicates and exposure from now
         if self.journal is not None:
             self.journal.add("request", order_id, order_record(order))
+        for leg in legs(order):  # sent with the order; recorded now, so the broker's news has a home
+            self.state.add(leg)
+            if self.journal is not None:
+                self.journal.add("request", leg.order_id, order_record(leg))
         batch.sends.append((Place, state, None, reply))
 
     def _open_state(
@@ -217,6 +222,26 @@ class OrderFlow:
             if self.journal is not None:
                 self.journal.add(*report_record(report))
             self._announce(state, outcome, batch)
+            order = state.order
+            if (
+                order.order_class is not OrderClass.SIMPLE
+                and order.status.is_final
+                and not order.filled_quantity
+            ):
+                self._close_unsent_legs(order, batch)
+
+    def _close_unsent_legs(self, entry: Order, batch: Batch) -> None:
+        """Legs the broker never acknowledged close with an entry that ended unfilled: the broker never
+        made them (a rejected bracket, one never sent), or keeps them only until its entry fills."""
+        for leg in legs(entry):
+            state = self.state.orders.get(leg.order_id)
+            if state is None or state.status is not S.PENDING:
+                continue
+            why = f"its entry {entry.order_id} is {entry.status.value}"
+            if entry.status is S.REJECTED:
+                self.apply(Rejected(leg.order_id, entry.updated_at, why, entry.reason_code or ""), batch)
+            else:
+                self.apply(Cancelled(leg.order_id, entry.updated_at, why), batch)
 
     def _announce(self, state: OrderState, outcome: Outcome, batch: Batch) -> None:
         if batch.events is not None and outcome.changed:

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
 
 ZERO = Decimal(0)
 
@@ -72,6 +72,13 @@ class Order(NamedTuple):
     venue: str | None = None
     external: bool = False
     overfilled: bool = False
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    order_class: OrderClass = OrderClass.SIMPLE
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+    stop_loss_limit: Decimal | None = None
+    linked_to: str | None = None  # a leg's entry order (or, for an oco stop-loss, the take-profit order)
     post_only: bool = False
 
     @property

@@ -22,6 +22,10 @@ _KIND_TIFS: dict[AssetKind, frozenset[TimeInForce]] = {
 }
 
 
+# every price an order can carry that the venue takes in ticks (trail_percent is a percentage)
+_PRICES = ("limit_price", "stop_price", "trail_price", "take_profit", "stop_loss", "stop_loss_limit")
+
+
 def _on_step(value: Decimal, step: Decimal, what: str, reason: Reason) -> bool:
     try:
         return (value % step) == 0
@@ -53,7 +57,7 @@ def validate_for_instrument(
             Reason.INVALID_QUANTITY,
             f"{request.symbol} quantities are multiples of {instrument.lot_size}; got {quantity}",
         )
-    for name in ("limit_price", "stop_price"):
+    for name in _PRICES:
         price = getattr(request, name)
         if price is not None and not _on_step(price, instrument.tick_size, name, Reason.INVALID_PRICE):
             below = (price // instrument.tick_size) * instrument.tick_size
@@ -114,6 +118,8 @@ def validate_replace(order: Order, change: ReplaceChange, instruments: Instrumen
         order_type=order.order_type,
         limit_price=change.limit_price if change.limit_price is not None else order.limit_price,
         stop_price=change.stop_price if change.stop_price is not None else order.stop_price,
+        trail_price=order.trail_price,
+        trail_percent=order.trail_percent,
         time_in_force=order.time_in_force,
     )
     validate_for_instrument(request, instruments)

@@ -87,7 +87,7 @@ class Lab:
     """An interactive trading session: ``lab = Lab()``, then ``lab.buy("AAPL", 100)``.
 
     - ``broker``: ``"paper"`` (default; the built-in venue on ``market`` or the seeded sample market),
-      ``"alpaca"``, or any object implementing the Broker protocol. Defaults to ``BROKER`` from the environment.
+      ``"alpaca"``, ``"questrade"``, ``"lime"``, or any object implementing the Broker protocol. Defaults to ``BROKER`` from the environment.
     - ``clock="sim"``: simulated time, deterministic, stepped with ``lab.advance("5min")``.
       ``speed=60`` (or ``clock="realtime"``): the market replays at that speed so resting orders fill as you watch.
     - ``journal``: the session's event log (default ``ntlab-session.sqlite`` in the working directory);
@@ -185,12 +185,20 @@ class Lab:
             from ntlab.brokers.alpaca import AlpacaBroker
 
             return AlpacaBroker.from_config(self.config)
+        if broker == "questrade":
+            from ntlab.brokers.questrade import QuestradeBroker
+
+            return QuestradeBroker.from_config(self.config)
+        if broker == "lime":
+            from ntlab.brokers.lime import LimeBroker
+
+            return LimeBroker.from_config(self.config)
         if broker == "crypto":
             from ntlab.brokers.crypto import CcxtBroker
 
             return CcxtBroker.from_config(self.config)
         raise ConfigError(
-            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'crypto' or pass a Broker instance"
+            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'questrade', 'lime', 'crypto' or pass a Broker instance"
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------------

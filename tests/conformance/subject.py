@@ -33,6 +33,7 @@ class Capabilities:
     restart: bool = True  # the broker remembers orders across sessions (restart and reconcile)
     external_orders: bool = True  # orders can be placed at the broker by another app
     refusal: str | None = "insufficient_funds"  # a refusal the suite can provoke, by its ntlab reason
+    resting_tif: TimeInForce = TimeInForce.GTC  # the time in force of the orders scenarios leave resting
     defaults: dict[str, Any] = field(default_factory=dict)  # request fields every order takes (crypto: gtc)
     notes: dict[str, str] = field(default_factory=dict)  # why a capability is off, for the listing
 

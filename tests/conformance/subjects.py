@@ -15,10 +15,18 @@ from ntlab.brokers.alpaca.fake import FakeAlpaca
 from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.brokers.crypto import CcxtBroker
 from ntlab.brokers.crypto.fake import FakeBinance
+from ntlab.brokers.lime import LimeBroker
+from ntlab.brokers.lime import mapping as lime_mapping
+from ntlab.brokers.lime.fake import ACCOUNT as LIME_ACCOUNT
+from ntlab.brokers.lime.fake import FakeLime
 from ntlab.brokers.paper import PaperBroker
+from ntlab.brokers.questrade import QuestradeBroker
+from ntlab.brokers.questrade.fake import ACCOUNT as QUESTRADE_ACCOUNT
+from ntlab.brokers.questrade.fake import SYMBOL_IDS, FakeQuestrade
 from ntlab.core import Order, OrderManager, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.market import sample_market
 from tests.conformance.subject import Capabilities, Subject
+from tests.conformance.tracing import TRACE_HEADER, TracedQuestrade, TraceTransport
 
 T = OrderType
 TIF = TimeInForce
@@ -180,6 +188,179 @@ class AlpacaSubject:
         return {"quantity": Decimal(10_000_000)}  # more than the account's buying power
 
 
+class QuestradeSubject:
+    """QuestradeBroker against the local fake Questrade (login and API servers) over real HTTP.
+
+    Questrade has no client order id, so the fake cannot say which ntlab order a placement came from; the
+    subject's adapter sends a trace header (``tests.conformance.tracing``) that only the fake reads.
+    """
+
+    name = "questrade"
+    caps = Capabilities(
+        symbol="AAPL",
+        quantity=Decimal(10),
+        big=Decimal(2000),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
+        time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
+        stream=False,
+        refusal="insufficient_funds",
+        notes={
+            "stream": "the adapter polls Questrade (orders and executions); its notification websocket is not used",
+        },
+    )
+
+    def __init__(self, fake: FakeQuestrade, folder: Path) -> None:
+        self.fake = fake
+        self.faults = fake.faults
+        self.token_file = folder / "questrade.token"
+        self.current: QuestradeBroker | None = None
+
+    def broker(self) -> QuestradeBroker:
+        seed = None if self.token_file.exists() else self.fake.tokens.issue()
+        self.current = TracedQuestrade(
+            self.token_file,
+            refresh_token=seed,
+            login_url=self.fake.login_url,
+            poll_interval=None,
+            timeout=1.0,
+            retry_initial=0.01,
+            transport=TraceTransport(),
+        )
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {"submit_timeout": 1.5, "retry_initial": 0.01}
+
+    async def advance(self, seconds: float) -> None:
+        await self.fake.advance(seconds)
+
+    async def settle(self, om: OrderManager) -> None:
+        broker = self.current
+        if broker is not None and broker.account_number is not None and broker._sink is not None:
+            await broker.poll()
+        await asyncio.sleep(0)
+
+    def placed(self) -> list[str]:
+        return [
+            self.fake.traces.get(o["id"], f"questrade-{o['id']}")
+            for o in self.fake.placed_orders()
+            if o["id"] == o["chainId"]  # a replacement is the same order, not a second placement
+        ]
+
+    def fill_ids(self) -> set[str]:
+        return {str(e["id"]) for e in self.fake.executions}
+
+    def positions(self) -> dict[str, Decimal]:
+        return dict(self.fake.engine.positions())
+
+    def drop_stream(self) -> None:
+        raise AssertionError("the Questrade adapter polls; it has no stream")
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        body = {
+            "accountNumber": QUESTRADE_ACCOUNT,
+            "symbolId": SYMBOL_IDS[symbol],
+            "quantity": int(quantity),
+            "orderType": "Market",
+            "timeInForce": "Day",
+            "action": side.capitalize(),
+            "primaryRoute": "AUTO",
+            "secondaryRoute": "AUTO",
+        }
+        _, answer = self.fake.place_body(body)
+        return f"questrade-{answer['orderId']}"
+
+    def refuse(self) -> dict[str, Any]:
+        return {"quantity": Decimal(10_000_000)}  # more than the buying power: HTTP 200 with a code
+
+
+class LimeSubject:
+    """LimeBroker against the local fake Lime (auth server, REST and the account websocket)."""
+
+    name = "lime"
+    caps = Capabilities(
+        symbol="AAPL",
+        quantity=Decimal(10),
+        big=Decimal(2000),
+        order_types=frozenset({T.MARKET, T.LIMIT}),
+        time_in_force=frozenset({TIF.DAY, TIF.IOC, TIF.FOK}),
+        replace=False,
+        resting_tif=TIF.DAY,
+        refusal="insufficient_funds",
+        notes={
+            "replace": "Lime's API has no order replace (cancel and place anew)",
+            "order_types": "Lime takes market and limit orders only (no stops)",
+            "time_in_force": "Lime has day, ext, on-open, on-close, ioc and fok: no gtc",
+        },
+    )
+
+    def __init__(self, fake: FakeLime) -> None:
+        self.fake = fake
+        self.faults = fake.faults
+        self.current: LimeBroker | None = None
+
+    def broker(self) -> LimeBroker:
+        c = self.fake.credentials
+        self.current = LimeBroker(
+            c.username,
+            c.password,
+            c.client_id,
+            c.client_secret,
+            base_url=self.fake.base_url,
+            auth_url=self.fake.auth_url,
+            timeout=1.0,
+            retry_initial=0.01,
+        )
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {"submit_timeout": 1.5, "retry_initial": 0.01}
+
+    async def advance(self, seconds: float) -> None:
+        await self.fake.advance(seconds)
+
+    async def settle(self, om: OrderManager) -> None:
+        broker = self.current
+        for _ in range(400):
+            if broker is None or broker.feed is None or broker.feed.listening.is_set():
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(3):
+            await self.fake.hub.drain()
+            await asyncio.sleep(0.02)
+            if broker is not None:
+                await broker.wait_idle()
+
+    def placed(self) -> list[str]:
+        return [lime_mapping.ntlab_id(r) for r in self.fake.records.values()]
+
+    def fill_ids(self) -> set[str]:
+        return {t["trade_id"] for t in self.fake.trades}
+
+    def positions(self) -> dict[str, Decimal]:
+        return dict(self.fake.engine.positions())
+
+    def drop_stream(self) -> None:
+        self.fake.drop_streams()
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        client_id = f"elsewhere{len(self.fake.records) + 1}"
+        body = {
+            "account_number": LIME_ACCOUNT,
+            "symbol": symbol,
+            "quantity": int(quantity),
+            "side": side,
+            "order_type": "market",
+            "time_in_force": "day",
+            "client_order_id": client_id,
+        }
+        self.fake.place_body(body)
+        return client_id
+
+    def refuse(self) -> dict[str, Any]:
+        return {"quantity": Decimal(10_000_000)}
+
+
 class CryptoSubject:
     """CcxtBroker("binance") on unmodified ccxt against the fake Binance spot: REST and the WebSocket API's
     user data stream (watch_orders / watch_my_trades); BTC/USDT quoted from the sample market's BTC/USD."""
@@ -282,6 +463,29 @@ async def alpaca() -> AsyncIterator[Subject]:
 
 
 @contextlib.asynccontextmanager
+async def questrade() -> AsyncIterator[Subject]:
+    async with FakeQuestrade(cash=10_000_000, trace_header=TRACE_HEADER, rate_limits=False) as fake:
+        with tempfile.TemporaryDirectory() as folder:
+            subject = QuestradeSubject(fake, Path(folder))
+            try:
+                yield subject
+            finally:
+                if subject.current is not None:
+                    await subject.current.close()
+
+
+@contextlib.asynccontextmanager
+async def lime() -> AsyncIterator[Subject]:
+    async with FakeLime(cash=10_000_000) as fake:
+        subject = LimeSubject(fake)
+        try:
+            yield subject
+        finally:
+            if subject.current is not None:
+                await subject.current.close()
+
+
+@contextlib.asynccontextmanager
 async def crypto() -> AsyncIterator[Subject]:
     async with FakeBinance(balances={"USDT": 1_000_000, "BNB": 1_000}) as fake:
         subject = CryptoSubject(fake)
@@ -292,7 +496,7 @@ async def crypto() -> AsyncIterator[Subject]:
                 await subject.current.close()
 
 
-SUBJECTS = {"paper": paper, "alpaca": alpaca, "crypto": crypto}
+SUBJECTS = {"paper": paper, "alpaca": alpaca, "questrade": questrade, "lime": lime, "crypto": crypto}
 """One factory per broker: a context manager that serves its fake and yields its Subject."""
 
 

@@ -132,7 +132,7 @@ async def _resting(subject: Subject, om: OrderManager) -> str:
     fields = {
         "order_type": "limit",
         "limit_price": passive_price(quote.bid, buy=True),
-        "time_in_force": "gtc",
+        "time_in_force": subject.caps.resting_tif.value,
     }
     answer = await om.place_order(request(subject, **fields))
     await subject.settle(om)

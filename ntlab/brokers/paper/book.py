@@ -18,11 +18,14 @@ from decimal import Decimal
 
 import numpy as np
 
+from ntlab.brokers.paper import linked
+from ntlab.brokers.paper.linked import Happened
 from ntlab.brokers.paper.resting import EPS, Resting
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.market.frames import QuoteArrays, TradeArrays
 
 BPS = Decimal(10_000)
+CLOSED = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
 _ZERO = Decimal(0)
 
 
@@ -51,6 +54,13 @@ class VenueOrder:
     seq: int = 0  # time priority on the venue
     fill_count: int = 0
     fees: Decimal = Decimal(0)
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    order_class: OrderClass = OrderClass.SIMPLE
+    linked_to: str | None = None  # a leg's entry (or an oco stop-loss's take-profit)
+    exits: list[VenueOrder] | None = None  # an entry's held legs, working once it has filled
+    oco: list[VenueOrder] | None = None  # the others of its one-cancels-other group
+    held: bool = False  # a leg waiting for its entry to fill
     limit_f: float = field(default=math.nan)
     stop_f: float = field(default=math.nan)
     is_buy: bool = field(init=False)
@@ -61,9 +71,26 @@ class VenueOrder:
             self.limit_f = float(self.limit_price)
         if self.stop_price is not None:
             self.stop_f = float(self.stop_price)
-        self.triggered = self.stop_price is None
+        self.triggered = self.stop_price is None and self.order_type is not OrderType.TRAILING_STOP
         self.is_buy = self.side is Side.BUY
-        self.acts_as_market = self.order_type is OrderType.MARKET or self.order_type is OrderType.STOP
+        self.acts_as_market = self.order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP)
+
+    @property
+    def trailing(self) -> bool:
+        return self.order_type is OrderType.TRAILING_STOP and not self.triggered
+
+    def follow(self, bid: float, ask: float) -> None:
+        """A trailing stop moves its stop with the market: a sell's trails the highest bid since it arrived,
+        a buy's the lowest ask, by ``trail_price`` or ``trail_percent``; it never moves back."""
+        touch = ask if self.is_buy else bid
+        if self.trail_price is not None:
+            stop = touch + float(self.trail_price) if self.is_buy else touch - float(self.trail_price)
+        else:
+            assert self.trail_percent is not None
+            away = float(self.trail_percent) / 100
+            stop = touch * (1 + away) if self.is_buy else touch * (1 - away)
+        if math.isnan(self.stop_f) or (stop < self.stop_f if self.is_buy else stop > self.stop_f):
+            self.stop_f = stop
 
     @property
     def remaining(self) -> Decimal:
@@ -134,6 +161,7 @@ class SymbolBook:
         # The quote in force as Python numbers: read on every order, cheaper than numpy scalars.
         self.bid_t = self.ask_t = 0
         self.bid_sz = self.ask_sz = 0.0
+        self.started = False  # linked orders started working during a walk
 
     def _at(self, qi: int) -> None:
         """Make quote ``qi`` the one in force; nothing has been taken from it yet."""
@@ -166,9 +194,11 @@ class SymbolBook:
         return Decimal(lots) if self.lot_is_one else Decimal(lots) * self.lot
 
     def touches(self, order: VenueOrder) -> bool:
-        """Whether a stop order's trigger is reached at the quote in force."""
+        """Whether a stop order's trigger is reached at the quote in force (a trailing stop's first moves)."""
         if self.qi < 0:
             return False
+        if order.trailing:
+            order.follow(self.bid_t * self.tick_f, self.ask_t * self.tick_f)
         if order.is_buy:
             return self.ask_t * self.tick_f >= order.stop_f - EPS
         return self.bid_t * self.tick_f <= order.stop_f + EPS
@@ -219,19 +249,33 @@ class SymbolBook:
         to_ns: int,
         slippage_bps: Decimal,
         passive_draw: Callable[[], bool],
-    ) -> list[Execution]:
+    ) -> Happened:
         """Walk quotes and trades up to ``to_ns``, matching resting orders in time order."""
-        executions: list[Execution] = []
+        executions: Happened = []
         times_q = self.quotes.time_ns
         times_t = self.trades.time_ns
         q_end = int(np.searchsorted(times_q, to_ns, side="right")) - 1
         t_end = int(np.searchsorted(times_t, to_ns, side="right"))
         self.seen_ns = to_ns
-        if not self.resting:
-            if q_end != self.qi:
-                self._at(q_end)
-            self.ti = t_end
-            return executions
+        while self.resting and self._walk(q_end, t_end, slippage_bps, passive_draw, executions):
+            pass  # linked orders started working on the way: look again from where the walk stopped
+        if q_end != self.qi:
+            self._at(q_end)
+        self.ti = t_end
+        return executions
+
+    def _walk(
+        self,
+        q_end: int,
+        t_end: int,
+        slippage_bps: Decimal,
+        passive_draw: Callable[[], bool],
+        executions: Happened,
+    ) -> bool:
+        """Match the quotes and trades that can touch the orders resting now; stop early (returning True)
+        when orders started working, since the stretches worth looking at were chosen without them."""
+        times_q = self.quotes.time_ns
+        times_t = self.trades.time_ns
         candidates_q = self._relevant_quotes(self.qi + 1, q_end + 1)
         candidates_t = self._relevant_trades(self.ti, t_end)
         iq = it = 0
@@ -243,30 +287,47 @@ class SymbolBook:
                 iq += 1
                 self._at(index)
                 self._on_quote(int(next_q), slippage_bps, executions)  # type: ignore[arg-type]
+                if self.started:  # trades at this quote's time come after it
+                    self.started = False
+                    self.ti = int(np.searchsorted(times_t, next_q, side="left"))
+                    return True
             else:
                 index = int(candidates_t[it])
                 it += 1
                 self._on_trade(index, slippage_bps, passive_draw, executions)
+                if self.started:
+                    self.started = False
+                    qi = int(np.searchsorted(times_q, next_t, side="right")) - 1
+                    if qi != self.qi:
+                        self._at(qi)
+                    self.ti = index + 1
+                    return True
             if not self.resting:
                 break
-        if q_end != self.qi:
-            self._at(q_end)
-        self.ti = t_end
-        return executions
+        return False
 
-    def activate(self, now_ns: int, slippage_bps: Decimal) -> list[Execution]:
+    def activate(self, now_ns: int, slippage_bps: Decimal) -> Happened:
         """Orders whose latency has passed meet the quote in force now, as new arrivals."""
-        executions = []
+        executions: Happened = []
         for order in sorted(self.resting.arriving.values(), key=lambda o: o.seq):
-            if order.active_ns > now_ns:
+            if order.active_ns > now_ns or order.status in CLOSED:
                 continue
             order.arrived = True
             if order.triggered:
                 execution = self.take(order, now_ns, slippage_bps)
                 if execution is not None:
-                    executions.append(execution)
+                    self.executed(order, execution, now_ns, slippage_bps, executions)
             self.resting.refile(order)
+        self.started = False  # what started here meets the next quotes anyway
         return executions
+
+    def executed(
+        self, order: VenueOrder, execution: Execution, now_ns: int, slippage_bps: Decimal, out: Happened
+    ) -> None:
+        """Record an execution; an order with links moves the orders linked to it."""
+        out.append(execution)
+        if order.exits or order.oco:
+            self.started |= linked.after_fill(self, order, now_ns, slippage_bps, out)
 
     def pending_arrivals(self, after_ns: int, until_ns: int) -> list[int]:
         return [o.active_ns for o in self.resting.arriving.values() if after_ns < o.active_ns <= until_ns]
@@ -299,11 +360,11 @@ class SymbolBook:
             mask |= _touch_mask(order, price, price, trade=True)
         return np.flatnonzero(mask) + start
 
-    def _on_quote(self, now_ns: int, slippage_bps: Decimal, executions: list[Execution]) -> None:
+    def _on_quote(self, now_ns: int, slippage_bps: Decimal, executions: Happened) -> None:
         resting = self.resting
         bid, ask = self.bid_t * self.tick_f, self.ask_t * self.tick_f
         for order in resting.at_quote(bid, ask, now_ns):
-            if order.active_ns > now_ns:
+            if order.active_ns > now_ns or order.status in CLOSED:  # closed: by an order linked to it
                 continue
             arriving = not order.arrived
             order.arrived = True
@@ -317,7 +378,7 @@ class SymbolBook:
             else:
                 execution = self._cross(order, now_ns)
             if execution is not None:
-                executions.append(execution)
+                self.executed(order, execution, now_ns, slippage_bps, executions)
             resting.refile(order)
 
     def _cross(self, order: VenueOrder, now_ns: int) -> Execution | None:
@@ -341,14 +402,14 @@ class SymbolBook:
         return execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
 
     def _on_trade(
-        self, index: int, slippage_bps: Decimal, passive_draw: Callable[[], bool], executions: list[Execution]
+        self, index: int, slippage_bps: Decimal, passive_draw: Callable[[], bool], executions: Happened
     ) -> None:
         now_ns = int(self.trades.time_ns[index])
         price = float(self.trades.price[index])
         size = float(self.trades.size[index])
         resting = self.resting
         for order in resting.at_trade(price, now_ns):
-            if order.active_ns > now_ns or size <= 0:
+            if order.active_ns > now_ns or size <= 0 or order.status in CLOSED:
                 continue
             if not order.triggered:
                 hit = price >= order.stop_f - EPS if order.is_buy else price <= order.stop_f + EPS
@@ -369,7 +430,7 @@ class SymbolBook:
                 assert order.limit_price is not None
                 execution = execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
             if execution is not None:
-                executions.append(execution)
+                self.executed(order, execution, now_ns, slippage_bps, executions)
             resting.refile(order)
 
 

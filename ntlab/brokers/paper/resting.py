@@ -3,7 +3,8 @@
 Limit buys are kept highest limit first and limit sells lowest first; buy stops lowest stop first and sell
 stops highest first. A quote can then fill or trigger only a prefix of each list, and whether a stretch of
 quotes can touch anything at all depends on four best prices, not on every order. Orders acting as market
-orders that wait for size, and orders still on their way (latency), are kept apart: there are few of them.
+orders that wait for size, trailing stops (whose stop moves with every quote), and orders still on their way
+(latency) are kept apart: there are few of them, and every quote looks at them.
 
 Whatever touches several orders at once handles them in time priority (the order they arrived in).
 """
@@ -71,6 +72,8 @@ class Resting:
     def _slot(order: VenueOrder) -> tuple[str, float]:
         if not order.arrived:
             return "arriving", 0.0
+        if order.trailing:  # its stop moves with every quote: looked at on every one, like a taker
+            return "takers", 0.0
         if not order.triggered:
             return ("stop_buys", order.stop_f) if order.is_buy else ("stop_sells", -order.stop_f)
         if order.acts_as_market:

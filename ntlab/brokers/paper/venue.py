@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,13 +25,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ntlab.brokers.paper.book import BPS, Execution, SymbolBook, VenueOrder
+from ntlab.brokers.paper import linked
+from ntlab.brokers.paper.book import BPS, CLOSED, Execution, SymbolBook, VenueOrder
 from ntlab.brokers.paper.clock import RealTimeClock, SimClock
 from ntlab.brokers.paper.config import PaperConfig
 from ntlab.brokers.paper.ledger import Ledger
+from ntlab.brokers.paper.linked import Happened, Link
 from ntlab.core import fields
 from ntlab.core.broker import AssetFlags, UpdateSink
-from ntlab.core.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.legs import legs as legs_of
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.positions import PositionState
 from ntlab.core.records import Account, Fill, Order, Position, Quote
@@ -56,6 +60,24 @@ CENT = Decimal("0.01")
 REG_T_INITIAL = Decimal("0.5")  # initial margin on the gross market value of positions, as Reg T asks
 _NO_FEE = Decimal(0)
 TICK_SECONDS = 0.05
+
+
+def _trailing_stop(order: VenueOrder) -> Decimal | None:
+    """Where a trailing stop's stop is now (None before the market has been seen)."""
+    return None if math.isnan(order.stop_f) else Decimal(repr(round(order.stop_f, 10)))
+
+
+def _link(entry: VenueOrder, legs: list[VenueOrder]) -> None:
+    """Tie an order to its legs: a bracket's or oto's exits wait for it and (a bracket's two) cancel each
+    other; an oco order and its stop-loss cancel each other."""
+    if entry.order_class is OrderClass.OCO:
+        group = [entry, *legs]
+    else:
+        entry.exits = legs
+        group = legs
+    if len(group) > 1:
+        for member in group:
+            member.oco = [o for o in group if o is not member]
 
 
 class PaperBroker:
@@ -259,8 +281,11 @@ class PaperBroker:
             updated_ns=now_ns,
             seq=self._order_seq,
         )
+        if order.order_type is OrderType.TRAILING_STOP:
+            venue_order.trail_price, venue_order.trail_percent = order.trail_price, order.trail_percent
         self._orders[order_id] = venue_order
         updates: list[OrderUpdate] = [Accepted(order_id, now, venue_order.broker_order_id)]
+        legs = self._legs(order, venue_order, updates) if order.order_class is not OrderClass.SIMPLE else ()
         tif = venue_order.time_in_force
         if tif is TimeInForce.CLS:
             self._at_close[venue_order.seq] = venue_order
@@ -286,8 +311,42 @@ class PaperBroker:
                     updates.append(Cancelled(order_id, now, why))
                 else:
                     book.resting.add(venue_order)
-        self._write([venue_order], updates)
+        for leg in legs:  # an oco's stop-loss works from the start, unless the take-profit filled at once
+            if not leg.held and leg.status.is_open and leg not in book.resting:
+                self._meet(book, leg, updates, now)
+                if leg.remaining > 0 and leg.status.is_open:
+                    book.resting.add(leg)
+        self._write(self._touched(venue_order, updates) if legs else [venue_order], updates)
         return updates
+
+    def _legs(self, order: Order, entry: VenueOrder, updates: list[OrderUpdate]) -> list[VenueOrder]:
+        """The venue's orders for an order's legs: held exits of an entry, or an oco's stop-loss."""
+        made = []
+        for leg in legs_of(order):
+            self._order_seq += 1
+            venue_leg = VenueOrder(
+                leg.order_id,
+                f"{self.name}-{self._order_seq}",
+                leg.symbol,
+                leg.side,
+                leg.quantity,
+                leg.order_type,
+                leg.time_in_force,
+                leg.limit_price,
+                leg.stop_price,
+                entry.created_ns,
+                entry.active_ns,
+                updated_ns=entry.created_ns,
+                seq=self._order_seq,
+                linked_to=order.order_id,
+                held=order.order_class is not OrderClass.OCO,
+            )
+            self._orders[leg.order_id] = venue_leg
+            updates.append(Accepted(leg.order_id, updates[0].time, venue_leg.broker_order_id))
+            made.append(venue_leg)
+        entry.order_class = order.order_class
+        _link(entry, made)
+        return made
 
     def _meet(
         self,
@@ -301,9 +360,13 @@ class PaperBroker:
         if not order.triggered:
             order.triggered = book.touches(order)
         if order.triggered:
-            execution = book.take(order, self._now_ns, self.config.slippage_bps, all_or_none)
+            slippage = self.config.slippage_bps
+            execution = book.take(order, self._now_ns, slippage, all_or_none)
             if execution is not None:
-                updates.append(self._book_execution(execution, now))
+                happened: Happened = []
+                book.executed(order, execution, self._now_ns, slippage, happened)
+                book.started = False
+                updates.extend(self._report(h, now) for h in happened)
 
     def _close(self, order: VenueOrder, status: OrderStatus, reason: str | None = None) -> None:
         order.status = status
@@ -316,11 +379,21 @@ class PaperBroker:
         if venue_order is None or venue_order.status.is_final:
             state = "unknown to the venue" if venue_order is None else f"already {venue_order.status.value}"
             return [CancelRejected(order.order_id, now, f"cannot cancel: {state}")]
-        self._books[venue_order.symbol].resting.remove(venue_order)
+        book = self._books[venue_order.symbol]
+        book.resting.remove(venue_order)
         self._at_close.pop(venue_order.seq, None)
         self._close(venue_order, OrderStatus.CANCELLED)
         updates: list[OrderUpdate] = [Cancelled(order.order_id, now)]
-        self._write([venue_order], updates)
+        touched = [venue_order]
+        if venue_order.exits or venue_order.oco:
+            happened: Happened = []
+            linked.after_close(
+                book, venue_order, self._now_ns, self.config.slippage_bps, happened, cancelled=True
+            )
+            book.started = False
+            updates.extend(self._report(h, now) for h in happened)
+            touched.extend(h.order for h in happened)
+        self._write(touched, updates)
         return updates
 
     async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
@@ -343,13 +416,24 @@ class PaperBroker:
         updates: list[OrderUpdate] = [
             Replaced(order.order_id, now, change.quantity, change.limit_price, change.stop_price)
         ]
+        if venue_order.exits and change.quantity is not None:
+            happened: Happened = []
+            linked.after_resize(venue_order, self._now_ns, happened)
+            updates.extend(self._report(h, now) for h in happened)
         if resting:
             if venue_order.arrived:
                 self._meet(book, venue_order, updates, now)
             if venue_order.remaining > 0:
                 book.resting.add(venue_order)
-        self._write([venue_order], updates)
+        self._write(self._touched(venue_order, updates), updates)
         return updates
+
+    def _touched(self, order: VenueOrder, updates: Sequence[OrderUpdate]) -> list[VenueOrder]:
+        """The venue orders the reports are about (an order and those linked to it), once each."""
+        found = {order.order_id: order}
+        for update in updates:
+            found.setdefault(update.order_id, self._orders[update.order_id])
+        return list(found.values())
 
     # --- stepping the clock ------------------------------------------------------------------------------
     async def advance(self, step: timedelta | pd.Timedelta | str | float) -> datetime:
@@ -362,7 +446,7 @@ class PaperBroker:
         async with self._stepping:
             if target <= self._now_ns:
                 return self.now()
-            executions: list[Execution] = []
+            executions: Happened = []
             closing: list[OrderUpdate] = []
             crosses_close = self._now_ns < self._close_ns <= target
             match_to = self._close_ns - 1 if crosses_close else target
@@ -384,7 +468,7 @@ class PaperBroker:
             if not executions and not closing and self._ledger is None:
                 return self.now()  # nothing happened and there is no clock to persist
             executions.sort(key=lambda e: e.time_ns)
-            updates = [self._book_execution(e) for e in executions]
+            updates = [self._report(e) for e in executions]
             updates.extend(closing)
             touched = {e.order.order_id: e.order for e in executions}
             touched.update({u.order_id: self._orders[u.order_id] for u in closing})
@@ -397,7 +481,7 @@ class PaperBroker:
         p = self.config.passive_fill_probability
         return p >= 1.0 or bool(self._rng.random() < p)
 
-    def _close_session(self, executions: list[Execution]) -> list[OrderUpdate]:
+    def _close_session(self, executions: Happened) -> list[OrderUpdate]:
         """At the close: market-on-close orders execute at the last quote, day orders expire."""
         close_time = from_ns(self._close_ns)
         at_close = sorted(self._at_close.values(), key=lambda o: o.seq)
@@ -420,6 +504,15 @@ class PaperBroker:
             self._close(order, OrderStatus.EXPIRED, "day order expired at the close")
             order.updated_ns = self._close_ns
             updates.append(Expired(order.order_id, close_time, order.reason))
+        for order in leftovers:
+            if order.exits:  # held exits of an entry that expired: cancelled, or working for what it filled
+                book = self._books[order.symbol]
+                slippage = self.config.slippage_bps
+                happened: Happened = []
+                linked.after_close(
+                    book, order, self._close_ns, slippage, happened, cancelled=False, session_over=True
+                )
+                updates.extend(self._report(h, close_time) for h in happened)
         return updates
 
     async def _tick(self) -> None:
@@ -431,6 +524,19 @@ class PaperBroker:
                 log.exception("paper venue clock step failed; retrying on the next tick")
 
     # --- fills and bookkeeping ---------------------------------------------------------------------------
+    def _report(self, happened: Execution | Link, now: datetime | None = None) -> OrderUpdate:
+        """The report for what the book did: a fill, or what an order linked to another went through."""
+        if type(happened) is Execution:
+            return self._book_execution(happened, now)
+        assert isinstance(happened, Link)
+        order = happened.order
+        when = now if now is not None else from_ns(happened.time_ns)
+        if happened.quantity is not None:
+            return Replaced(order.order_id, when, happened.quantity)
+        if happened.status is OrderStatus.EXPIRED:
+            return Expired(order.order_id, when, happened.reason)
+        return Cancelled(order.order_id, when, happened.reason)
+
     def _book_execution(self, execution: Execution, now: datetime | None = None) -> Filled:
         """Turn what the book executed into a Fill with its fee, and the report that carries it.
 
@@ -461,7 +567,8 @@ class PaperBroker:
             self.name,
         )
         self._fills.append(fill)
-        order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+        if order.status not in CLOSED:  # booked after the close expired the rest, it stays expired
+            order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
         return Filled(order.order_id, fill)
 
     def view(self, order: VenueOrder) -> Order:
@@ -478,13 +585,19 @@ class PaperBroker:
             created_at=created,
             updated_at=updated,
             limit_price=order.limit_price,
-            stop_price=order.stop_price,
+            stop_price=_trailing_stop(order)
+            if order.order_type is OrderType.TRAILING_STOP
+            else order.stop_price,
             filled_quantity=order.filled,
             avg_fill_price=order.notional / order.filled if order.filled else None,
             fees=order.fees,
             broker_order_id=order.broker_order_id,
             reason=order.reason,
             venue=self.name,
+            trail_price=order.trail_price,
+            trail_percent=order.trail_percent,
+            order_class=order.order_class,
+            linked_to=order.linked_to,
         )
 
     def order_views(self) -> list[Order]:
@@ -584,6 +697,9 @@ class PaperBroker:
             "arrived": order.arrived,
             "notional": order.notional,
             "fill_count": order.fill_count,
+            "held": order.held,
+            "exits": [o.order_id for o in order.exits or ()],
+            "oco": [o.order_id for o in order.oco or ()],
         }
 
     def _restore(self, ledger: Ledger) -> None:
@@ -591,6 +707,7 @@ class PaperBroker:
         if now is not None:
             self._now_ns = max(self._now_ns, now)
             self.clock.now_ns = self._now_ns
+        links: list[tuple[VenueOrder, list[str], list[str]]] = []
         for row in sorted(ledger.orders(), key=lambda r: r["seq"]):
             view = fields.decode(Order, row["order"])
             order = VenueOrder(
@@ -613,14 +730,25 @@ class PaperBroker:
                 seq=row["seq"],
                 fill_count=row["fill_count"],
                 fees=view.fees,
+                trail_price=view.trail_price,
+                trail_percent=view.trail_percent,
+                order_class=view.order_class,
+                linked_to=view.linked_to,
+                held=row.get("held", False),
             )
             order.triggered, order.arrived = row["triggered"], row["arrived"]
             self._orders[order.order_id] = order
             self._order_seq = max(self._order_seq, order.seq)
+            links.append((order, row.get("exits", []), row.get("oco", [])))
             book = self._book(order.symbol)
-            if order.status.is_open and book is not None:
+            if order.status.is_open and not order.held and book is not None:
                 if order.time_in_force is TimeInForce.CLS:
                     self._at_close[order.seq] = order
                 else:
                     book.resting.add(order)
+        for order, exits, group in links:  # legs come after their entry: tie them once all are read
+            if exits:
+                order.exits = [self._orders[i] for i in exits]
+            if group:
+                order.oco = [self._orders[i] for i in group]
         self._fills.extend(ledger.fills())
