@@ -241,3 +241,44 @@ async def test_lab_broker_crypto_from_the_environment(
         assert order.time_in_force == "gtc" and order.status in (S.FILLED, S.ACCEPTED)
     finally:
         await asyncio.to_thread(lab.close)
+
+
+async def test_a_trailing_stop_goes_out_as_binance_trailing_delta(
+    fake: FakeBinance, broker: CcxtBroker
+) -> None:
+    async with OrderManager(broker) as om:
+        await om.place_order(buy())
+        trailing = await om.place_order(
+            buy(
+                side="sell",
+                order_type="trailing_stop",
+                trail_percent=Decimal("0.1"),
+                quantity=Decimal("0.01"),
+            )
+        )
+        assert trailing.status is S.ACCEPTED
+        sent = fake.account.orders[int(trailing.broker_order_id or 0)]
+        assert (sent.type, sent.trailing_delta, sent.side) == ("STOP_LOSS", 10, "SELL")
+        for _ in range(200):  # the market moves; a 0.1% pullback from the best bid triggers it
+            if om.order(trailing.order_id).status is S.FILLED:
+                break
+            await fake.advance(5)
+            await settle(broker)
+        assert om.order(trailing.order_id).status is S.FILLED
+
+
+async def test_order_classes_are_refused_before_the_exchange(fake: FakeBinance, broker: CcxtBroker) -> None:
+    async with OrderManager(broker) as om:
+        quote = await broker.fetch_quote(SYMBOL)
+        assert quote is not None
+        with pytest.raises(OrderRejected):
+            await om.place_order(
+                buy(
+                    order_class="bracket",
+                    take_profit=(quote.ask * Decimal("1.05")).quantize(Decimal("0.01")),
+                    stop_loss=(quote.bid * Decimal("0.95")).quantize(Decimal("0.01")),
+                )
+            )
+        entry = next(o for o in om.orders() if o.order_class == "bracket")
+        assert entry.reason_code == Reason.NOT_ALLOWED
+        assert fake.account.orders == {}

@@ -243,3 +243,13 @@ def test_the_fake_runs_from_the_command_line() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_a_trailing_stop_through_ccxt(exchange: Any) -> None:
+    await exchange.create_order(SYMBOL, "market", "buy", 0.01)
+    params = {"trailingPercent": 1, "stopLossOrTakeProfit": "stopLoss"}
+    order = await exchange.create_order(SYMBOL, "market", "sell", 0.01, None, params)
+    assert order["info"]["type"] == "STOP_LOSS" and order["status"] == "open"
+    assert (await exchange.fetch_order(order["id"], SYMBOL))["info"]["trailingDelta"] == 100
+    with pytest.raises(ccxt.BadRequest, match="TRAILING_DELTA"):
+        await exchange.create_order(SYMBOL, "market", "sell", 0.01, None, params | {"trailingPercent": 50})

@@ -31,6 +31,7 @@ from pydantic import SecretStr
 from ntlab.brokers.crypto import mapping
 from ntlab.brokers.crypto.stream import OrderWatch
 from ntlab.core.broker import UpdateSink
+from ntlab.core.enums import OrderClass
 from ntlab.core.instruments import Instrument
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Account, Fill, Order, Position, Quote
@@ -44,6 +45,7 @@ from ntlab.errors import (
     ConfigError,
     LiveTradingError,
     RateLimited,
+    Reason,
 )
 
 if TYPE_CHECKING:
@@ -261,6 +263,16 @@ class CcxtBroker:
     # --- orders ---------------------------------------------------------------------------------------------
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
         """``create_order`` once, ntlab's id as the client order id; errors read off the one table."""
+        if order.order_class is not OrderClass.SIMPLE:
+            return [
+                Rejected(
+                    order.order_id,
+                    self.now(),
+                    f"{order.order_class.value} orders are not in ccxt's unified API; place the entry and its "
+                    "exits as orders of their own",
+                    Reason.NOT_ALLOWED.value,
+                )
+            ]
         kind, side, amount, price, params = mapping.order_params(order)
         self._orders[order.order_id] = order.symbol
         self._symbols.setdefault(order.symbol)

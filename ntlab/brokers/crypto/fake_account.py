@@ -74,6 +74,7 @@ class BinanceOrder:
     quote_executed: Decimal = ZERO
     working: bool = True
     reference: Decimal = ZERO  # what a market buy's lock is priced at
+    trailing_delta: int | None = None  # basis points a trailing STOP_LOSS follows the market by
 
     def locks(self) -> tuple[str, Decimal]:
         """The asset and amount this order holds back while open."""
@@ -106,7 +107,7 @@ class BinanceOrder:
             "workingTime": self.time if self.working else -1,
             "origQuoteOrderQty": wire(ZERO),
             "selfTradePreventionMode": "EXPIRE_MAKER",
-        }
+        } | ({"trailingDelta": self.trailing_delta, "trailingTime": -1} if self.trailing_delta else {})
 
 
 @dataclass
@@ -241,7 +242,15 @@ class Account:
             raise BinanceError(400, -2010, "Duplicate order sent.")
         reference = quote.ask if side == "BUY" else quote.bid
         _check_filters(listing, kind, quantity, price, reference)
-        if kind in ("STOP_LOSS", "STOP_LOSS_LIMIT") and (
+        delta = int(p["trailingDelta"]) if p.get("trailingDelta") else None
+        if delta is not None:
+            if kind != "STOP_LOSS" or stop:
+                raise BinanceError(
+                    400, -1013, "This fake trails STOP_LOSS orders without an activation price only."
+                )
+            if not listing.min_trailing <= delta <= listing.max_trailing:
+                raise BinanceError(400, -1013, "Filter failure: TRAILING_DELTA")
+        elif kind in ("STOP_LOSS", "STOP_LOSS_LIMIT") and (
             (side == "BUY" and stop <= quote.ask) or (side == "SELL" and stop >= quote.bid)
         ):
             raise BinanceError(400, -2010, "Order would trigger immediately.")
@@ -264,6 +273,7 @@ class Account:
             now,
             working=kind not in ("STOP_LOSS", "STOP_LOSS_LIMIT"),
             reference=reference,
+            trailing_delta=delta,
         )
         asset, amount = order.locks()
         if self.free(asset) < amount:
@@ -280,7 +290,7 @@ class Account:
 
     def _engine_order(self, order: BinanceOrder) -> Order:
         when = self.engine.now()
-        kind = ENGINE_TYPE[order.type]
+        kind = OrderType.TRAILING_STOP if order.trailing_delta else ENGINE_TYPE[order.type]
         market_like = order.type in ("MARKET", "STOP_LOSS")
         return Order(
             order_id=str(order.order_id),
@@ -298,6 +308,7 @@ class Account:
             limit_price=order.price if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
             stop_price=order.stop_price if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
             post_only=order.type == "LIMIT_MAKER",
+            trail_percent=Decimal(order.trailing_delta) / 100 if order.trailing_delta else None,
         )
 
     # --- the engine's reports -----------------------------------------------------------------------------

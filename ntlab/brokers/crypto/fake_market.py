@@ -44,6 +44,8 @@ class Listing:
     max_price: Decimal = Decimal("1000000")
     min_notional: Decimal = Decimal("5")
     max_notional: Decimal = Decimal("9000000")
+    min_trailing: int = 10
+    max_trailing: int = 2000
     status: str = "TRADING"
     order_types: list[str] = field(default_factory=lambda: list(ORDER_TYPES))
 
@@ -100,6 +102,13 @@ class Listing:
                     "maxNotional": _wire(self.max_notional),
                     "applyMaxToMarket": False,
                     "avgPriceMins": 5,
+                },
+                {
+                    "filterType": "TRAILING_DELTA",
+                    "minTrailingAboveDelta": self.min_trailing,
+                    "maxTrailingAboveDelta": self.max_trailing,
+                    "minTrailingBelowDelta": self.min_trailing,
+                    "maxTrailingBelowDelta": self.max_trailing,
                 },
                 {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
                 {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},

@@ -42,12 +42,15 @@ ORDER_STATUS: dict[str, OrderStatus] = {
 }
 
 #: ntlab order type -> (ccxt type, whether ``triggerPrice`` is sent). ccxt turns a triggered market or limit
-#: into the exchange's stop type (Binance spot: STOP_LOSS, STOP_LOSS_LIMIT).
+#: into the exchange's stop type (Binance spot: STOP_LOSS, STOP_LOSS_LIMIT); a trailing stop is a market
+#: order with ccxt's ``trailingPercent`` (Binance: STOP_LOSS with a trailingDelta in basis points) or
+#: ``trailingAmount`` (exchanges that trail by a price distance).
 ORDER_TYPE_OUT: dict[OrderType, tuple[str, bool]] = {
     T.MARKET: ("market", False),
     T.LIMIT: ("limit", False),
     T.STOP: ("market", True),
     T.STOP_LIMIT: ("limit", True),
+    T.TRAILING_STOP: ("market", False),
 }
 
 #: (ccxt type, has a trigger price) -> ntlab order type.
@@ -332,6 +335,12 @@ def order_params(order: Order) -> tuple[str, str, float, float | None, dict[str,
     if triggered:
         assert order.stop_price is not None
         params["triggerPrice"] = float(order.stop_price)
+    if order.order_type is T.TRAILING_STOP:
+        params["stopLossOrTakeProfit"] = "stopLoss"  # which way it trails (ccxt binance asks; others ignore)
+        if order.trail_percent is not None:
+            params["trailingPercent"] = float(order.trail_percent)
+        if order.trail_price is not None:
+            params["trailingAmount"] = float(order.trail_price)
     if order.post_only:
         params["postOnly"] = True
     price = float(order.limit_price) if order.limit_price is not None else None
