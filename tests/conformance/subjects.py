@@ -372,10 +372,8 @@ class CryptoSubject:
         big=Decimal(5),
         order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
         time_in_force=frozenset({TIF.GTC, TIF.IOC, TIF.FOK}),
-        replace=False,
         refusal="insufficient_funds",
         defaults={"time_in_force": "gtc"},
-        notes={"replace": "ccxt's edit on Binance spot is cancel-and-new (a new order id); ntlab refuses it"},
     )
 
     def __init__(self, fake: FakeBinance) -> None:

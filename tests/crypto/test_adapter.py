@@ -282,3 +282,43 @@ async def test_order_classes_are_refused_before_the_exchange(fake: FakeBinance, 
         entry = next(o for o in om.orders() if o.order_class == "bracket")
         assert entry.reason_code == Reason.NOT_ALLOWED
         assert fake.account.orders == {}
+
+
+async def _resting(om: OrderManager, broker: CcxtBroker, quantity: str = "0.01") -> tuple[str, Decimal]:
+    quote = await broker.fetch_quote(SYMBOL)
+    assert quote is not None
+    price = (quote.bid * Decimal("0.97")).quantize(Decimal("0.01"))
+    placed = await om.place_order(buy(order_type="limit", limit_price=price, quantity=Decimal(quantity)))
+    return placed.order_id, price
+
+
+async def test_a_replace_is_binance_cancel_replace_and_survives_a_restart(fake: FakeBinance) -> None:
+    broker = make_broker(fake)
+    async with OrderManager(broker) as om:
+        order_id, price = await _resting(om, broker)
+        first = om.order(order_id).broker_order_id
+        await om.replace_order(order_id, quantity=Decimal("0.03"), limit_price=price - 1)
+        await settle(broker)
+        after = om.order(order_id)
+        assert (after.status, after.quantity, after.limit_price) == (S.ACCEPTED, Decimal("0.03"), price - 1)
+        assert after.broker_order_id != first
+        old, new = fake.account.orders[int(first or 0)], fake.account.orders[int(after.broker_order_id or 0)]
+        assert (old.status, new.client_id, new.quantity) == ("CANCELED", f"{order_id}.r1", Decimal("0.03"))
+    await broker.close()
+    restarted = make_broker(fake)  # a new session knows only ntlab's id: it follows .r1 from the original
+    try:
+        found = await restarted.lookup_order(order_id)
+        assert found is not None and found.order_id == order_id and found.status is S.ACCEPTED
+        assert found.broker_order_id == after.broker_order_id
+    finally:
+        await restarted.close()
+
+
+async def test_a_replace_the_exchange_half_does_is_read_back(fake: FakeBinance, broker: CcxtBroker) -> None:
+    """Binance cancels the old order, then refuses the new one (-2021): ntlab's order is cancelled."""
+    async with OrderManager(broker) as om:
+        order_id, _ = await _resting(om, broker)
+        await om.replace_order(order_id, quantity=Decimal(2))  # 2 BTC: more USDT than the account holds
+        await settle(broker)
+        order = om.order(order_id)
+        assert order.status is S.CANCELLED and "refused its replacement" in (order.reason or "")

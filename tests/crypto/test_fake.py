@@ -253,3 +253,14 @@ async def test_a_trailing_stop_through_ccxt(exchange: Any) -> None:
     assert (await exchange.fetch_order(order["id"], SYMBOL))["info"]["trailingDelta"] == 100
     with pytest.raises(ccxt.BadRequest, match="TRAILING_DELTA"):
         await exchange.create_order(SYMBOL, "market", "sell", 0.01, None, params | {"trailingPercent": 50})
+
+
+async def test_edit_order_is_cancel_replace(exchange: Any) -> None:
+    order = await exchange.create_order(SYMBOL, "limit", "buy", 0.01, 50_000, {"clientOrderId": "e-1"})
+    edited = await exchange.edit_order(
+        order["id"], SYMBOL, "limit", "buy", 0.02, 50_001, {"clientOrderId": "e-1.r1"}
+    )
+    assert edited["id"] != order["id"] and edited["clientOrderId"] == "e-1.r1" and edited["amount"] == 0.02
+    assert (await exchange.fetch_order(order["id"], SYMBOL))["status"] == "canceled"
+    with pytest.raises(ccxt.ExchangeError, match="-2022"):  # the old one is gone: nothing done
+        await exchange.edit_order(order["id"], SYMBOL, "limit", "buy", 0.02, 50_002)

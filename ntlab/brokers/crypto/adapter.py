@@ -35,7 +35,7 @@ from ntlab.core.enums import OrderClass
 from ntlab.core.instruments import Instrument
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Account, Fill, Order, Position, Quote
-from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, ReplaceRejected
+from ntlab.core.reports import Cancelled, CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
 from ntlab.core.submit import broker_truth
 from ntlab.errors import (
     AuthenticationError,
@@ -139,6 +139,8 @@ class CcxtBroker:
         self._symbols: dict[str, None] = dict.fromkeys(symbols)
         self._clients: dict[str, str] = {}  # exchange order id -> ntlab (client) id
         self._orders: dict[str, str] = {}  # ntlab id -> symbol
+        self._replacements: dict[str, int] = {}  # ntlab id -> replacements made (cancel-and-new edits)
+        self._superseded: set[str] = set()  # exchange ids an edit cancels: their cancel is not ntlab's
         self._instruments: dict[str, Instrument] = {}
         self._quotes: dict[str, Quote] = {}
         self._offset = timedelta(0)
@@ -254,7 +256,7 @@ class CcxtBroker:
         return None
 
     def _learn(self, raw: dict[str, Any], client_id: str | None = None) -> Order:
-        client = client_id or raw.get("clientOrderId") or str(raw["id"])
+        client = client_id or mapping.ntlab_id(raw.get("clientOrderId") or str(raw["id"]))
         self._clients[str(raw["id"])] = client
         self._orders[client] = raw["symbol"]
         self._symbols.setdefault(raw["symbol"])
@@ -301,20 +303,34 @@ class CcxtBroker:
 
     async def lookup_order(self, order_id: str) -> Order | None:
         """The order by client id, asked of its symbol (or every symbol traded); None only when every one
-        of them says it has no such order."""
+        of them says it has no such order. A cancelled order that was replaced is followed to its latest
+        replacement (``<id>.r1``, ``.r2``...)."""
         self.stats["lookups"] += 1
         known = self._orders.get(order_id)
-        candidates = [known] if known else list(self._symbols)
-        for symbol in candidates:
-            try:
-                raw = await self._call(self.exchange.fetch_order, None, symbol, {"clientOrderId": order_id})
-            except BrokerError as error:
-                if "OrderNotFound" in str(error):
-                    continue
-                raise
-            if raw:
-                return self._learn(raw, order_id)
+        for symbol in [known] if known else list(self._symbols):
+            raw = await self._by_client(order_id, symbol)
+            if raw is None:
+                continue
+            n = 0
+            while mapping.order_status(raw) is mapping.S.CANCELLED:
+                later = await self._by_client(mapping.replacement_id(order_id, n + 1), symbol)
+                if later is None:
+                    break
+                raw, n = later, n + 1
+            self._replacements[order_id] = max(self._replacements.get(order_id, 0), n)
+            return self._learn(raw, order_id)
         return None
+
+    async def _by_client(self, client_id: str, symbol: str) -> dict[str, Any] | None:
+        try:
+            raw: dict[str, Any] | None = await self._call(
+                self.exchange.fetch_order, None, symbol, {"clientOrderId": client_id}
+            )
+        except BrokerError as error:
+            if "OrderNotFound" in str(error):
+                return None
+            raise
+        return raw or None
 
     async def _exchange_id(self, order: Order) -> tuple[str | None, str]:
         if order.broker_order_id:
@@ -341,16 +357,67 @@ class CcxtBroker:
         return []
 
     async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
-        """ccxt's unified edit is a cancel-and-new on most exchanges (a new order id, the queue place lost);
-        ntlab keeps one order per id, so a replace is refused: cancel and place anew."""
-        return [
-            ReplaceRejected(
-                order.order_id,
-                self.now(),
-                f"{self.name} changes an order by cancelling it and placing a new one; cancel "
-                f"{order.order_id} and place the order you want",
-            )
-        ]
+        """ccxt's ``edit_order``: on Binance spot a cancel-and-new (``order/cancelReplace``), so the exchange
+        makes a new order for what is left, under the client id ``<id>.r<n>``; ntlab keeps its one order
+        and records the exchange's new id. When the edit fails, what happened is read back from the
+        exchange rather than guessed from the error: the replacement exists (Replaced), the old order was
+        cancelled and no replacement came (Cancelled), or the old order goes on (ReplaceRejected)."""
+        now = self.now()
+        if not self.exchange.has.get("editOrder"):
+            return [
+                ReplaceRejected(order.order_id, now, f"{self.name} cannot edit orders; cancel and place anew")
+            ]
+        exchange_id, symbol = await self._exchange_id(order)
+        if exchange_id is None:
+            return [ReplaceRejected(order.order_id, now, f"{self.name} has no such order")]
+        n = self._replacements.get(order.order_id, 0) + 1
+        self._replacements[order.order_id] = n
+        client = mapping.replacement_id(order.order_id, n)
+        total = change.quantity if change.quantity is not None else order.quantity
+        target = order._replace(
+            order_id=client,
+            quantity=total - order.filled_quantity,
+            limit_price=change.limit_price if change.limit_price is not None else order.limit_price,
+            stop_price=change.stop_price if change.stop_price is not None else order.stop_price,
+        )
+        kind, side, amount, price, params = mapping.order_params(target)
+        self.stats["requests"] += 1
+        self._superseded.add(exchange_id)  # before sending: the old order's cancel may stream in first
+        try:
+            raw = await self.exchange.edit_order(exchange_id, symbol, kind, side, amount, price, params)
+        except Exception as error:
+            if mapping.error_rule(error) is None:
+                self._superseded.discard(exchange_id)
+                raise
+            outcome = await self._after_failed_edit(order, change, exchange_id, client, error)
+            if isinstance(outcome[0], ReplaceRejected):
+                self._superseded.discard(exchange_id)
+            return outcome
+        new = self._learn(raw, order.order_id)
+        return [self._replaced(order, change, new)]
+
+    def _replaced(self, order: Order, change: ReplaceChange, new: Order) -> Replaced:
+        return Replaced(
+            order.order_id,
+            new.updated_at,
+            change.quantity,
+            change.limit_price,
+            change.stop_price,
+            new.broker_order_id,
+        )
+
+    async def _after_failed_edit(
+        self, order: Order, change: ReplaceChange, exchange_id: str, client: str, error: Exception
+    ) -> list[OrderUpdate]:
+        replacement = await self._by_client(client, order.symbol)
+        if replacement is not None:
+            return [self._replaced(order, change, self._learn(replacement, order.order_id))]
+        old = await self._call(self.exchange.fetch_order, exchange_id, order.symbol)
+        status = mapping.order_status(old)
+        if status is mapping.S.CANCELLED:
+            reason = f"{self.name} cancelled the order but refused its replacement: {_short(error)}"
+            return [Cancelled(order.order_id, self.now(), reason)]
+        return [ReplaceRejected(order.order_id, self.now(), _short(error))]
 
     async def open_orders(self) -> list[Order]:
         """Every open order: across symbols in one call where the exchange allows it, else per symbol."""

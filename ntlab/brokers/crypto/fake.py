@@ -53,6 +53,7 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "depth"): 5,
     ("POST", "order"): 1,
     ("POST", "order/test"): 1,
+    ("POST", "order/cancelReplace"): 1,
     ("DELETE", "order"): 1,
     ("GET", "order"): 4,
     ("GET", "openOrders"): 6,
@@ -188,7 +189,7 @@ class FakeBinance(FakeHttpServer):
         weight = WEIGHTS.get(key, 1)
         if key == ("GET", "openOrders") and "symbol" not in request.query:
             weight = 80
-        ordering = key == ("POST", "order")
+        ordering = key in (("POST", "order"), ("POST", "order/cancelReplace"))
         refused = self.meter.charge(weight, ordering, now_ms=wall_ms())
         if refused is not None:
             return self._headers(_error(refused[0], retry_after=refused[1]), ordering)
@@ -342,7 +343,10 @@ def _check_time(params: dict[str, str], now: int) -> None:
 
 
 def _error(error: BinanceError, retry_after: int | None = None) -> web.StreamResponse:
-    response = web.json_response({"code": error.code, "msg": error.msg}, status=error.status)
+    body: dict[str, Any] = {"code": error.code, "msg": error.msg}
+    if error.data is not None:
+        body["data"] = error.data
+    response = web.json_response(body, status=error.status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -481,6 +485,48 @@ def _test_order(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
     return {}
 
 
+def _cancel_replace(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
+    """``POST /api/v3/order/cancelReplace``: cancel, then place; STOP_ON_FAILURE stops when the cancel fails.
+
+    A failure is HTTP 400 with -2022 (nothing done) or -2021 (cancelled, the new order refused) and both
+    halves' results in ``data``, as Binance answers."""
+    listing = _listing(fake, p)
+    mode = p.get("cancelReplaceMode", "STOP_ON_FAILURE")
+    cancel_id = p.get("cancelOrderId")
+    old = fake.account.find(listing, int(cancel_id) if cancel_id else None, p.get("cancelOrigClientOrderId"))
+    cancel: dict[str, Any]
+    if old is None or old.status not in ("NEW", "PARTIALLY_FILLED"):
+        cancel = {"code": -2011, "msg": "Unknown order sent."}
+        if mode == "STOP_ON_FAILURE":
+            data = {
+                "cancelResult": "FAILURE",
+                "newOrderResult": "NOT_ATTEMPTED",
+                "cancelResponse": cancel,
+                "newOrderResponse": None,
+            }
+            raise BinanceError(400, -2022, "Order cancel-replace failed.", data)
+    else:
+        fake.account.cancel(old, now)
+        cancel = _cancelled(old, {"newClientOrderId": p.get("cancelNewClientOrderId", "")}, now)
+    new = {k: v for k, v in p.items() if not k.startswith("cancel")}
+    try:
+        placed = _new_order(fake, new | {"newOrderRespType": p.get("newOrderRespType", "RESULT")}, now)
+    except BinanceError as error:
+        data = {
+            "cancelResult": "SUCCESS" if old is not None else "FAILURE",
+            "newOrderResult": "FAILURE",
+            "cancelResponse": cancel,
+            "newOrderResponse": {"code": error.code, "msg": error.msg},
+        }
+        raise BinanceError(400, -2021, "Order cancel-replace partially failed.", data) from None
+    return {
+        "cancelResult": "SUCCESS",
+        "newOrderResult": "SUCCESS",
+        "cancelResponse": cancel,
+        "newOrderResponse": placed,
+    }
+
+
 def _order_of(fake: FakeBinance, p: dict[str, str], missing: BinanceError, *, orig: bool = True) -> Any:
     listing = _listing(fake, p)
     order_id = p.get("orderId")
@@ -616,6 +662,7 @@ _HANDLERS = {
     ("GET", "depth"): _depth,
     ("POST", "order"): _new_order,
     ("POST", "order/test"): _test_order,
+    ("POST", "order/cancelReplace"): _cancel_replace,
     ("GET", "order"): _query_order,
     ("DELETE", "order"): _cancel_order,
     ("GET", "openOrders"): _open_orders,

@@ -43,9 +43,9 @@ ENGINE_TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce
 class BinanceError(Exception):
     """An error Binance answers with: HTTP status and the ``{"code", "msg"}`` body."""
 
-    def __init__(self, status: int, code: int, msg: str) -> None:
+    def __init__(self, status: int, code: int, msg: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
+        self.status, self.code, self.msg, self.data = status, code, msg, data
 
 
 def wall_ms() -> int:

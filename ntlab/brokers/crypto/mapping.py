@@ -9,6 +9,7 @@ a lot and commissions all are. Nothing is computed in floats.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -247,6 +248,21 @@ def order_type(raw: Mapping[str, Any]) -> OrderType:
     return ORDER_TYPE_IN.get((raw.get("type") or "limit", triggered), T.LIMIT)
 
 
+def replacement_id(order_id: str, n: int) -> str:
+    """The client order id of the ``n``-th replacement of ntlab order ``order_id`` (a cancel-and-new edit
+    makes a new order at the exchange; its id derives from ntlab's, so any session can map it back)."""
+    return f"{order_id}.r{n}"
+
+
+def ntlab_id(client_order_id: str) -> str:
+    """The ntlab order id behind an exchange client order id (replacements map to their original)."""
+    found = _REPLACEMENT.match(client_order_id)
+    return found.group("base") if found else client_order_id
+
+
+_REPLACEMENT = re.compile(r"^(?P<base>.+)\.r(?P<n>\d+)$")
+
+
 def order(raw: Mapping[str, Any], venue: str, client_id: str | None = None) -> Order:
     """A ccxt order as ntlab's order record; its ntlab id is the client order id."""
     created = ms_time(raw.get("timestamp")) or datetime.now(UTC)
@@ -258,7 +274,7 @@ def order(raw: Mapping[str, Any], venue: str, client_id: str | None = None) -> O
     fee = raw.get("fee") or {}
     status = order_status(raw)
     return Order(
-        order_id=client_id or raw.get("clientOrderId") or str(raw["id"]),
+        order_id=client_id or ntlab_id(raw.get("clientOrderId") or str(raw["id"])),
         symbol=raw["symbol"],
         side=SIDE_IN[raw["side"]],
         quantity=dec(raw.get("amount")) or filled,

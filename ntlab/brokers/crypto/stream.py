@@ -74,14 +74,14 @@ class OrderWatch:
                 asyncio.create_task(self._watch("orders", self.broker.exchange.watch_orders)),
             ]
             recovery = None if first else asyncio.create_task(self._recover(loops))
-            done, pending = await asyncio.wait(loops, return_when=asyncio.FIRST_EXCEPTION)
-            for task in pending:
-                task.cancel()
-            for task in (*done, *pending):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if recovery is not None:
-                recovery.cancel()
+            try:
+                await asyncio.wait(loops, return_when=asyncio.FIRST_EXCEPTION)
+            finally:  # on a failed watch, and on stop(): end both loops and take their errors
+                for task in [*loops, *([recovery] if recovery is not None else [])]:
+                    task.cancel()
+                for task in loops:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
             self.connected.clear()
             first = False
             self.broker.stats["reconnects"] += 1
@@ -138,7 +138,7 @@ class OrderWatch:
             if kind == "orders":
                 for raw in items:
                     if raw.get("clientOrderId"):
-                        broker._clients[str(raw["id"])] = raw["clientOrderId"]
+                        broker._clients[str(raw["id"])] = mapping.ntlab_id(raw["clientOrderId"])
         reports: list[OrderUpdate] = []
         for kind, items in batch:
             for raw in items:
@@ -147,10 +147,14 @@ class OrderWatch:
                     if client is not None:
                         reports.append(Filled(client, mapping.fill(raw, client, broker.name)))
                     continue
-                client = broker._clients.get(str(raw["id"])) or raw.get("clientOrderId")
+                client = broker._clients.get(str(raw["id"]))
+                if client is None and raw.get("clientOrderId"):
+                    client = mapping.ntlab_id(raw["clientOrderId"])
                 if client is None or raw.get("symbol") is None:
                     continue
                 broker._orders.setdefault(client, raw["symbol"])
+                if str(raw["id"]) in broker._superseded:
+                    continue  # an edit's cancel of the old order: the edit's answer says what happened
                 report = mapping.order_report(raw, client, broker.name)
                 if report is not None:
                     reports.append(report)
