@@ -322,3 +322,14 @@ async def test_a_replace_the_exchange_half_does_is_read_back(fake: FakeBinance, 
         await settle(broker)
         order = om.order(order_id)
         assert order.status is S.CANCELLED and "refused its replacement" in (order.reason or "")
+
+
+async def test_exchange_ids() -> None:
+    from ntlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no exchange"):
+        CcxtBroker("nosuchexchange", "k", "s")
+    url = "http://127.0.0.1:9/api"
+    rest_only = CcxtBroker("bigone", "k", "s", urls={"public": url, "private": url})  # no ccxt pro
+    assert rest_only.streaming == "poll"
+    await rest_only.close()

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxtpro
 from pydantic import SecretStr
 
@@ -88,13 +89,12 @@ class CcxtBroker:
         timeout: float = 10.0,
         rate_limit: bool = True,
     ) -> None:
-        if exchange_id not in ccxtpro.exchanges and not hasattr(ccxtpro, exchange_id):
-            raise ConfigError(f"ccxt knows no exchange {exchange_id!r}; see ccxt.exchanges for the ids")
-        klass = getattr(ccxtpro, exchange_id, None)
-        if klass is None:
-            import ccxt.async_support as ccxt_async
-
+        if exchange_id in ccxtpro.exchanges:  # with websockets (watch_orders) where ccxt pro has them
+            klass = getattr(ccxtpro, exchange_id)
+        elif exchange_id in ccxt_async.exchanges:
             klass = getattr(ccxt_async, exchange_id)
+        else:
+            raise ConfigError(f"ccxt knows no exchange {exchange_id!r}; see ccxt.exchanges for the ids")
         self._secret = secret if isinstance(secret, SecretStr) or secret is None else SecretStr(secret)
         self._password = (
             password if isinstance(password, SecretStr) or password is None else SecretStr(password)
