@@ -264,3 +264,17 @@ async def test_edit_order_is_cancel_replace(exchange: Any) -> None:
     assert (await exchange.fetch_order(order["id"], SYMBOL))["status"] == "canceled"
     with pytest.raises(ccxt.ExchangeError, match="-2022"):  # the old one is gone: nothing done
         await exchange.edit_order(order["id"], SYMBOL, "limit", "buy", 0.02, 50_002)
+
+
+async def test_a_cancel_streams_its_own_id_in_c_and_the_orders_in_big_c(exchange: Any) -> None:
+    """Binance's executionReport of a cancel names the cancel request in ``c`` and the order in ``C``;
+    ccxt reads ``C`` first, so the streamed order keeps its own client id."""
+    await exchange.load_markets()
+    order = await exchange.create_order(SYMBOL, "limit", "buy", 0.01, 50_000, {"clientOrderId": "cx-1"})
+    watched = asyncio.create_task(exchange.watch_orders())
+    await asyncio.sleep(0.3)
+    cancelled = await exchange.cancel_order(order["id"], SYMBOL, {"newClientOrderId": "my-cancel"})
+    assert (cancelled["clientOrderId"], cancelled["info"]["origClientOrderId"]) == ("my-cancel", "cx-1")
+    got = (await asyncio.wait_for(watched, 5))[-1]
+    assert (got["clientOrderId"], got["status"]) == ("cx-1", "canceled")
+    assert (got["info"]["c"], got["info"]["C"]) == ("my-cancel", "cx-1")

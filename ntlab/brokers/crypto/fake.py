@@ -506,8 +506,8 @@ def _cancel_replace(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
             }
             raise BinanceError(400, -2022, "Order cancel-replace failed.", data)
     else:
-        fake.account.cancel(old, now)
-        cancel = _cancelled(old, {"newClientOrderId": p.get("cancelNewClientOrderId", "")}, now)
+        fake.account.cancel(old, now, p.get("cancelNewClientOrderId", ""))
+        cancel = _cancelled(old, now)
     new = {k: v for k, v in p.items() if not k.startswith("cancel")}
     try:
         placed = _new_order(fake, new | {"newOrderRespType": p.get("newOrderRespType", "RESULT")}, now)
@@ -549,18 +549,18 @@ def _cancel_order(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
     order = _order_of(fake, p, BinanceError(400, -2011, "Unknown order sent."))
     if order.status not in ("NEW", "PARTIALLY_FILLED"):
         raise BinanceError(400, -2011, "Unknown order sent.")
-    fake.account.cancel(order, now)
-    return _cancelled(order, p, now)
+    fake.account.cancel(order, now, p.get("newClientOrderId", ""))
+    return _cancelled(order, now)
 
 
-def _cancelled(order: Any, p: dict[str, str], now: int) -> dict[str, Any]:
+def _cancelled(order: Any, now: int) -> dict[str, Any]:
     view = order.view()
     return {
         "symbol": view["symbol"],
         "origClientOrderId": order.client_id,
         "orderId": order.order_id,
         "orderListId": -1,
-        "clientOrderId": p.get("newClientOrderId") or f"cancel{order.order_id}",
+        "clientOrderId": order.cancel_id,
         "transactTime": now,
         "price": view["price"],
         "origQty": view["origQty"],
@@ -589,8 +589,8 @@ def _cancel_open_orders(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
     out = []
     for order in list(fake.account.orders.values()):
         if order.listing is listing and order.status in ("NEW", "PARTIALLY_FILLED"):
-            fake.account.cancel(order, now)
-            out.append(_cancelled(order, p, now))
+            fake.account.cancel(order, now, p.get("newClientOrderId", ""))
+            out.append(_cancelled(order, now))
     if not out:
         raise BinanceError(400, -2011, "Unknown order sent.")
     return out

@@ -75,6 +75,7 @@ class BinanceOrder:
     working: bool = True
     reference: Decimal = ZERO  # what a market buy's lock is priced at
     trailing_delta: int | None = None  # basis points a trailing STOP_LOSS follows the market by
+    cancel_id: str = ""  # the client id of the request that cancelled it (Binance's ``c`` on that event)
 
     def locks(self) -> tuple[str, Decimal]:
         """The asset and amount this order holds back while open."""
@@ -285,7 +286,10 @@ class Account:
         self._apply(order, self.engine.submit(self._engine_order(order)), now, immediate=True)
         return order, self.trades[before:]
 
-    def cancel(self, order: BinanceOrder, now: int) -> None:
+    def cancel(self, order: BinanceOrder, now: int, request_id: str = "") -> None:
+        """Cancel an open order; ``request_id`` is the cancel's own ``newClientOrderId`` (generated if
+        empty), which its CANCELED report carries in ``c`` beside the order's own id in ``C``."""
+        order.cancel_id = request_id or f"cancel{order.order_id}"
         self._apply(order, self.engine.cancel(str(order.order_id)), now, immediate=True, requested=True)
 
     def _engine_order(self, order: BinanceOrder) -> Order:
@@ -392,7 +396,8 @@ class Account:
                 "e": "executionReport",
                 "E": now,
                 "s": order.listing.symbol,
-                "c": order.client_id,
+                # a cancel's report carries the cancel request's own id in c and the order's in C
+                "c": order.cancel_id if execution == "CANCELED" else order.client_id,
                 "S": order.side,
                 "o": order.type,
                 "f": order.time_in_force or "GTC",
