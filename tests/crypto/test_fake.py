@@ -17,7 +17,8 @@ import aiohttp
 import ccxt.async_support as ccxt
 import pytest
 
-from ntlab.brokers.crypto.fake import FakeBinance
+from ntlab.brokers.crypto.fake import _HANDLERS, WEIGHTS, FakeBinance
+from ntlab.brokers.crypto.fake_account import ENGINE_TYPE
 from ntlab.brokers.crypto.fake_limits import Limits
 from tests.crypto.conftest import plain_ccxt
 
@@ -278,3 +279,50 @@ async def test_a_cancel_streams_its_own_id_in_c_and_the_orders_in_big_c(exchange
     got = (await asyncio.wait_for(watched, 5))[-1]
     assert (got["clientOrderId"], got["status"]) == ("cx-1", "canceled")
     assert (got["info"]["c"], got["info"]["C"]) == ("my-cancel", "cx-1")
+
+
+@pytest.mark.parametrize(("route", "weight"), sorted(WEIGHTS.items()))
+async def test_each_endpoint_charges_its_weight(
+    fake: FakeBinance, route: tuple[str, str], weight: int
+) -> None:
+    """Weight is charged on arrival, before the signature is read (as Binance counts refused calls too)."""
+    method, path = route
+    query = "symbol=BTCUSDT" if path == "openOrders" else ""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method, f"{fake.api_url}/{path}?{query}", headers={"X-MBX-APIKEY": fake.api_key}
+        ) as response,
+    ):
+        assert int(response.headers["X-MBX-USED-WEIGHT-1M"]) == weight
+
+
+async def test_every_endpoint_has_a_weight_and_open_orders_across_symbols_costs_80(fake: FakeBinance) -> None:
+    assert set(WEIGHTS) == set(_HANDLERS)
+    _, _, headers = await get(fake, "openOrders", signed(fake, {"timestamp": int(time.time() * 1000)}))
+    assert int(headers["X-MBX-USED-WEIGHT-1M"]) == 80
+
+
+CCXT_ORDERS: dict[str, tuple[str, str, float, dict[str, Any]]] = {  # Binance type -> ccxt's call for it
+    "MARKET": ("market", "buy", 0.0, {}),
+    "LIMIT": ("limit", "buy", 0.97, {}),
+    "LIMIT_MAKER": ("limit", "buy", 0.97, {"postOnly": True}),
+    "STOP_LOSS": ("market", "sell", 0.0, {"triggerPrice": 0.9}),
+    "STOP_LOSS_LIMIT": ("limit", "sell", 0.89, {"triggerPrice": 0.9}),
+}
+
+
+@pytest.mark.parametrize(("binance_type", "engine_type"), sorted(ENGINE_TYPE.items()))
+async def test_each_binance_order_type_reaches_the_engine_as_its_row(
+    fake: FakeBinance, exchange: Any, binance_type: str, engine_type: Any
+) -> None:
+    await exchange.create_order(SYMBOL, "market", "buy", 0.02)  # BTC to sell stops with
+    bid = (await exchange.fetch_ticker(SYMBOL))["bid"]
+    kind, side, at, params = CCXT_ORDERS[binance_type]
+    if "triggerPrice" in params:
+        params = params | {"triggerPrice": round(bid * params["triggerPrice"], 2)}
+    price = round(bid * at, 2) if at else None
+    placed = await exchange.create_order(SYMBOL, kind, side, 0.01, price, params)
+    assert placed["info"]["type"] == binance_type
+    engine_order = fake.engine.order(placed["id"])
+    assert engine_order is not None and engine_order.order_type is engine_type

@@ -233,3 +233,16 @@ def _order(**fields: object) -> Order:
         "updated_at": now,
     }
     return Order(**(base | fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("theirs", "ours"), sorted(mapping.SIDE_IN.items()))
+def test_sides_in(theirs: str, ours: Side) -> None:
+    assert mapping.order(raw_order(side=theirs), "binance").side is ours
+    trade = {"id": "1", "symbol": "BTC/USDT", "side": theirs, "amount": 0.01, "price": 1.0, "timestamp": NOW}
+    assert mapping.fill(trade, "c-1", "binance").side is ours
+
+
+@pytest.mark.parametrize(("theirs", "ours"), sorted(mapping.LIQUIDITY_IN.items()))
+def test_liquidity_in(theirs: str, ours: object) -> None:
+    trade = {"id": "1", "symbol": "BTC/USDT", "amount": 0.01, "price": 1.0, "takerOrMaker": theirs}
+    assert mapping.fill(trade, "c-1", "binance", Side.BUY).liquidity is ours
