@@ -333,3 +333,40 @@ async def test_exchange_ids() -> None:
     rest_only = CcxtBroker("bigone", "k", "s", urls={"public": url, "private": url})  # no ccxt pro
     assert rest_only.streaming == "poll"
     await rest_only.close()
+
+
+async def test_markets_are_loaded_once_per_adapter(fake: FakeBinance, broker: CcxtBroker) -> None:
+    async with OrderManager(broker) as om:
+        await broker.load_markets()
+        for _ in range(100):  # a reconnect and its reconciliation do not load them again
+            if fake.drop_streams():
+                break
+            await asyncio.sleep(0.02)
+        for _ in range(100):
+            if broker.stats["reconnects"] and fake.calls[("GET", "openOrders")]:
+                break
+            await asyncio.sleep(0.05)
+        await om.place_order(buy())
+        assert broker.stats["reconnects"] >= 1 and fake.calls[("GET", "openOrders")] >= 1
+        assert fake.calls[("GET", "exchangeInfo")] == 1
+
+
+async def test_polling_backs_off_on_errors_and_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    async with FakeBinance(balances={"USDT": 1_000_000}) as fake:
+        broker = make_broker(fake, stream=False, poll_interval=0.05)
+        async with OrderManager(broker) as om:
+            fake.faults.fail_next(3, 503, method="GET", path="/api/v3/openOrders")
+            with caplog.at_level("WARNING", logger="ntlab.brokers.crypto.stream"):
+                placed = await om.place_order(buy(quantity=Decimal(2)))  # fills over the next quotes
+                for _ in range(100):
+                    if om.order(placed.order_id).status is S.FILLED:
+                        break
+                    await fake.advance(1)
+                    await asyncio.sleep(0.05)
+            waits = [
+                r.getMessage().rsplit("next in ", 1)[1] for r in caplog.records if "poll failed" in r.message
+            ]
+            assert waits == ["0.1s", "0.2s", "0.4s"]  # doubling from poll_interval, then back to it
+            assert om.order(placed.order_id).status is S.FILLED
+            assert {f.fill_id for f in om.fills()} == {f"{SYMBOL}#{t.trade_id}" for t in fake.account.trades}
+        await broker.close()

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import hmac
 import math
+from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -98,6 +99,7 @@ class FakeBinance(FakeHttpServer):
             self.engine, self.listings, {a: Decimal(str(v)) for a, v in start.items()}, fees
         )
         self.meter = WeightMeter(limits)
+        self.calls: Counter[tuple[str, str]] = Counter()  # REST requests that reached each (method, endpoint)
         self.hub = StreamHub(self.faults)
         self._pump: asyncio.Task[None] | None = None
         self._info_cache: bytes | None = None
@@ -186,6 +188,7 @@ class FakeBinance(FakeHttpServer):
         handler = _HANDLERS.get(key)
         if handler is None:
             return _error(BinanceError(404, -1000, f"Unknown endpoint {request.method} {API}/{path}"))
+        self.calls[key] += 1
         weight = WEIGHTS.get(key, 1)
         if key == ("GET", "openOrders") and "symbol" not in request.query:
             weight = 80
