@@ -287,7 +287,7 @@ async def test_each_endpoint_charges_its_weight(
 ) -> None:
     """Weight is charged on arrival, before the signature is read (as Binance counts refused calls too)."""
     method, path = route
-    query = "symbol=BTCUSDT" if path == "openOrders" else ""
+    query = "symbol=BTCUSDT" if path in ("openOrders", "ticker/24hr", "ticker/bookTicker") else ""
     async with (
         aiohttp.ClientSession() as session,
         session.request(
@@ -301,6 +301,8 @@ async def test_every_endpoint_has_a_weight_and_open_orders_across_symbols_costs_
     assert set(WEIGHTS) == set(_HANDLERS)
     _, _, headers = await get(fake, "openOrders", signed(fake, {"timestamp": int(time.time() * 1000)}))
     assert int(headers["X-MBX-USED-WEIGHT-1M"]) == 80
+    _, _, headers = await get(fake, "ticker/24hr")  # every symbol: 80 more
+    assert int(headers["X-MBX-USED-WEIGHT-1M"]) == 160
 
 
 CCXT_ORDERS: dict[str, tuple[str, str, float, dict[str, Any]]] = {  # Binance type -> ccxt's call for it
@@ -326,3 +328,34 @@ async def test_each_binance_order_type_reaches_the_engine_as_its_row(
     assert placed["info"]["type"] == binance_type
     engine_order = fake.engine.order(placed["id"])
     assert engine_order is not None and engine_order.order_type is engine_type
+
+
+async def test_tickers_for_some_or_every_symbol(fake: FakeBinance, exchange: Any) -> None:
+    markets = await exchange.load_markets()
+    halted = next(s for s, m in markets.items() if not m["active"])
+    some = await exchange.fetch_tickers([SYMBOL, halted])
+    assert set(some) == {SYMBOL, halted} and 0 < some[SYMBOL]["bid"] < some[SYMBOL]["ask"]
+    assert exchange.last_response_headers["x-mbx-used-weight-1m"] == str(20 + 2)  # exchangeInfo, 2 symbols
+    every = await exchange.fetch_tickers()
+    assert set(every) == set(markets)
+    books = await exchange.fetch_bids_asks([SYMBOL])
+    assert 0 < books[SYMBOL]["bid"] < books[SYMBOL]["ask"]
+    status, body, _ = await get(fake, "ticker/24hr", "symbols=%5B%22NOPE%22%5D")
+    assert (status, body["code"]) == (400, -1121)
+    status, body, _ = await get(fake, "ticker/bookTicker", "symbols=BTCUSDT")
+    assert (status, body["code"]) == (400, -1100)
+
+
+async def test_the_other_reads_parse_in_ccxt(exchange: Any) -> None:
+    """The reads the adapter makes besides the order calls, and ones a user reaches for."""
+    await exchange.load_markets()
+    assert abs(await exchange.fetch_time() - time.time() * 1000) < 60_000
+    order = await exchange.create_order(SYMBOL, "market", "buy", 0.01)
+    resting = await exchange.create_order(SYMBOL, "limit", "sell", 0.005, 90_000)
+    exchange.options["warnOnFetchOpenOrdersWithoutSymbol"] = False
+    assert [o["id"] for o in await exchange.fetch_open_orders()] == [resting["id"]]  # every symbol: weight 80
+    assert [o["id"] for o in await exchange.fetch_closed_orders(SYMBOL)] == [order["id"]]
+    (trade,) = await exchange.fetch_order_trades(order["id"], SYMBOL)
+    assert trade["order"] == order["id"] and trade["fee"]["currency"] == "BNB"
+    balance = await exchange.fetch_balance()
+    assert balance["used"]["BTC"] == 0.005 and balance["free"]["BTC"] == 0.005

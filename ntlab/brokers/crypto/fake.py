@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -46,7 +46,8 @@ API = "/api/v3"
 WS_API = "/ws-api/v3"
 SUBSCRIBE = "userDataStream.subscribe.signature"
 
-#: Request weight per endpoint (Binance's documented weights; openOrders without a symbol costs 80).
+#: Request weight per endpoint (Binance's documented weights; openOrders without a symbol costs 80, the
+#: tickers for many symbols more: see :func:`_many_weight`).
 WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "exchangeInfo"): 20,
     ("GET", "ticker/24hr"): 2,
@@ -192,6 +193,10 @@ class FakeBinance(FakeHttpServer):
         weight = WEIGHTS.get(key, 1)
         if key == ("GET", "openOrders") and "symbol" not in request.query:
             weight = 80
+        elif key == ("GET", "ticker/24hr"):
+            weight = _many_weight(request.query, 2, lambda n: 2 if n <= 20 else 40 if n <= 100 else 80)
+        elif key == ("GET", "ticker/bookTicker"):
+            weight = _many_weight(request.query, 2, lambda n: 4)
         ordering = key in (("POST", "order"), ("POST", "order/cancelReplace"))
         refused = self.meter.charge(weight, ordering, now_ms=wall_ms())
         if refused is not None:
@@ -395,8 +400,44 @@ def _book(fake: FakeBinance, listing: Listing) -> tuple[Decimal, Decimal, Decima
     return quote.bid, quote.bid_size, quote.ask, quote.ask_size
 
 
+def _many(fake: FakeBinance, p: dict[str, str], one: Any, now: int) -> Any:
+    """A market-data endpoint's three forms: ``symbol`` (one object), ``symbols`` (a JSON array of ids,
+    a list in that order) or neither (every symbol listed)."""
+    if "symbol" in p:
+        if "symbols" in p:
+            raise BinanceError(400, -1106, "Parameter 'symbols' sent when not required.")
+        return one(fake, _listing(fake, p), now)
+    if "symbols" not in p:
+        return [one(fake, listing, now) for listing in fake.listings.values()]
+    try:
+        names = orjson.loads(p["symbols"])
+    except orjson.JSONDecodeError:
+        names = None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise BinanceError(
+            400,
+            -1100,
+            "Illegal characters found in parameter 'symbols'; legal range is a JSON array of symbol names.",
+        )
+    return [one(fake, _listing(fake, {"symbol": name}), now) for name in names]
+
+
+def _many_weight(query: Mapping[str, str], single: int, many: Callable[[int], int]) -> int:
+    """Binance's weight for a ticker call: ``single`` for one symbol, else by how many are asked."""
+    if "symbol" in query:
+        return single
+    try:
+        count = len(orjson.loads(query["symbols"])) if "symbols" in query else 10_000
+    except (orjson.JSONDecodeError, TypeError):
+        count = 1
+    return many(count)
+
+
 def _book_ticker(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
-    listing = _listing(fake, p)
+    return _many(fake, p, _one_book_ticker, now)
+
+
+def _one_book_ticker(fake: FakeBinance, listing: Listing, now: int) -> Any:
     bid, bid_qty, ask, ask_qty = _book(fake, listing)
     return {
         "symbol": listing.symbol,
@@ -408,7 +449,10 @@ def _book_ticker(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
 
 
 def _ticker(fake: FakeBinance, p: dict[str, str], now: int) -> Any:
-    listing = _listing(fake, p)
+    return _many(fake, p, _one_ticker, now)
+
+
+def _one_ticker(fake: FakeBinance, listing: Listing, now: int) -> Any:
     bid, bid_qty, ask, ask_qty = _book(fake, listing)
     last = (bid + ask) / 2 if ask else Decimal(0)
     trades = [t for t in fake.account.trades if t.order.listing is listing]
