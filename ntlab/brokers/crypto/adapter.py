@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -491,14 +492,21 @@ class CcxtBroker:
         positions at their last quote; no margin on a spot account."""
         held = await self.balances()
         quote = next(iter(self._symbols), "BTC/USDT").split("/")[1]
-        cash = held.get(quote, {}).get("total") or mapping.dec(0)
+        cash: Decimal = held.get(quote, {}).get("total") or Decimal(0)
         equity = cash
         for symbol in self._position_symbols(held):
             last = self._quotes.get(symbol) or await self.fetch_quote(symbol)
             if last is not None:
                 equity += held[symbol.split("/")[0]]["total"] * last.mid
         return Account(
-            self.name, quote, cash, equity, held.get(quote, {}).get("free"), None, None, self.now()
+            broker=self.name,
+            currency=quote,
+            cash=cash,
+            equity=equity,
+            buying_power=held.get(quote, {}).get("free"),
+            margin_used=None,
+            day_pnl=None,
+            time=self.now(),
         )
 
     async def fetch_quote(self, symbol: str) -> Quote | None:
@@ -512,8 +520,8 @@ class CcxtBroker:
             time=mapping.ms_time(ticker.get("timestamp")) or self.now(),
             bid=bid,
             ask=ask,
-            bid_size=mapping.dec(ticker.get("bidVolume")) or mapping.dec(0),
-            ask_size=mapping.dec(ticker.get("askVolume")) or mapping.dec(0),
+            bid_size=mapping.dec(ticker.get("bidVolume")) or Decimal(0),
+            ask_size=mapping.dec(ticker.get("askVolume")) or Decimal(0),
         )
         self._quotes[symbol] = quote
         return quote
