@@ -192,15 +192,16 @@ async def test_live_urls_need_the_gate() -> None:
     await broker.close()
 
 
-async def test_secrets_never_show(fake: FakeBinance) -> None:
+async def test_secrets_never_show(fake: FakeBinance, caplog: pytest.LogCaptureFixture) -> None:
     secret = "s3cr3t-do-not-show"
     broker = CcxtBroker("binance", "k-visible", secret, urls=fake.ccxt_urls(), rate_limit=False)
     assert secret not in repr(broker) and secret not in str(broker)
-    with pytest.raises(AuthenticationError) as refused:
+    with caplog.at_level("DEBUG"), pytest.raises(AuthenticationError) as refused:
         async with OrderManager(broker):
             pass
     assert secret not in str(refused.value)
     assert "check the API key" in str(refused.value)
+    assert caplog.records and not [r for r in caplog.records if secret in r.getMessage()]
     await broker.close()
 
 
