@@ -42,7 +42,9 @@ def _duration_ns(value: timedelta | pd.Timedelta | str | float | int) -> int:
     return int(step.as_unit("ns").value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def from_ns(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC) + timedelta(
-        microseconds=(ns % 1_000_000_000) // 1000
-    )
+    """UTC datetime of a nanosecond timestamp, truncated to the microsecond (datetime's resolution)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)

@@ -7,6 +7,7 @@ conventional tick and lot of their kind, so user data and real brokers work with
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from enum import StrEnum
@@ -80,6 +81,7 @@ class Instrument(BaseModel):
         return self.lot_size < 1
 
 
+@functools.lru_cache(maxsize=4096)  # symbols repeat: every order asks again
 def classify_symbol(symbol: str) -> AssetKind | None:
     """The asset kind a symbol's shape implies, or None when it fits no known form.
 

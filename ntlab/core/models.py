@@ -109,6 +109,18 @@ class OrderRequest(BaseModel):
             )
         if not self.quantity.is_finite() or self.quantity <= 0:
             raise InvalidOrder(Reason.INVALID_QUANTITY, f"quantity must be positive, got {self.quantity}")
+        if (
+            self.order_type is OrderType.MARKET
+            and self.order_class is OrderClass.SIMPLE
+            and self.limit_price is None
+            and self.stop_price is None
+            and self.trail_price is None
+            and self.trail_percent is None
+            and self.take_profit is None
+            and self.stop_loss is None
+            and self.stop_loss_limit is None
+        ):
+            return self  # a plain market order, the common case: every time in force suits it
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
         kind = self.order_type.value

@@ -179,10 +179,10 @@ class SymbolBook:
         if now_ns == self.seen_ns:
             return
         self.seen_ns = now_ns
-        qi = int(np.searchsorted(self.quotes.time_ns, now_ns, side="right")) - 1
+        qi = int(self.quotes.time_ns.searchsorted(now_ns, "right")) - 1
         if qi != self.qi:
             self._at(qi)
-        self.ti = int(np.searchsorted(self.trades.time_ns, now_ns, side="right"))
+        self.ti = int(self.trades.time_ns.searchsorted(now_ns, "right"))
 
     def price(self, ticks: int) -> Decimal:
         return ticks * self.tick
@@ -254,8 +254,8 @@ class SymbolBook:
         executions: Happened = []
         times_q = self.quotes.time_ns
         times_t = self.trades.time_ns
-        q_end = int(np.searchsorted(times_q, to_ns, side="right")) - 1
-        t_end = int(np.searchsorted(times_t, to_ns, side="right"))
+        q_end = int(times_q.searchsorted(to_ns, "right")) - 1
+        t_end = int(times_t.searchsorted(to_ns, "right"))
         self.seen_ns = to_ns
         while self.resting and self._walk(q_end, t_end, slippage_bps, passive_draw, executions):
             pass  # linked orders started working on the way: look again from where the walk stopped
@@ -289,7 +289,7 @@ class SymbolBook:
                 self._on_quote(int(next_q), slippage_bps, executions)  # type: ignore[arg-type]
                 if self.started:  # trades at this quote's time come after it
                     self.started = False
-                    self.ti = int(np.searchsorted(times_t, next_q, side="left"))
+                    self.ti = int(times_t.searchsorted(next_q, "left"))
                     return True
             else:
                 index = int(candidates_t[it])
@@ -297,7 +297,7 @@ class SymbolBook:
                 self._on_trade(index, slippage_bps, passive_draw, executions)
                 if self.started:
                     self.started = False
-                    qi = int(np.searchsorted(times_q, next_t, side="right")) - 1
+                    qi = int(times_q.searchsorted(next_t, "right")) - 1
                     if qi != self.qi:
                         self._at(qi)
                     self.ti = index + 1
