@@ -119,6 +119,7 @@ class OrderRequest(BaseModel):
             and self.take_profit is None
             and self.stop_loss is None
             and self.stop_loss_limit is None
+            and not self.post_only
         ):
             return self  # a plain market order, the common case: every time in force suits it
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
