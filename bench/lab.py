@@ -50,7 +50,8 @@ async def place_many(lab: Lab, count: int) -> None:
 
 
 def main() -> None:
-    risk = RiskLimits(max_order_notional=None, price_band_bps=None)
+    # the same 1-lot order again and again, by design: no notional cap, band or duplicate guard in the way
+    risk = RiskLimits(max_order_notional=None, price_band_bps=None, duplicate_window=None)
     with Lab(journal=None, risk=risk) as lab:
         latencies = []
         for i in range(3000):

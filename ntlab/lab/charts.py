@@ -79,7 +79,7 @@ class Chart:
         fig.update_layout(
             title=self.title,
             yaxis_title=self.ylabel,
-            xaxis_title=f"time ({zone_name(self.zone)})",
+            xaxis_title=f"time, {zone_name(self.zone)}",
             template="plotly_white",
             height=360,
             margin={"l": 60, "r": 20, "t": 50, "b": 50},
@@ -108,7 +108,7 @@ class Chart:
                 ax.plot(x, s.y, label=s.name, color=s.colour)
         ax.set_title(self.title)
         ax.set_ylabel(self.ylabel)
-        ax.set_xlabel(f"time ({zone_name(self.zone)})")
+        ax.set_xlabel(f"time, {zone_name(self.zone)}")
         ax.grid(alpha=0.3)
         if self.series:
             ax.legend(loc="best", fontsize=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -142,14 +143,14 @@ def test_order_ticket_and_blotter_in_jupyterlab(jupyterlab):
             _field(ticket, "Type", "select").select_option("limit")
             limit = _field(ticket, "Limit")
             expect(limit).not_to_have_value("", timeout=10_000)
-            ticket.locator("button", has_text="sell").click()
+            ticket.locator(".widget-toggle-button", has_text="sell").click()
             page.wait_for_timeout(500)
             ask = float(limit.input_value())
-            ticket.locator("button", has_text="buy").click()
+            ticket.locator(".widget-toggle-button", has_text="buy").click()
             expect(limit).not_to_have_value(f"{ask:.2f}", timeout=10_000)
             bid = float(limit.input_value())
             assert bid < ask, (bid, ask)
-            ticket.locator("button", has_text="sell").click()
+            ticket.locator(".widget-toggle-button", has_text="sell").click()
             expect(limit).to_have_value(f"{ask:.2f}", timeout=10_000)
 
             # a bad quantity is marked as typed, and Enter does not send it
@@ -183,7 +184,11 @@ def test_order_ticket_and_blotter_in_jupyterlab(jupyterlab):
             expect(row).to_contain_text("cancelled", timeout=30_000)
             blotter.scroll_into_view_if_needed()
             blotter.screenshot(path=str(ARTIFACTS / "blotter-with-algo-children.png"))
+            # plotly's renderer draws the chart's PNG first and the interactive figure once the mouse is on it
             chart.scroll_into_view_if_needed()
+            expect(chart).to_have_class(re.compile(r"\bjp-RenderedPlotly\b"), timeout=10_000)
+            chart.locator("img.plot-img").dispatch_event("mouseenter")
+            expect(chart.locator(".plot-container.plotly svg.main-svg").first).to_be_visible(timeout=30_000)
             chart.screenshot(path=str(ARTIFACTS / "pnl-chart.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"), full_page=True)
