@@ -46,6 +46,11 @@ class ExecutionConfig(BaseSettings):
     broker_api_key: SecretStr | None = None
     broker_secret_key: SecretStr | None = None
     broker_base_url: str | None = None
+    # Interactive Brokers: the TWS / IB Gateway API socket (no secret: the login lives in TWS)
+    ib_host: str = "127.0.0.1"
+    ib_port: int | None = None  # None: 7497 (TWS paper), or 7496 with the live-trading gate open
+    ib_client_id: int = 1
+    ib_account: str | None = None
     # Questrade: the file holding the rotating refresh token (seeded once from QUESTRADE_REFRESH_TOKEN)
     questrade_token_file: str | None = None
     questrade_refresh_token: SecretStr | None = None

@@ -307,6 +307,7 @@ class AlgoEngine:
             else:
                 nxt = target
             await self.step_to(nxt)
+            await asyncio.sleep(0)  # one trip through the loop per step: a long run stays interruptible
         await self._wake_due()
 
     async def _wake_due(self) -> None:

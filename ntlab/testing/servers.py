@@ -84,7 +84,7 @@ class FakeServer:
             while True:
                 await asyncio.sleep(tick)
                 try:
-                    await self.engine.advance(tick * speed)
+                    await self.advance(tick * speed)
                 except Exception:
                     log.exception("the fake's clock step failed; trying again")
 

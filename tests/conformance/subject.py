@@ -35,6 +35,9 @@ class Capabilities:
     refusal: str | None = "insufficient_funds"  # a refusal the suite can provoke, by its ntlab reason
     resting_tif: TimeInForce = TimeInForce.GTC  # the time in force of the orders scenarios leave resting
     defaults: dict[str, Any] = field(default_factory=dict)  # request fields every order takes (crypto: gtc)
+    # the request faults' target that picks out order submits (an HTTP method and path, or for a socket
+    # protocol the message's name: see ntlab.testing.faults)
+    submit_request: dict[str, str] = field(default_factory=lambda: {"method": "POST"})
     notes: dict[str, str] = field(default_factory=dict)  # why a capability is off, for the listing
 
 

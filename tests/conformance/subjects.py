@@ -15,6 +15,8 @@ from ntlab.brokers.alpaca.fake import FakeAlpaca
 from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.brokers.crypto import CcxtBroker
 from ntlab.brokers.crypto.fake import FakeBinance
+from ntlab.brokers.ib import IBBroker
+from ntlab.brokers.ib.fake import FakeTWS
 from ntlab.brokers.lime import LimeBroker
 from ntlab.brokers.lime import mapping as lime_mapping
 from ntlab.brokers.lime.fake import ACCOUNT as LIME_ACCOUNT
@@ -361,6 +363,77 @@ class LimeSubject:
         return {"quantity": Decimal(10_000_000)}
 
 
+class IBSubject:
+    """IBBroker (on unmodified ib_async) against the fake TWS over the TWS socket protocol."""
+
+    name = "ib"
+    caps = Capabilities(
+        symbol="AAPL",
+        quantity=Decimal(10),
+        big=Decimal(2000),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
+        time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
+        refusal="insufficient_funds",
+        submit_request={"path": "placeOrder"},
+    )
+
+    def __init__(self, fake: FakeTWS) -> None:
+        self.fake = fake
+        self.faults = fake.faults
+        self.current: IBBroker | None = None
+
+    def broker(self) -> IBBroker:
+        self.current = IBBroker(
+            port=self.fake.port,
+            client_id=1,
+            timeout=2.0,
+            ack_timeout=0.8,
+            reconnect_initial=0.02,
+            reconnect_max=0.2,
+            commission_wait=0.5,
+        )
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {"submit_timeout": 1.0, "retry_initial": 0.01}
+
+    async def advance(self, seconds: float) -> None:
+        await self.fake.advance(seconds)
+
+    async def settle(self, om: OrderManager) -> None:
+        broker = self.current
+        for _ in range(300):
+            if broker is None or broker.connected:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(3):
+            await asyncio.sleep(0.02)
+            for session in list(self.fake.sessions.values()):
+                await session.hub.drain()
+            if broker is not None:
+                await broker.wait_idle()
+
+    def placed(self) -> list[str]:
+        return self.fake.order_refs()
+
+    def fill_ids(self) -> set[str]:
+        return {e.exec_id for e in self.fake.executions}
+
+    def positions(self) -> dict[str, Decimal]:
+        return self.fake.positions()
+
+    def drop_stream(self) -> None:
+        self.fake.drop_connections()
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        order_ref = f"elsewhere-{len(self.fake.orders) + 1}"
+        self.fake.place_external(symbol, side, quantity, order_ref)
+        return order_ref
+
+    def refuse(self) -> dict[str, Any]:
+        return {"quantity": Decimal(10_000_000)}  # more than the account's margin allows
+
+
 class CryptoSubject:
     """CcxtBroker("binance") on unmodified ccxt against the fake Binance spot: REST and the WebSocket API's
     user data stream (watch_orders / watch_my_trades); BTC/USDT quoted from the sample market's BTC/USD."""
@@ -484,6 +557,17 @@ async def lime() -> AsyncIterator[Subject]:
 
 
 @contextlib.asynccontextmanager
+async def ib() -> AsyncIterator[Subject]:
+    async with FakeTWS() as fake:
+        subject = IBSubject(fake)
+        try:
+            yield subject
+        finally:
+            if subject.current is not None:
+                await subject.current.close()
+
+
+@contextlib.asynccontextmanager
 async def crypto() -> AsyncIterator[Subject]:
     async with FakeBinance(balances={"USDT": 1_000_000, "BNB": 1_000}) as fake:
         subject = CryptoSubject(fake)
@@ -494,7 +578,14 @@ async def crypto() -> AsyncIterator[Subject]:
                 await subject.current.close()
 
 
-SUBJECTS = {"paper": paper, "alpaca": alpaca, "questrade": questrade, "lime": lime, "crypto": crypto}
+SUBJECTS = {
+    "paper": paper,
+    "alpaca": alpaca,
+    "questrade": questrade,
+    "lime": lime,
+    "crypto": crypto,
+    "ib": ib,
+}
 """One factory per broker: a context manager that serves its fake and yields its Subject."""
 
 

@@ -239,7 +239,7 @@ async def test_a_submit_through_a_fault_is_placed_once(subject: Subject, fault: 
     if not subject.caps.request_faults or subject.faults is None:
         lacks(subject, "request_faults")
     faults = subject.faults
-    post = {"method": "POST"}
+    post = dict(subject.caps.submit_request)
     if fault == "server error":
         faults.fail_next(1, 503, after_processing=True, **post)
     elif fault == "rate limit":

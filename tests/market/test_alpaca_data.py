@@ -139,13 +139,15 @@ async def test_stream_refusals_raise(alpaca_fake):
             pass
     first = provider(alpaca_fake).stream_quotes("AAPL")
     task = asyncio.ensure_future(first.__anext__())
-    for _ in range(200):
+    for _ in range(3000):  # a loaded machine can take seconds to get the first stream authenticated
         if alpaca_fake._clients:
             break
         await asyncio.sleep(0.01)
-    with pytest.raises(ProviderError, match="connection limit exceeded"):
-        async for _ in provider(alpaca_fake).stream_quotes("MSFT"):
-            pass
+    assert alpaca_fake._clients, "the first stream never connected"
+    async with asyncio.timeout(60):
+        with pytest.raises(ProviderError, match="connection limit exceeded"):
+            async for _ in provider(alpaca_fake).stream_quotes("MSFT"):
+                pass
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
         await task
