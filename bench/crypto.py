@@ -74,7 +74,7 @@ async def markets(port: int, runs: int) -> list[float]:
         start = time.perf_counter()
         await adapter.load_markets()
         took.append(time.perf_counter() - start)
-        count = len(adapter.instruments())
+        count = len(adapter.venue_instruments())
         await adapter.close()
     print(f"  load_markets: {count} instruments, median {statistics.median(took) * 1000:.0f} ms over {runs}")
     return took

@@ -65,6 +65,9 @@ class ExecutionConfig(BaseSettings):
     lime_base_url: str | None = None
     lime_auth_url: str | None = None
     broker_exchange: str | None = None  # BROKER=crypto: the ccxt exchange id (default binance)
+    # OANDA: a v20 personal access token, and the account (default: the token's only one)
+    oanda_token: SecretStr | None = None
+    oanda_account_id: str | None = None  # e.g. 101-001-1234567-001
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -122,6 +125,15 @@ class ExecutionConfig(BaseSettings):
             )
         assert self.broker_api_key is not None and self.broker_secret_key is not None
         return self.broker_api_key, self.broker_secret_key
+
+    def require_oanda_token(self) -> SecretStr:
+        """OANDA's v20 token, or a ConfigError naming the variable."""
+        if self.oanda_token is None or not self.oanda_token.get_secret_value():
+            raise ConfigError(
+                "BROKER=oanda needs OANDA_TOKEN in the environment (a v20 personal access token from "
+                "'Manage API Access'); set it, or use BROKER=paper to trade on the built-in venue"
+            )
+        return self.oanda_token
 
     def __repr__(self) -> str:
         return (

@@ -68,6 +68,7 @@ class Reason(StrEnum):
     NOT_ALLOWED = "not_allowed"
     JOURNAL_UNAVAILABLE = "journal_unavailable"
     NEVER_SENT = "never_sent"
+    MARKET_CLOSED = "market_closed"  # the venue is not trading the instrument now (FX at the weekend)
 
 
 class NtlabError(Exception):

@@ -174,9 +174,9 @@ class AccountSource(Protocol):
 class InstrumentSource(Protocol):
     """A broker that knows the increments and minimums of what it trades (a crypto exchange's markets).
 
-    ``instruments`` answers from what ``connect`` loaded (no I/O); the manager registers them after
+    ``venue_instruments`` answers from what ``connect`` loaded (no I/O); the manager registers them after
     connecting, so validation refuses what the venue would (off-tick prices, quantities off the lot, orders
     under the minimum notional) before anything is sent.
     """
 
-    def instruments(self) -> Sequence[Instrument]: ...
+    def venue_instruments(self) -> Sequence[Instrument]: ...

@@ -134,7 +134,7 @@ class OrderManager:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="ntlab-order-manager")
             await self.broker.connect(self)
             if isinstance(self.broker, InstrumentSource):  # the venue's own increments and minimums
-                for instrument in self.broker.instruments():
+                for instrument in self.broker.venue_instruments():
                     self.instruments.add(instrument)
             if replayed:
                 await self.reconcile()

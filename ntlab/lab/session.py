@@ -88,7 +88,7 @@ class Lab:
 
     - ``broker``: ``"paper"`` (default; the built-in venue on ``market`` or the seeded sample market),
       ``"alpaca"``, ``"questrade"``, ``"lime"``, ``"ib"`` (TWS / IB Gateway: IB_HOST, IB_PORT, IB_CLIENT_ID),
-      or any object implementing the Broker protocol. Defaults to ``BROKER`` from the environment.
+      ``"oanda"``, or any object implementing the Broker protocol. Defaults to ``BROKER`` from the environment.
     - ``clock="sim"``: simulated time, deterministic, stepped with ``lab.advance("5min")``.
       ``speed=60`` (or ``clock="realtime"``): the market replays at that speed so resting orders fill as you watch.
     - ``journal``: the session's event log (default ``ntlab-session.sqlite`` in the working directory);
@@ -202,9 +202,13 @@ class Lab:
             from ntlab.brokers.ib import IBBroker
 
             return IBBroker.from_config(self.config)
+        if broker == "oanda":
+            from ntlab.brokers.oanda import OandaBroker
+
+            return OandaBroker.from_config(self.config)
         raise ConfigError(
-            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'questrade', 'lime', 'crypto', 'ib' or "
-            "pass a Broker instance"
+            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'questrade', 'lime', 'crypto', 'ib', 'oanda' "
+            "or pass a Broker instance"
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------------

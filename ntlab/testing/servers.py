@@ -78,7 +78,8 @@ class FakeServer:
         await asyncio.sleep(0)
 
     def run_clock(self, speed: float = 1.0, tick: float = 0.05) -> None:
-        """Move the clock in real time, ``speed`` x wall time (what a user trying the fake wants)."""
+        """Move the clock in real time, ``speed`` x wall time (what a user trying the fake wants). Each step
+        is an :meth:`advance`, so what a fake does as its clock moves happens in real time too."""
 
         async def tick_on() -> None:
             while True:

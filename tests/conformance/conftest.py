@@ -72,3 +72,9 @@ def passive_price(reference: Decimal, buy: bool, away: str = "0.03") -> Decimal:
     """A limit that rests: a few percent on the passive side of the market, on a cent tick."""
     factor = 1 - Decimal(away) if buy else 1 + Decimal(away)
     return (reference * factor).quantize(Decimal("0.01"))
+
+
+def marketable_price(reference: Decimal, buy: bool, through: str = "0.0005") -> Decimal:
+    """A limit that takes at once and keeps working: a little through the touch, on the quote's own tick."""
+    factor = 1 + Decimal(through) if buy else 1 - Decimal(through)
+    return (reference * factor).quantize(Decimal(1).scaleb(reference.as_tuple().exponent))  # type: ignore[arg-type]

@@ -38,6 +38,9 @@ class Capabilities:
     # the request faults' target that picks out order submits (an HTTP method and path, or for a socket
     # protocol the message's name: see ntlab.testing.faults)
     submit_request: dict[str, str] = field(default_factory=lambda: {"method": "POST"})
+    # a market order too big for the touch keeps working; when off (OANDA's market orders are FOK or IOC),
+    # the scenarios work the big order as a GTC limit a little through the touch instead
+    resting_market: bool = True
     notes: dict[str, str] = field(default_factory=dict)  # why a capability is off, for the listing
 
 

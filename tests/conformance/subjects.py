@@ -21,6 +21,8 @@ from ntlab.brokers.lime import LimeBroker
 from ntlab.brokers.lime import mapping as lime_mapping
 from ntlab.brokers.lime.fake import ACCOUNT as LIME_ACCOUNT
 from ntlab.brokers.lime.fake import FakeLime
+from ntlab.brokers.oanda import OandaBroker
+from ntlab.brokers.oanda.fake import FAKE_TOKEN, FakeOanda
 from ntlab.brokers.paper import PaperBroker
 from ntlab.brokers.questrade import QuestradeBroker
 from ntlab.brokers.questrade.fake import ACCOUNT as QUESTRADE_ACCOUNT
@@ -434,6 +436,87 @@ class IBSubject:
         return {"quantity": Decimal(10_000_000)}  # more than the account's margin allows
 
 
+class OandaSubject:
+    """OandaBroker against the local fake v20 over real HTTP and its chunked transaction stream: EUR/USD in
+    units, on the sample market's EUR/USD."""
+
+    name = "oanda"
+    caps = Capabilities(
+        symbol="EUR/USD",
+        quantity=Decimal(10_000),
+        big=Decimal(5_000_000),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP}),
+        time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
+        refusal="insufficient_funds",
+        resting_market=False,
+        notes={
+            "resting_market": "v20 market orders are FOK or IOC; a big order works as a GTC limit",
+            "order_types": "v20 has no stop-limit (a STOP's priceBound cancels instead of resting)",
+        },
+    )
+
+    def __init__(self, fake: FakeOanda) -> None:
+        self.fake = fake
+        self.faults = fake.faults
+        self.current: OandaBroker | None = None
+
+    def broker(self) -> OandaBroker:
+        self.current = OandaBroker(
+            FAKE_TOKEN,
+            self.fake.account_id,
+            base_url=self.fake.base_url,
+            timeout=1.0,
+            retry_initial=0.01,
+            idle_timeout=3.0,
+            gap_wait=0.05,
+        )
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {"submit_timeout": 1.0, "retry_initial": 0.01}
+
+    async def advance(self, seconds: float) -> None:
+        await self.fake.advance(seconds)
+
+    async def settle(self, om: OrderManager) -> None:
+        broker = self.current
+        for _ in range(300):
+            stream = None if broker is None else broker.transactions
+            listening = stream is None or stream.listening.is_set()
+            if broker is None or (listening and broker.feed.applied >= self.fake.last_transaction_id):
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)
+
+    def placed(self) -> list[str]:
+        return [c for c in self.fake.client_ids() if "~r" not in c]
+
+    def fill_ids(self) -> set[str]:
+        return {t["id"] for t in self.fake.fills()}
+
+    def positions(self) -> dict[str, Decimal]:
+        return self.fake.positions()
+
+    def drop_stream(self) -> None:
+        self.fake.drop_streams()
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        client_id = f"elsewhere-{len(self.fake.client_ids()) + 1}"
+        units = quantity if side == "buy" else -quantity
+        self.fake.place(
+            {
+                "type": "MARKET",
+                "instrument": symbol.replace("/", "_"),
+                "units": str(units),
+                "clientExtensions": {"id": client_id},
+            }
+        )
+        return client_id
+
+    def refuse(self) -> dict[str, Any]:
+        return {"quantity": Decimal(90_000_000)}  # more than the account's margin carries
+
+
 class CryptoSubject:
     """CcxtBroker("binance") on unmodified ccxt against the fake Binance spot: REST and the WebSocket API's
     user data stream (watch_orders / watch_my_trades); BTC/USDT quoted from the sample market's BTC/USD."""
@@ -568,6 +651,17 @@ async def ib() -> AsyncIterator[Subject]:
 
 
 @contextlib.asynccontextmanager
+async def oanda() -> AsyncIterator[Subject]:
+    async with FakeOanda(cash=1_000_000, heartbeat=0.5) as fake:
+        subject = OandaSubject(fake)
+        try:
+            yield subject
+        finally:
+            if subject.current is not None:
+                await subject.current.close()
+
+
+@contextlib.asynccontextmanager
 async def crypto() -> AsyncIterator[Subject]:
     async with FakeBinance(balances={"USDT": 1_000_000, "BNB": 1_000}) as fake:
         subject = CryptoSubject(fake)
@@ -585,6 +679,7 @@ SUBJECTS = {
     "lime": lime,
     "crypto": crypto,
     "ib": ib,
+    "oanda": oanda,
 }
 """One factory per broker: a context manager that serves its fake and yields its Subject."""
 

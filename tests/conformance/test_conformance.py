@@ -11,7 +11,7 @@ import pytest
 from ntlab.core import OrderManager, OrderRequest, OrderStatus, OrderType, Quote, TimeInForce
 from ntlab.core.broker import QuoteSource
 from ntlab.errors import BrokerTimeout, OrderDenied, OrderRejected
-from tests.conformance.conftest import RISK, check, lacks, passive_price, session
+from tests.conformance.conftest import RISK, check, lacks, marketable_price, passive_price, session
 from tests.conformance.subject import Subject
 
 S = OrderStatus
@@ -29,6 +29,22 @@ async def quote_of(om: OrderManager, symbol: str) -> Quote:
 def request(subject: Subject, **fields: Any) -> OrderRequest:
     base: dict[str, Any] = {"symbol": subject.caps.symbol, "side": "buy", "quantity": subject.caps.quantity}
     return OrderRequest(**(base | subject.caps.defaults | fields))
+
+
+async def big_order(subject: Subject, om: OrderManager) -> OrderRequest:
+    """A buy of ``caps.big``, more than the touch holds: it fills in part at once and works for the rest (a
+    market order, or a limit a little through the touch where market orders cannot rest)."""
+    if subject.caps.resting_market:
+        return request(subject, quantity=subject.caps.big)
+    quote = await quote_of(om, subject.caps.symbol)
+    price = marketable_price(quote.ask, buy=True)
+    return request(
+        subject,
+        quantity=subject.caps.big,
+        order_type="limit",
+        limit_price=price,
+        time_in_force=subject.caps.resting_tif.value,
+    )
 
 
 async def until(
@@ -115,7 +131,7 @@ async def test_a_refusal_is_mapped_to_its_reason(subject: Subject) -> None:
 
 async def test_partial_fills_then_the_rest(subject: Subject) -> None:
     async with session(subject) as om:
-        placed = await om.place_order(request(subject, quantity=subject.caps.big))
+        placed = await om.place_order(await big_order(subject, om))
         await subject.settle(om)
         first = om.order(placed.order_id)
         assert first.filled_quantity < subject.caps.big  # the touch could not take it all at once
@@ -152,7 +168,7 @@ async def test_a_cancel_the_broker_refuses_leaves_the_order_as_its_fills_say(sub
     if not subject.caps.stream:
         lacks(subject, "stream")
     async with session(subject) as om:
-        placed = await om.place_order(request(subject, quantity=subject.caps.big))
+        placed = await om.place_order(await big_order(subject, om))
         subject.drop_stream()
         await subject.advance(30)  # it fills meanwhile
         answer = await om.cancel_order(placed.order_id)
@@ -184,7 +200,7 @@ async def test_a_refused_replace_leaves_the_order_as_it_was(subject: Subject) ->
     if not subject.caps.replace:
         lacks(subject, "replace")
     async with session(subject) as om:
-        placed = await om.place_order(request(subject, quantity=subject.caps.big))
+        placed = await om.place_order(await big_order(subject, om))
         if subject.caps.stream:
             subject.drop_stream()
             await subject.advance(30)
@@ -209,7 +225,7 @@ async def test_duplicated_and_reordered_events_change_nothing(subject: Subject) 
     subject.faults.reorder_events = 10
     async with session(subject) as om:
         placed = [await om.place_order(request(subject, side=side)) for side in ("buy", "sell", "buy")]
-        big = await om.place_order(request(subject, quantity=subject.caps.big))
+        big = await om.place_order(await big_order(subject, om))
         await until(lambda: all(om.order(p.order_id).status is S.FILLED for p in [*placed, big]), subject, om)
         check(subject, om)
 
@@ -219,7 +235,7 @@ async def test_a_dropped_stream_recovers_what_it_missed(subject: Subject) -> Non
         lacks(subject, "stream")
     async with session(subject) as om:
         order_id = await _resting(subject, om)
-        big = await om.place_order(request(subject, quantity=subject.caps.big))
+        big = await om.place_order(await big_order(subject, om))
         subject.drop_stream()
         await om.cancel_order(order_id)  # its outcome streams while nobody listens
         await subject.advance(20)
@@ -289,7 +305,7 @@ async def test_a_restart_reconciles_missed_fills_external_orders_and_what_never_
     journal = tmp_path / "session.sqlite"
     async with session(subject, journal) as om:
         resting = await _resting(subject, om)
-        big = await om.place_order(request(subject, quantity=subject.caps.big))
+        big = await om.place_order(await big_order(subject, om))
     lost = OrderManager(
         Unreachable(subject.broker()), journal=journal, risk=RISK, **subject.manager_options()
     )
@@ -321,7 +337,7 @@ def test_capabilities_are_declared(subject: Subject) -> None:
     """What each subject lacks is said, with a reason, in one place."""
     caps = subject.caps
     assert caps.order_types and caps.time_in_force
-    for name in ("replace", "stream", "request_faults", "restart", "external_orders"):
+    for name in ("replace", "stream", "request_faults", "restart", "external_orders", "resting_market"):
         if not getattr(caps, name):
             assert name in caps.notes, f"{subject.name} turns {name} off without saying why"
     if caps.refusal is None:

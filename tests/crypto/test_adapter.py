@@ -59,7 +59,7 @@ async def test_markets_become_the_managers_instruments(fake: FakeBinance, broker
             await om.place_order(buy(quantity=Decimal("0.000015")))
         assert off_lot.value.reason is Reason.INVALID_QUANTITY
         assert fake.account.orders == {}  # refused before anything was sent
-    assert len(broker.instruments()) == len(fake.listings)
+    assert len(broker.venue_instruments()) == len(fake.listings)
 
 
 async def test_a_market_order_fills_with_its_fee_in_bnb(fake: FakeBinance, broker: CcxtBroker) -> None:

@@ -201,7 +201,7 @@ class CcxtBroker:
                 log.debug("%s gave no server time; using the local clock", self.name)
         return list(self._instruments.values())
 
-    def instruments(self) -> list[Instrument]:
+    def venue_instruments(self) -> list[Instrument]:
         return list(self._instruments.values())
 
     async def close(self) -> None:

@@ -24,6 +24,8 @@ from ntlab.brokers.paper.resting import EPS, Resting
 from ntlab.core.enums import Liquidity, OrderClass, OrderStatus, OrderType, Side, TimeInForce
 from ntlab.market.frames import QuoteArrays, TradeArrays
 
+_SHORT = 16  # stretches of quotes or trades up to this long are scanned in Python, not numpy
+
 BPS = Decimal(10_000)
 CLOSED = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
 _ZERO = Decimal(0)
@@ -332,7 +334,7 @@ class SymbolBook:
     def pending_arrivals(self, after_ns: int, until_ns: int) -> list[int]:
         return [o.active_ns for o in self.resting.arriving.values() if after_ns < o.active_ns <= until_ns]
 
-    def _relevant_quotes(self, start: int, stop: int) -> np.ndarray:
+    def _relevant_quotes(self, start: int, stop: int) -> np.ndarray | list[int]:
         """Quote indices in [start, stop) at which some resting order could fill, trigger or arrive."""
         if start >= stop:
             return np.empty(0, dtype=np.int64)
@@ -340,20 +342,40 @@ class SymbolBook:
         first_ns = self.quotes.time_ns[start]
         if resting.takers or any(o.active_ns > first_ns for o in resting.arriving.values()):
             return np.arange(start, stop)
+        best_buy, best_sell, low_buy_stop, high_sell_stop = resting.best()
+        if stop - start <= _SHORT and not resting.arriving:  # a step or two: numpy's overhead would dominate
+            bids, asks, tick = self.bid, self.ask, self.tick_f
+            return [
+                i
+                for i in range(start, stop)
+                if (a := float(asks[i]) * tick) <= best_buy + EPS
+                or a >= low_buy_stop - EPS
+                or (b := float(bids[i]) * tick) >= best_sell - EPS
+                or b <= high_sell_stop + EPS
+            ]
         bid = self.bid[start:stop] * self.tick_f
         ask = self.ask[start:stop] * self.tick_f
-        best_buy, best_sell, low_buy_stop, high_sell_stop = resting.best()
         mask = (ask <= best_buy + EPS) | (bid >= best_sell - EPS)
         mask |= (ask >= low_buy_stop - EPS) | (bid <= high_sell_stop + EPS)
         for order in resting.arriving.values():  # arrived on time but not yet met by a quote: few
             mask |= _touch_mask(order, bid, ask)
         return np.flatnonzero(mask) + start
 
-    def _relevant_trades(self, start: int, stop: int) -> np.ndarray:
+    def _relevant_trades(self, start: int, stop: int) -> np.ndarray | list[int]:
         if start >= stop:
             return np.empty(0, dtype=np.int64)
-        price = self.trades.price[start:stop]
         best_buy, best_sell, low_buy_stop, high_sell_stop = self.resting.best()
+        if stop - start <= _SHORT and not self.resting.arriving:
+            prices = self.trades.price
+            return [
+                i
+                for i in range(start, stop)
+                if (p := float(prices[i])) <= best_buy + EPS
+                or p >= best_sell - EPS
+                or p >= low_buy_stop - EPS
+                or p <= high_sell_stop + EPS
+            ]
+        price = self.trades.price[start:stop]
         mask = (price <= best_buy + EPS) | (price >= best_sell - EPS)
         mask |= (price >= low_buy_stop - EPS) | (price <= high_sell_stop + EPS)
         for order in self.resting.arriving.values():
