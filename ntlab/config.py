@@ -64,6 +64,7 @@ class ExecutionConfig(BaseSettings):
     lime_account: str | None = None
     lime_base_url: str | None = None
     lime_auth_url: str | None = None
+    broker_exchange: str | None = None  # BROKER=crypto: the ccxt exchange id (default binance)
     # OANDA: a v20 personal access token, and the account (default: the token's only one)
     oanda_token: SecretStr | None = None
     oanda_account_id: str | None = None  # e.g. 101-001-1234567-001

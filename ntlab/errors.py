@@ -45,6 +45,8 @@ class Reason(StrEnum):
     INVALID_FIELD = "invalid_field"
     DUPLICATE_ORDER_ID = "duplicate_order_id"
     MAX_NOTIONAL = "max_notional"
+    MIN_NOTIONAL = "min_notional"
+    WOULD_TAKE = "would_take"
     MAX_POSITION = "max_position"
     PRICE_BAND = "price_band"
     NO_REFERENCE_PRICE = "no_reference_price"

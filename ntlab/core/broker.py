@@ -9,7 +9,8 @@ beyond what the API needs (ids); the OrderManager owns state. Errors are mapped 
 
 Capabilities beyond the port are protocols of their own, checked with ``isinstance``: a simulated venue
 (:class:`SimulatedVenue`) has a market and a clock that code steps; a :class:`QuoteSource` can fetch a quote
-on demand when none has streamed in yet; an :class:`AssetSource` says whether a symbol can be sold short.
+on demand when none has streamed in yet; an :class:`AssetSource` says whether a symbol can be sold short; an
+:class:`InstrumentSource` knows its instruments' increments and minimums.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
+from ntlab.core.instruments import Instrument
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Account, Fill, Order, Position, Quote
 from ntlab.core.reports import OrderUpdate
@@ -166,3 +168,15 @@ class AccountSource(Protocol):
     report is None, never a made-up zero."""
 
     async def account(self) -> Account: ...
+
+
+@runtime_checkable
+class InstrumentSource(Protocol):
+    """A broker that knows the increments and minimums of what it trades (a crypto exchange's markets).
+
+    ``venue_instruments`` answers from what ``connect`` loaded (no I/O); the manager registers them after
+    connecting, so validation refuses what the venue would (off-tick prices, quantities off the lot, orders
+    under the minimum notional) before anything is sent.
+    """
+
+    def venue_instruments(self) -> Sequence[Instrument]: ...

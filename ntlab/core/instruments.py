@@ -58,7 +58,12 @@ SYMBOL_FORMS = "equity like AAPL or BRK.B, crypto like BTC/USD, FX like EUR/USD"
 
 
 class Instrument(BaseModel):
-    """A tradable symbol with the increments the venue accepts."""
+    """A tradable symbol with the increments and minimums the venue accepts.
+
+    ``min_quantity`` and ``min_notional`` (quantity x price, in ``currency``) are the venue's smallest
+    order, where it has one (crypto exchanges do: Binance's LOT_SIZE minQty and NOTIONAL filters); None
+    means no minimum beyond one lot.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -67,6 +72,8 @@ class Instrument(BaseModel):
     tick_size: Decimal
     lot_size: Decimal = Decimal(1)
     currency: str = "USD"
+    min_quantity: Decimal | None = None
+    min_notional: Decimal | None = None
 
     @property
     def fractional(self) -> bool:

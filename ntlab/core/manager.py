@@ -30,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ntlab.core.broker import Broker, SimulatedVenue
+from ntlab.core.broker import Broker, InstrumentSource, SimulatedVenue
 from ntlab.core.commands import (
     Batch,
     Call,
@@ -133,6 +133,9 @@ class OrderManager:
             self._flow = OrderFlow(self.broker, self._state, self.risk, self.instruments, ids, self._journal)
             self._task = asyncio.get_running_loop().create_task(self._run(), name="ntlab-order-manager")
             await self.broker.connect(self)
+            if isinstance(self.broker, InstrumentSource):  # the venue's own increments and minimums
+                for instrument in self.broker.venue_instruments():
+                    self.instruments.add(instrument)
             if replayed:
                 await self.reconcile()
         except BaseException:

@@ -83,6 +83,7 @@ class OrderRequest(BaseModel):
     allow_duplicate: bool = (
         False  # an identical order within a few seconds is meant: skip the duplicate guard
     )
+    post_only: bool = False  # a limit that only adds liquidity: the venue refuses it rather than let it take
 
     def __init__(self, **data: Any) -> None:
         symbol = data.get("symbol")
@@ -118,6 +119,7 @@ class OrderRequest(BaseModel):
             and self.take_profit is None
             and self.stop_loss is None
             and self.stop_loss_limit is None
+            and not self.post_only
         ):
             return self  # a plain market order, the common case: every time in force suits it
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
@@ -143,6 +145,14 @@ class OrderRequest(BaseModel):
                 raise InvalidOrder(Reason.INVALID_PRICE, f"{name} must be a positive price, got {price}")
         self._check_trail()
         tif = self.time_in_force
+        if self.post_only and (
+            self.order_type is not OrderType.LIMIT or tif in (TimeInForce.IOC, TimeInForce.FOK)
+        ):
+            raise InvalidOrder(
+                Reason.INVALID_FIELD,
+                "post_only is for limit orders that can rest (day or gtc); "
+                f"got a {kind} order with time_in_force={tif.value}",
+            )
         if (needs_stop or self.order_type is OrderType.TRAILING_STOP) and tif in (
             TimeInForce.IOC,
             TimeInForce.FOK,

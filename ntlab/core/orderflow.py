@@ -127,7 +127,7 @@ class OrderFlow:
                     f"client_order_id {request.client_order_id!r} was already used in this session; "
                     "leave it empty to get a fresh id",
                 )
-            validate_for_instrument(request, self.instruments)
+            validate_for_instrument(request, self.instruments, quote)
             self.risk.check(request, quote)
         except OrderDenied as denial:
             denied = order._replace(

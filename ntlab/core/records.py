@@ -19,7 +19,11 @@ ZERO = Decimal(0)
 
 
 class Fill(NamedTuple):
-    """One execution. ``fill_id`` is the broker's execution id: a replay of the same id is ignored."""
+    """One execution. ``fill_id`` is the broker's execution id: a replay of the same id is ignored.
+
+    ``fee`` is in ``fee_currency`` when the broker charges in something other than the instrument's
+    currency (a crypto exchange's commission in BNB or in the asset received); None: the instrument's.
+    """
 
     fill_id: str
     order_id: str
@@ -31,6 +35,7 @@ class Fill(NamedTuple):
     fee: Decimal = ZERO
     liquidity: Liquidity | None = None
     venue: str | None = None
+    fee_currency: str | None = None
 
     @property
     def notional(self) -> Decimal:
@@ -74,6 +79,7 @@ class Order(NamedTuple):
     stop_loss: Decimal | None = None
     stop_loss_limit: Decimal | None = None
     linked_to: str | None = None  # a leg's entry order (or, for an oco stop-loss, the take-profit order)
+    post_only: bool = False
 
     @property
     def remaining_quantity(self) -> Decimal:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from ntlab.core.enums import TimeInForce
+from ntlab.core.enums import Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, AssetKind, Instrument, InstrumentRegistry
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
-from ntlab.core.records import Order
+from ntlab.core.records import Order, Quote
 from ntlab.errors import InvalidOrder, Reason
 
 # Venues for 24-hour assets have no opening or closing auction and no "day".
@@ -33,8 +33,14 @@ def _on_step(value: Decimal, step: Decimal, what: str, reason: Reason) -> bool:
         raise InvalidOrder(reason, f"{what} {value} is too large to trade") from None
 
 
-def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegistry) -> Instrument:
-    """Return the request's instrument, or raise InvalidOrder saying what to change."""
+def validate_for_instrument(
+    request: OrderRequest, instruments: InstrumentRegistry, quote: Quote | None = None
+) -> Instrument:
+    """Return the request's instrument, or raise InvalidOrder saying what to change.
+
+    The minimum notional is checked at the order's own price, or (a market order) at the side of ``quote``
+    it would take; without either the venue decides.
+    """
     instrument = instruments.get(request.symbol)
     if instrument is None:
         raise InvalidOrder(
@@ -60,6 +66,7 @@ def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegist
                 f"{name} {price} is not on {request.symbol}'s tick of {instrument.tick_size}; "
                 f"try {below} or {below + instrument.tick_size}",
             )
+    _check_minimums(request, instrument, quote)
     allowed = _KIND_TIFS[instrument.kind]
     if request.time_in_force not in allowed:
         names = ", ".join(t.value for t in TimeInForce if t in allowed)
@@ -68,6 +75,29 @@ def validate_for_instrument(request: OrderRequest, instruments: InstrumentRegist
             f"{instrument.kind.value} orders take time_in_force {names}; got {request.time_in_force.value}",
         )
     return instrument
+
+
+def _check_minimums(request: OrderRequest, instrument: Instrument, quote: Quote | None) -> None:
+    quantity = request.quantity
+    if instrument.min_quantity is not None and quantity < instrument.min_quantity:
+        raise InvalidOrder(
+            Reason.INVALID_QUANTITY,
+            f"{request.symbol} orders are at least {instrument.min_quantity}; got {quantity}",
+        )
+    if instrument.min_notional is None:
+        return
+    price = request.limit_price if request.limit_price is not None else request.stop_price
+    if price is None and quote is not None:
+        price = quote.ask if request.side is Side.BUY else quote.bid
+    if price is None or price <= 0:
+        return
+    notional = quantity * price
+    if notional < instrument.min_notional:
+        raise InvalidOrder(
+            Reason.MIN_NOTIONAL,
+            f"{request.symbol} orders are worth at least {instrument.min_notional} {instrument.currency}; "
+            f"{quantity} at {price} is {notional.normalize():f}",
+        )
 
 
 def validate_replace(order: Order, change: ReplaceChange, instruments: InstrumentRegistry) -> OrderRequest:

@@ -194,6 +194,10 @@ class Lab:
             from ntlab.brokers.lime import LimeBroker
 
             return LimeBroker.from_config(self.config)
+        if broker == "crypto":
+            from ntlab.brokers.crypto import CcxtBroker
+
+            return CcxtBroker.from_config(self.config)
         if broker == "ib":
             from ntlab.brokers.ib import IBBroker
 
@@ -203,8 +207,8 @@ class Lab:
 
             return OandaBroker.from_config(self.config)
         raise ConfigError(
-            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'questrade', 'lime', 'ib', 'oanda' or pass a "
-            "Broker instance"
+            f"broker={broker!r} is not known; use 'paper', 'alpaca', 'questrade', 'lime', 'crypto', 'ib', 'oanda' "
+            "or pass a Broker instance"
         )
 
     # --- lifecycle ---------------------------------------------------------------------------------------

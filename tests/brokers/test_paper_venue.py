@@ -127,6 +127,18 @@ async def test_marketable_limit_fills_at_the_touch_not_the_limit():
     assert fills(updates) == [(100, Decimal("100.02"), "taker")]
 
 
+async def test_post_only_that_would_take_is_refused_and_a_passive_one_rests():
+    broker, _ = await venue()
+    for side, limit in (("buy", "100.02"), ("sell", "100.00")):  # at the touch it would take
+        taking = await broker.submit_order(order(side, 100, "limit", limit=limit)._replace(post_only=True))
+        assert statuses(taking) == [OrderStatus.REJECTED] and fills(taking) == []
+        assert "post-only" in taking[0].reason
+    passive = await broker.submit_order(
+        order(qty=100, order_type="limit", limit="100.01")._replace(post_only=True)
+    )
+    assert statuses(passive) == [OrderStatus.ACCEPTED] and fills(passive) == []
+
+
 async def test_resting_limit_fills_as_maker_when_the_market_comes_through():
     broker, sink = await venue()
     resting = await broker.submit_order(order(qty=500, order_type="limit", limit="99.97"))

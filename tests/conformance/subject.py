@@ -34,6 +34,7 @@ class Capabilities:
     external_orders: bool = True  # orders can be placed at the broker by another app
     refusal: str | None = "insufficient_funds"  # a refusal the suite can provoke, by its ntlab reason
     resting_tif: TimeInForce = TimeInForce.GTC  # the time in force of the orders scenarios leave resting
+    defaults: dict[str, Any] = field(default_factory=dict)  # request fields every order takes (crypto: gtc)
     # the request faults' target that picks out order submits (an HTTP method and path, or for a socket
     # protocol the message's name: see ntlab.testing.faults)
     submit_request: dict[str, str] = field(default_factory=lambda: {"method": "POST"})

@@ -12,6 +12,8 @@ from typing import Any
 
 from ntlab.brokers.alpaca import AlpacaBroker
 from ntlab.brokers.alpaca.fake import FakeAlpaca
+from ntlab.brokers.crypto import CcxtBroker
+from ntlab.brokers.crypto.fake import FakeBinance
 from ntlab.brokers.ib import IBBroker
 from ntlab.brokers.ib.fake import FakeTWS
 from ntlab.brokers.lime import LimeBroker
@@ -519,6 +521,83 @@ class OandaSubject:
         return {"quantity": Decimal(90_000_000)}  # more than the account's margin carries
 
 
+class CryptoSubject:
+    """CcxtBroker("binance") on unmodified ccxt against the fake Binance spot: REST and the WebSocket API's
+    user data stream (watch_orders / watch_my_trades); BTC/USDT quoted from the sample market's BTC/USD."""
+
+    name = "crypto"
+    caps = Capabilities(
+        symbol="BTC/USDT",
+        quantity=Decimal("0.01"),
+        big=Decimal(5),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
+        time_in_force=frozenset({TIF.GTC, TIF.IOC, TIF.FOK}),
+        refusal="insufficient_funds",
+        defaults={"time_in_force": "gtc"},
+    )
+
+    def __init__(self, fake: FakeBinance) -> None:
+        self.fake = fake
+        self.faults = fake.faults
+        self.current: CcxtBroker | None = None
+
+    def broker(self) -> CcxtBroker:
+        self.current = CcxtBroker(
+            "binance",
+            self.fake.api_key,
+            self.fake.secret,
+            urls=self.fake.ccxt_urls(),
+            symbols=[self.caps.symbol],
+            timeout=1.0,
+            rate_limit=False,
+        )
+        return self.current
+
+    def manager_options(self) -> dict[str, Any]:
+        return {"submit_timeout": 1.5, "retry_initial": 0.01}
+
+    async def advance(self, seconds: float) -> None:
+        await self.fake.advance(seconds)
+        self.fake.flush_events()
+
+    async def settle(self, om: OrderManager) -> None:
+        broker = self.current
+        for _ in range(3):
+            await asyncio.sleep(0.03)
+            await self.fake.hub.drain()
+            if broker is not None:
+                await broker.wait_idle()
+
+    def placed(self) -> list[str]:
+        return [o.client_id for o in self.fake.account.orders.values()]
+
+    def fill_ids(self) -> set[str]:
+        return {f"{t.order.listing.unified}#{t.trade_id}" for t in self.fake.account.trades}
+
+    def positions(self) -> dict[str, Decimal]:
+        held = self.fake.account.totals().get("BTC", Decimal(0))
+        return {self.caps.symbol: held} if held else {}
+
+    def drop_stream(self) -> None:
+        self.fake.drop_streams()
+
+    async def place_external(self, symbol: str, side: str, quantity: Decimal) -> str:
+        client_id = f"elsewhere-{len(self.fake.account.orders) + 1}"
+        params = {
+            "side": side.upper(),
+            "type": "MARKET",
+            "quantity": str(quantity),
+            "newClientOrderId": client_id,
+        }
+        self.fake.account.place(self.fake.listing(symbol), params, _wall_ms())
+        self.fake.flush_events()
+        return client_id
+
+    def refuse(self) -> dict[str, Any]:
+        # 100 BTC at 60,000 is more USDT than the account holds (and under the NOTIONAL filter's cap)
+        return {"quantity": Decimal(100), "order_type": "limit", "limit_price": Decimal("60000.00")}
+
+
 @contextlib.asynccontextmanager
 async def paper() -> AsyncIterator[Subject]:
     with tempfile.TemporaryDirectory() as folder:
@@ -588,8 +667,33 @@ async def oanda() -> AsyncIterator[Subject]:
                 await subject.current.close()
 
 
-SUBJECTS = {"paper": paper, "alpaca": alpaca, "questrade": questrade, "lime": lime, "ib": ib, "oanda": oanda}
+@contextlib.asynccontextmanager
+async def crypto() -> AsyncIterator[Subject]:
+    async with FakeBinance(balances={"USDT": 1_000_000, "BNB": 1_000}) as fake:
+        subject = CryptoSubject(fake)
+        try:
+            yield subject
+        finally:
+            if subject.current is not None:
+                await subject.current.close()
+
+
+SUBJECTS = {
+    "paper": paper,
+    "alpaca": alpaca,
+    "questrade": questrade,
+    "lime": lime,
+    "crypto": crypto,
+    "ib": ib,
+    "oanda": oanda,
+}
 """One factory per broker: a context manager that serves its fake and yields its Subject."""
+
+
+def _wall_ms() -> int:
+    import time
+
+    return time.time_ns() // 1_000_000
 
 
 def _run(coroutine: Any) -> Any:

@@ -28,7 +28,7 @@ async def quote_of(om: OrderManager, symbol: str) -> Quote:
 
 def request(subject: Subject, **fields: Any) -> OrderRequest:
     base: dict[str, Any] = {"symbol": subject.caps.symbol, "side": "buy", "quantity": subject.caps.quantity}
-    return OrderRequest(**(base | fields))
+    return OrderRequest(**(base | subject.caps.defaults | fields))
 
 
 async def big_order(subject: Subject, om: OrderManager) -> OrderRequest:

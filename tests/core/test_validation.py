@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -5,7 +6,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ntlab.core import InstrumentRegistry, OrderRequest
-from ntlab.core.instruments import AssetKind, classify_symbol
+from ntlab.core.instruments import AssetKind, Instrument, classify_symbol
+from ntlab.core.records import Quote
 from ntlab.core.validation import validate_for_instrument
 from ntlab.errors import InvalidOrder, NtlabError, Reason
 
@@ -151,3 +153,78 @@ def test_sizes_beyond_decimal_precision_are_refused_plainly():
     with pytest.raises(InvalidOrder, match=r"limit_price 1E\+27 is too large") as caught:
         validate_for_instrument(huge_limit, REGISTRY)
     assert caught.value.reason is Reason.INVALID_PRICE
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"order_type": "market"},
+        {"order_type": "stop_limit", "stop_price": "10", "limit_price": "10"},
+        {"order_type": "limit", "limit_price": "10", "time_in_force": "ioc"},
+        {"order_type": "limit", "limit_price": "10", "time_in_force": "fok"},
+    ],
+)
+def test_post_only_is_for_limits_that_can_rest(fields):
+    with pytest.raises(InvalidOrder) as refused:
+        OrderRequest(symbol="AAPL", side="buy", quantity=1, post_only=True, **fields)
+    assert refused.value.reason is Reason.INVALID_FIELD and "post_only" in str(refused.value)
+    resting = OrderRequest(
+        symbol="AAPL", side="buy", quantity=1, order_type="limit", limit_price="10", post_only=True
+    )
+    assert resting.post_only
+
+
+def _btc(min_quantity: str | None = "0.0001") -> InstrumentRegistry:
+    return InstrumentRegistry(
+        [
+            Instrument(
+                symbol="BTC/USDT",
+                kind=AssetKind.CRYPTO,
+                tick_size=Decimal("0.01"),
+                lot_size=Decimal("0.00001"),
+                currency="USDT",
+                min_quantity=Decimal(min_quantity) if min_quantity else None,
+                min_notional=Decimal(5),
+            )
+        ]
+    )
+
+
+TOUCH = Quote(
+    symbol="BTC/USDT",
+    time=datetime(2026, 3, 2, 15, tzinfo=UTC),
+    bid=Decimal("60000.00"),
+    ask=Decimal("60010.00"),
+    bid_size=Decimal(1),
+    ask_size=Decimal(1),
+)
+
+
+def _crypto(**fields: object) -> OrderRequest:
+    return OrderRequest(**({"symbol": "BTC/USDT", "side": "buy", "time_in_force": "gtc"} | fields))
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"quantity": "0.00005", "order_type": "limit", "limit_price": "60000"}, Reason.INVALID_QUANTITY),
+        ({"quantity": "0.0001", "order_type": "limit", "limit_price": "40000"}, Reason.MIN_NOTIONAL),
+        ({"quantity": "0.0001", "order_type": "stop", "stop_price": "40000"}, Reason.MIN_NOTIONAL),
+    ],
+)
+def test_venue_minimums_are_refused_before_sending(fields, reason):
+    with pytest.raises(InvalidOrder) as refused:
+        validate_for_instrument(_crypto(**fields), _btc(), None)
+    assert refused.value.reason is reason
+    assert validate_for_instrument(_crypto(**(fields | {"quantity": "0.001"})), _btc(), None)
+
+
+def test_a_market_order_is_priced_at_the_side_it_would_take():
+    with pytest.raises(InvalidOrder) as refused:  # 0.00008 x 60,010 (the ask) = 4.8008 < 5
+        validate_for_instrument(_crypto(quantity="0.00008"), _btc(None), TOUCH)
+    assert refused.value.reason is Reason.MIN_NOTIONAL
+    with pytest.raises(InvalidOrder):  # a sell takes the bid: 0.0000833 x 60,000 = 4.998
+        validate_for_instrument(_crypto(side="sell", quantity="0.00008"), _btc(None), TOUCH)
+    assert validate_for_instrument(_crypto(quantity="0.0001"), _btc(None), TOUCH)  # 6.001 at the ask
+    # without a price or a quote the venue decides
+    assert validate_for_instrument(_crypto(quantity="0.00008"), _btc(None), None)

@@ -234,6 +234,15 @@ class PaperBroker:
         return quote
 
     # --- protocol: orders --------------------------------------------------------------------------------
+    def _would_take(self, order: Order) -> bool:
+        """Whether a limit order crosses the touch (a post-only order is refused rather than let it take)."""
+        quote = self.last_quote(order.symbol)
+        if quote is None or order.limit_price is None:
+            return False
+        if order.side is Side.BUY:
+            return order.limit_price >= quote.ask
+        return order.limit_price <= quote.bid
+
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
         order_id = order.order_id
         now_ns = self._now_ns
@@ -251,6 +260,8 @@ class PaperBroker:
             reject = f"market closed at {self.session_close:%H:%M} UTC; the session is over"
         elif order.time_in_force is TimeInForce.OPG and now_ns > self._open_ns:
             reject = "opg orders must arrive before the opening auction"
+        elif order.post_only and self._would_take(order):
+            reject = "post-only order would immediately match and take liquidity; price it passively"
         if reject is not None:
             return [Rejected(order_id, now, reject)]
         assert book is not None
