@@ -12,26 +12,13 @@ import pytest
 
 from ntlab.brokers.oanda import OandaBroker
 from ntlab.brokers.oanda.fake import FakeOanda
-from ntlab.core import OrderManager, OrderRequest, OrderStatus
+from ntlab.core import OrderStatus
 from ntlab.errors import OrderRejected
-from tests.conformance.conftest import RISK
-from tests.oanda.conftest import broker_for, settle
+from tests.oanda.conftest import broker_for, eurusd, manager, settle
 
 S = OrderStatus
 PIP = Decimal("0.0001")
 TICK = Decimal("0.00001")
-
-
-def eurusd(**fields: object) -> OrderRequest:
-    base: dict[str, object] = {"symbol": "EUR/USD", "side": "buy", "quantity": 10_000}
-    return OrderRequest(**(base | fields))  # type: ignore[arg-type]
-
-
-async def manager(fake: FakeOanda, broker: OandaBroker) -> OrderManager:
-    om = OrderManager(broker, risk=RISK, submit_timeout=1.5, retry_initial=0.01)
-    await om.start()
-    await settle(fake, broker)
-    return om
 
 
 async def run_until(fake: FakeOanda, broker: OandaBroker, done: object, steps: int = 400) -> None:
