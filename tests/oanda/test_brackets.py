@@ -6,6 +6,7 @@ unfilled takes its legs with it. oco and stop-loss limits are refused before any
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -21,11 +22,11 @@ PIP = Decimal("0.0001")
 TICK = Decimal("0.00001")
 
 
-async def run_until(fake: FakeOanda, broker: OandaBroker, done: object, steps: int = 400) -> None:
+async def run_until(fake: FakeOanda, broker: OandaBroker, done: Callable[[], bool], steps: int = 400) -> None:
     """Step the fake's market (10s a step) until ``done()`` holds (bounded)."""
     for _ in range(steps):
         await settle(fake, broker)
-        if done():  # type: ignore[operator]
+        if done():
             return
         await fake.advance(10)
     raise AssertionError("the market never got there")
@@ -172,6 +173,39 @@ async def test_an_entry_filled_in_part_then_cancelled_leaves_legs_sized_to_its_t
         await om.cancel_order(tp)
         await settle(fake, broker)
         assert om.order(tp).status is S.CANCELLED and om.order(sl).status is S.ACCEPTED
+    finally:
+        await om.close()
+
+
+async def test_a_replaced_entry_keeps_its_exits(fake: FakeOanda) -> None:
+    broker = broker_for(fake)
+    om = await manager(fake, broker)
+    try:
+        quote = await broker.fetch_quote("EUR/USD")
+        assert quote is not None
+        low = (quote.bid * Decimal("0.99")).quantize(TICK)
+        placed = await om.place_order(
+            eurusd(
+                order_type="limit",
+                limit_price=low,
+                time_in_force="gtc",
+                order_class="bracket",
+                take_profit=(quote.ask * Decimal("1.05")).quantize(TICK),
+                stop_loss=(low * Decimal("0.95")).quantize(TICK),
+            )
+        )
+        await settle(fake, broker)
+        await om.replace_order(placed.order_id, limit_price=(quote.ask + 5 * PIP).quantize(TICK))
+        await settle(fake, broker)
+        assert om.order(placed.order_id).status is S.FILLED
+        for leg in ("tp", "sl"):
+            assert om.order(f"{placed.order_id}-{leg}").status is S.ACCEPTED
+        (replacement,) = txns(fake, "LIMIT_ORDER")[1:]
+        assert replacement["clientExtensions"] == {"id": f"{placed.order_id}~r1"}  # type: ignore[comparison-overlap]
+        assert replacement["stopLossOnFill"]["clientExtensions"] == {"id": f"{placed.order_id}-sl"}  # type: ignore[index]
+        with pytest.raises(OrderRejected, match="belongs to its trade"):
+            await om.replace_order(f"{placed.order_id}-tp", limit_price=(quote.ask * 2).quantize(TICK))
+        assert om.order(f"{placed.order_id}-tp").status is S.ACCEPTED
     finally:
         await om.close()
 
