@@ -2,9 +2,14 @@
 
     python bench/alpaca.py [--orders 3000] [--in-flight 1 8 32] [--manager]
 
-The fake runs in its own process (as a broker would), the adapter in this one; both share the machine.
-Figures are printed, never asserted. The client-side budget is off: Alpaca's real limit (200/min) is far
-below these rates, so this measures the adapter's own cost per order.
+"In flight" is how many ``submit_order`` calls are outstanding at once; the adapter keeps at most
+``max_in_flight`` (its default, 8) on the wire and the rest wait on its semaphore, where waiting costs
+nothing, rather than in httpx's pool (whose cost per request grows with its connections). Per row: orders/s, place-to-ack p50/p99 (``submit_order`` until Alpaca's answer is read) and the client's
+CPU per order (this process's CPU time over the row / orders), with what that CPU costs at Alpaca's
+allowed 200 requests a minute as a share of one core. The fake runs in its own process (as a broker
+would), the adapter in this one over httpx's own transport; both share the machine. Figures are printed,
+never asserted. The client-side budget is off: Alpaca's limit is far below these rates, so this measures
+the adapter's own cost per order.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import httpx
-
 from ntlab.brokers.alpaca import AlpacaBroker
 from ntlab.brokers.alpaca.fake import FAKE_KEY_ID, FAKE_SECRET
-from ntlab.core import Order, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core import Accepted, Order, OrderStatus, OrderType, Side, TimeInForce
 
 NOW = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+ALLOWED_PER_SECOND = 200 / 60  # Alpaca's budget: 200 requests a minute
+DATA: dict[str, str] = {}  # where the fake's market data is
+POOL = 8  # the adapter's own default: callers beyond it wait on its semaphore, not in the pool
 
 
 def free_port() -> int:
@@ -37,7 +43,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_fake(port: int) -> subprocess.Popen[bytes]:
+def start_fake(port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The fake in its own process; its banner says where its market data is."""
     command = [
         sys.executable,
         "-m",
@@ -49,22 +56,17 @@ def start_fake(port: int) -> subprocess.Popen[bytes]:
         "--cash",
         "1e12",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            httpx.get(
-                f"http://127.0.0.1:{port}/v2/clock",
-                headers={"APCA-API-KEY-ID": FAKE_KEY_ID, "APCA-API-SECRET-KEY": FAKE_SECRET},
-            )
-            return process
-        except httpx.TransportError:
-            time.sleep(0.05)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "ALPACA_DATA_URL=" in line:
+            return process, dict(word.split("=", 1) for word in line.split() if "=" in word)
     process.kill()
     raise SystemExit("the fake did not start")
 
 
 def order(run: str, i: int) -> Order:
-    return Order.model_construct(
+    return Order(
         order_id=f"{run}-{i:07d}",
         symbol="AAPL",
         side=Side.BUY if i % 2 else Side.SELL,
@@ -77,23 +79,17 @@ def order(run: str, i: int) -> Order:
     )
 
 
-def httpx_pool(in_flight: int) -> httpx.AsyncBaseTransport:
-    """httpx's own transport (httpcore), for comparison with PooledTransport."""
-    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    return httpx.AsyncHTTPTransport(limits=limits)
+Row = tuple[float, list[float], float]  # orders/s, latencies, client CPU seconds per order
 
 
-async def run_adapter(
-    base: str, n: int, in_flight: int, run: str, *, stock: bool = False
-) -> tuple[float, list[float]]:
+async def run_adapter(base: str, n: int, in_flight: int, run: str) -> Row:
     broker = AlpacaBroker(
         FAKE_KEY_ID,
         FAKE_SECRET,
         base_url=base,
         requests_per_minute=None,
-        max_in_flight=in_flight,
+        max_in_flight=min(in_flight, POOL),
         stream=False,
-        transport=httpx_pool(in_flight) if stock else None,
     )
     latencies: list[float] = []
     queue = iter(range(n))
@@ -103,37 +99,50 @@ async def run_adapter(
             t0 = time.perf_counter()
             updates = await broker.submit_order(order(run, i))
             latencies.append(time.perf_counter() - t0)
-            assert updates[0].status is OrderStatus.ACCEPTED, updates
+            assert isinstance(updates[0], Accepted), updates
 
     for i in range(20):  # warm the pool
         await broker.submit_order(order(run + "w", i))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     await broker.close()
-    return n / elapsed, latencies
+    return n / elapsed, latencies, cpu / n
 
 
-async def run_manager(base: str, n: int, in_flight: int, run: str) -> tuple[float, list[float]]:
+async def run_manager(base: str, n: int, in_flight: int, run: str) -> Row:
+    """Through the manager: pre-trade risk checks each order against the quote streamed from the fake."""
     from ntlab.core import OrderManager, OrderRequest
 
     broker = AlpacaBroker(
-        FAKE_KEY_ID, FAKE_SECRET, base_url=base, requests_per_minute=None, max_in_flight=in_flight
+        FAKE_KEY_ID,
+        FAKE_SECRET,
+        base_url=base,
+        data_url=DATA.get("ALPACA_DATA_URL"),
+        data_stream_url=DATA.get("ALPACA_DATA_STREAM_URL"),
+        quotes=["AAPL"],
+        requests_per_minute=None,
+        max_in_flight=min(in_flight, POOL),
     )
     latencies: list[float] = []
     async with OrderManager(broker, id_prefix=run) as om:
+        await broker.quotes.wait_for("AAPL")
         remaining = iter(range(n))
 
         async def worker() -> None:
             for i in remaining:
                 t0 = time.perf_counter()
-                await om.place_order(OrderRequest(symbol="AAPL", side="buy" if i % 2 else "sell", quantity=1))
+                await om.place_order(
+                    OrderRequest(
+                        symbol="AAPL", side="buy" if i % 2 else "sell", quantity=1, allow_duplicate=True
+                    )
+                )
                 latencies.append(time.perf_counter() - t0)
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(in_flight)))
-        elapsed = time.perf_counter() - start
-    return n / elapsed, latencies
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return n / elapsed, latencies, cpu / n
 
 
 def pct(values: list[float], q: float) -> float:
@@ -147,7 +156,6 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--manager", action="store_true", help="also through OrderManager.place_order")
-    parser.add_argument("--httpx-pool", action="store_true", help="also with httpx's default transport")
     parser.add_argument("--base-url", help="an already running fake (default: start one)")
     args = parser.parse_args()
     # Earlier rows' orders keep streaming fills; the manager rightly ignores orders it does not know.
@@ -156,23 +164,29 @@ async def main() -> None:
     base = args.base_url
     if base is None:
         port = free_port()
-        process = start_fake(port)
+        process, banner = start_fake(port)
+        DATA.update(banner)
         base = f"http://127.0.0.1:{port}"
     try:
         print(
             f"AlpacaBroker.submit_order against the fake at {base}, {args.orders} orders per row, "
             f"{os.cpu_count()} cores shared with the fake"
         )
-        print(f"{'path':<10} {'in flight':>9} {'orders/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
+        print(
+            f"{'path':<10} {'in flight':>9} {'orders/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'CPU us/order':>12} {'core at 200/min':>15}"
+        )
         paths = [("adapter", run_adapter)]
-        if args.httpx_pool:
-            paths.append(("httpcore", lambda *a: run_adapter(*a, stock=True)))
         if args.manager:
             paths.append(("manager", run_manager))
         for name, runner in paths:
             for k in args.in_flight:
-                rate, lat = await runner(base, args.orders, k, f"{name[0]}{k}{os.getpid() % 1000}")
-                print(f"{name:<10} {k:>9} {rate:>9.0f} {pct(lat, 50):>7.2f} {pct(lat, 99):>7.2f}")
+                rate, lat, cpu = await runner(base, args.orders, k, f"{name[0]}{k}{os.getpid() % 1000}")
+                share = cpu * ALLOWED_PER_SECOND * 100
+                print(
+                    f"{name:<10} {k:>9} {rate:>9.0f} {pct(lat, 50):>7.2f} {pct(lat, 99):>7.2f} "
+                    f"{cpu * 1e6:>12.0f} {share:>14.3f}%"
+                )
     finally:
         if process is not None:
             process.terminate()

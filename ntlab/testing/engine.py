@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from ntlab.times import to_ns
 log = logging.getLogger(__name__)
 
 Listener = Callable[[OrderUpdate], object]
+ClockListener = Callable[[datetime, datetime], Awaitable[object]]
 T = TypeVar("T")
 
 
@@ -77,6 +78,7 @@ class FakeEngine:
         self.cash = Decimal(str(cash))
         self.attempts: Counter[str] = Counter()  # submits that reached the engine, by the fake's key
         self._listeners: list[Listener] = []
+        self._clock_listeners: list[ClockListener] = []
         self._connected = False
         self._stepping = asyncio.Lock()
 
@@ -94,6 +96,11 @@ class FakeEngine:
     def on_report(self, listener: Listener) -> None:
         """Call ``listener(report)`` for every report the venue makes later than a call's answer."""
         self._listeners.append(listener)
+
+    def on_clock(self, listener: ClockListener) -> None:
+        """Await ``listener(before, after)`` each time the clock moves: what a fake streams besides its order
+        news (the market's quotes between the two times, say) follows the engine's time, not the wall's."""
+        self._clock_listeners.append(listener)
 
     def _publish(self, updates: Sequence[OrderUpdate]) -> None:
         for update in updates:
@@ -157,11 +164,25 @@ class FakeEngine:
     async def advance(self, seconds: float = 1.0) -> None:
         """Move the clock; resting orders meet the market on the way and their reports go to the listeners."""
         async with self._stepping:
+            before = self.venue.now()
             await self.venue.advance(seconds)
+            await self._moved(before)
 
     async def advance_to(self, when: datetime | str | int) -> None:
         async with self._stepping:
+            before = self.venue.now()
             await self.venue.advance_to(when if isinstance(when, int) else to_ns(when))
+            await self._moved(before)
+
+    async def _moved(self, before: datetime) -> None:
+        after = self.venue.now()
+        if after == before:
+            return
+        for listener in list(self._clock_listeners):
+            try:
+                await listener(before, after)
+            except Exception:
+                log.exception("a fake's clock listener failed between %s and %s", before, after)
 
 
 def _now(coroutine: Coroutine[Any, Any, T]) -> T:

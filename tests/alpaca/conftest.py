@@ -1,4 +1,4 @@
-"""Fixtures: a fake Alpaca on a free loopback port and an adapter pointed at it."""
+"""Fixtures: a fake Alpaca on free loopback ports and an adapter pointed at it."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import pytest
 
 from ntlab.brokers.alpaca import AlpacaBroker
 from ntlab.brokers.alpaca.fake import FakeAlpaca
-from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.core import OrderManager
+from ntlab.market import sample_market
+
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "SPY", "BTC/USD", "EUR/USD"]
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeAlpaca]:
-    """A fake with its own seeded prices, so these tests do not move when the sample market changes."""
-    async with FakeAlpaca(feed=SyntheticFeed(), rate_limit=None) as server:
+    """A fake on the sample market (its FX pair is one Alpaca does not trade)."""
+    async with FakeAlpaca(market=sample_market(symbols=SYMBOLS), rate_limit=None) as server:
         yield server
 
 
@@ -27,7 +29,13 @@ def make_broker(fake: FakeAlpaca, **options: Any) -> AlpacaBroker:
     options.setdefault("timeout", 2.0)
     options.setdefault("retry_initial", 0.01)
     return AlpacaBroker(
-        fake.key_id, fake.secret_key, base_url=fake.base_url, stream_url=fake.stream_url, **options
+        fake.key_id,
+        fake.secret_key,
+        base_url=fake.base_url,
+        stream_url=fake.stream_url,
+        data_url=fake.data_url,
+        data_stream_url=fake.data_stream_url,
+        **options,
     )
 
 
@@ -51,6 +59,7 @@ async def settle(fake: FakeAlpaca, om: OrderManager, broker: AlpacaBroker) -> No
     """Let the stream deliver everything the fake has sent and the manager apply it."""
     await wait_until(lambda: broker.stream is not None and broker.stream.listening.is_set())
     for _ in range(3):
+        await fake.hub.drain()
         await asyncio.sleep(0.02)
         await broker.wait_idle()
 
@@ -59,15 +68,23 @@ def assert_invariants(fake: FakeAlpaca, om: OrderManager) -> None:
     """Nothing lost, nothing doubled: the fake and ntlab agree on orders, fills and positions."""
     accepted = fake.accepted_client_ids()
     assert len(accepted) == len(set(accepted)), "an order was placed twice"
-    ours = {o.order_id for o in om.orders()}
-    assert set(accepted) <= ours | {o for o in accepted if "~r" in o}
+    assert set(accepted) <= {o.order_id for o in om.orders()}
     made = {(f["order_id"], f["cum_qty"]) for f in fake.fills()}
     booked = {tuple(f.fill_id.rsplit(":", 1)) for f in om.fills()}
     assert made == booked, f"fills differ: fake only {made - booked}, ntlab only {booked - made}"
-    fake_positions = {s: Decimal(q) for s, q in fake.positions().items()}
-    ours_positions = {p.symbol: p.quantity for p in om.positions() if p.quantity}
-    assert ours_positions == fake_positions
+    ours = {p.symbol: p.quantity for p in om.positions() if p.quantity}
+    assert ours == fake.positions()
     for order in om.orders():
-        chain = [o for cid, o in fake.book.by_client_id.items() if cid.split("~r")[0] == order.order_id]
-        if chain:
-            assert order.filled_quantity == sum(o.filled_qty for o in chain), order.order_id
+        engine_order = (
+            fake.engine.order(fake.orders.by_client(order.order_id).key)
+            if order.order_id in fake.orders.by_client_id
+            else None
+        )
+        if engine_order is not None:
+            assert order.filled_quantity == engine_order.filled_quantity, order.order_id
+
+
+def alpaca_status(fake: FakeAlpaca, order_id: str) -> tuple[str, Decimal]:
+    """The status and filled quantity the fake shows for the live incarnation of an ntlab order."""
+    record = fake.orders.by_key[fake.orders.by_client(order_id).key]
+    return record.status, record.filled_qty

@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from ntlab.brokers.alpaca.fake import FakeAlpaca
-from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
+from ntlab.market import sample_market
 
 ORDER_FIELDS = {
     "id",
@@ -72,10 +72,11 @@ async def test_order_json_has_alpacas_fields_and_strings(fake):
         assert r.status_code == 200
         data = r.json()
         assert set(data) >= ORDER_FIELDS
-        assert data["status"] == "accepted" and data["qty"] == "10" and data["filled_qty"] == "0"
+        assert data["status"] == "pending_new" and data["qty"] == "10" and data["filled_qty"] == "0"
         assert data["limit_price"] == "150.5" and data["filled_avg_price"] is None
         assert data["created_at"].endswith("Z")
-        assert (await c.get(f"/v2/orders/{data['id']}")).json()["client_order_id"] == "c1"
+        seen = (await c.get(f"/v2/orders/{data['id']}")).json()
+        assert seen["client_order_id"] == "c1" and seen["status"] == "new"  # routed once accepted
         by_cid = await c.get("/v2/orders:by_client_order_id", params={"client_order_id": "c1"})
         assert by_cid.json()["id"] == data["id"]
         assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"} <= set(r.headers.keys())
@@ -123,7 +124,7 @@ async def test_not_found_and_unauthorized(fake):
 
 
 async def test_rate_limit_budget_and_headers():
-    async with FakeAlpaca(feed=SyntheticFeed(), rate_limit=3) as fake, client(fake) as c:
+    async with FakeAlpaca(rate_limit=3, data=False) as fake, client(fake) as c:
         statuses = [(await c.get("/v2/account")).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         r = await c.get("/v2/account")
@@ -142,7 +143,7 @@ async def test_injected_429_carries_retry_after(fake):
 
 async def test_stream_handshake_and_fills_over_time():
     async with (
-        FakeAlpaca(feed=SyntheticFeed(), cash=10_000_000) as fake,
+        FakeAlpaca(cash=10_000_000, data=False) as fake,
         websockets.connect(fake.stream_url) as ws,
         client(fake) as c,
     ):
@@ -196,9 +197,8 @@ async def test_stream_refuses_bad_keys(fake):
 
 
 async def test_limit_ioc_fok_and_stop_behaviour(fake):
-    book = fake.book
-    quote = book.feed.quote("AAPL", book.now)
-    bid, ask = quote[0], quote[1]
+    quote = fake.engine.quote("AAPL")
+    bid, ask = quote.bid, quote.ask
     async with client(fake) as c:
         resting = (
             await c.post("/v2/orders", json=order("l1", type="limit", limit_price=str(bid - 5)))
@@ -258,7 +258,7 @@ async def test_command_line_server_and_from_config(monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "ntlab.brokers.alpaca.fake", "--port", str(port), "--synthetic"],
+        [sys.executable, "-m", "ntlab.brokers.alpaca.fake", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -285,8 +285,8 @@ async def test_command_line_server_and_from_config(monkeypatch):
 
 
 async def test_crypto_takes_gtc_or_ioc_only():
-    feed = SyntheticFeed({"BTC/USD": 65000.0, "AAPL": 190.0})
-    async with FakeAlpaca(feed=feed, rate_limit=None, cash=10_000_000) as fake, client(fake) as c:
+    market = sample_market(symbols=["BTC/USD", "AAPL"])
+    async with FakeAlpaca(market=market, rate_limit=None, cash=10_000_000) as fake, client(fake) as c:
         day = await c.post("/v2/orders", json=order("c-day", symbol="BTC/USD", qty="0.5"))
         assert day.status_code == 422 and day.json()["code"] == 40010001
         gtc = await c.post(

@@ -65,7 +65,7 @@ async def session(fake: FakeAlpaca, om: OrderManager, broker: Any, during: Setup
 
 def check_statuses(fake: FakeAlpaca, om: OrderManager) -> None:
     for order in om.orders():
-        held = fake.book.by_client_id[order.order_id]
+        held = fake.orders.by_client_id[order.order_id]
         assert order.status is mapping.order_status(held.status, held.filled_qty), order.order_id
 
 

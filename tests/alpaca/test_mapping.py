@@ -19,6 +19,7 @@ from ntlab.core import (
     OrderType,
     PendingCancel,
     Rejected,
+    Replaced,
     ReplaceRejected,
     Side,
     TimeInForce,
@@ -64,7 +65,7 @@ EXPECTED_EVENT = {
     "stopped": None,
     "calculated": None,
     "suspended": None,
-    "restated": None,
+    "restated": Replaced,
     "order_cancel_rejected": CancelRejected,
     "order_replace_rejected": ReplaceRejected,
 }
@@ -98,6 +99,12 @@ def test_event_row(event, report):
         assert update.fill.quantity == Decimal(10) and update.fill.price == Decimal("190.01")
     elif report is Accepted:
         assert update.broker_order_id == "61e69015-8549-4bfd-b9c3-01e75843f47d"
+    elif report is Replaced:  # restated in place: the order's size and prices as they now are
+        assert (update.quantity, update.limit_price, update.stop_price) == (
+            Decimal(100),
+            Decimal("190.50"),
+            None,
+        )
     else:
         assert update.time == datetime(2026, 3, 2, 14, 30, 1, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ def external(fake, client_id: str, **over):
         "client_order_id": client_id,
     }
     body.update(over)
-    return fake.book.submit(body)
+    return fake.submit(body)
 
 
 async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, tmp_path):
@@ -51,7 +51,7 @@ async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, t
     # While ntlab is down: the market order fills, one order is cancelled from another app, and an
     # order is placed outside ntlab.
     await fake.advance(3)
-    fake.book.cancel(fake.book.by_client_id[cancelled_elsewhere.order_id].id)
+    fake.orders.cancel(fake.orders.by_client_id[cancelled_elsewhere.order_id].id)
     outside = external(fake, "placed-in-the-web-ui")
     broker = make_broker(fake)
     async with OrderManager(broker, journal=journal) as om:
@@ -60,9 +60,11 @@ async def test_restart_recovers_fills_cancels_and_adopts_external_orders(fake, t
         assert om.order(cancelled_elsewhere.order_id).status is OrderStatus.CANCELLED
         assert om.order(still_open.order_id).status is OrderStatus.ACCEPTED
         adopted = om.order("placed-in-the-web-ui")
-        assert adopted.external and adopted.broker_order_id == outside.id and adopted.quantity == 40
+        assert adopted.external and adopted.broker_order_id == outside["id"] and adopted.quantity == 40
         # The adopted order now fills through the stream like any other.
-        fake.book.replace(outside.id, {"limit_price": "500", "client_order_id": "placed-in-the-web-ui~r1"})
+        fake.orders.replace(
+            outside["id"], {"limit_price": "500", "client_order_id": "placed-in-the-web-ui~r1"}
+        )
         await fake.advance(2)
         await settle(fake, om, broker)
         assert om.order("placed-in-the-web-ui").status is OrderStatus.FILLED
@@ -101,16 +103,16 @@ async def test_reconnect_sweep_recovers_missed_events_and_adopts(fake, tmp_path)
             time_in_force="day",
         )
         await fake.advance(1)
-        fake.book.cancel(fake.book.by_client_id[resting.order_id].id)
+        fake.orders.cancel(fake.orders.by_client_id[resting.order_id].id)
         await settle(fake, om, broker)
         assert broker.stream.reconnects >= 1
-        held = fake.book.by_client_id[big.order_id]
+        held = fake.orders.by_client_id[big.order_id]
         assert om.order(big.order_id).filled_quantity == held.filled_qty > 0
         assert om.order(resting.order_id).status is OrderStatus.CANCELLED
         desk = om.order("desk-order-1")
-        assert desk.external and desk.filled_quantity == fake.book.orders[outside.id].filled_qty > 0
+        assert desk.external and desk.filled_quantity == fake.orders.records[outside["id"]].filled_qty > 0
         for _ in range(30):
-            if fake.book.orders[outside.id].status == "filled" and held.status == "filled":
+            if fake.orders.records[outside["id"]].status == "filled" and held.status == "filled":
                 break
             await fake.advance(1)
         await settle(fake, om, broker)
@@ -133,9 +135,8 @@ async def test_disagreement_is_settled_by_the_broker(fake, tmp_path):
                 time_in_force="day",
             )
         )
-    fake.book.session_end = fake.book.now
-    await fake.advance(1)
-    assert fake.book.by_client_id[r.order_id].status == "expired"
+    await fake.engine.advance_to(fake.engine.venue.session_close)  # the day ends: day orders expire
+    assert fake.orders.by_client_id[r.order_id].status == "expired"
     async with OrderManager(make_broker(fake), journal=journal) as om:
         assert om.order(r.order_id).status is OrderStatus.EXPIRED
 

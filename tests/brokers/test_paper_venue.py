@@ -212,6 +212,22 @@ async def test_latency_delays_execution():
     assert fills(sink.updates) == [(100, Decimal("100.03"), "taker")]  # the quote in force at 12s
 
 
+async def test_ioc_and_fok_arriving_late_do_not_rest():
+    """With latency an ioc or fok order meets the market when it arrives; what it cannot fill then is
+    cancelled, never left on the book (at 12s the ask is 100.03 for 500)."""
+    broker, sink = await venue(latency=timedelta(seconds=12))
+    await broker.submit_order(order(qty=100, order_type="limit", limit="99.00", tif="ioc", oid="ioc-away"))
+    await broker.submit_order(order(qty=100, tif="fok", oid="fok-fits"))
+    await broker.submit_order(order(qty=800, tif="ioc", oid="ioc-part"))
+    await broker.submit_order(order(qty=800, tif="fok", oid="fok-big"))
+    await broker.advance("15s")
+    cancelled = {u.order_id for u in sink.updates if isinstance(u, Cancelled)}
+    filled = {u.order_id: u.fill.quantity for u in sink.updates if isinstance(u, Filled)}
+    assert cancelled == {"ioc-away", "ioc-part", "fok-big"}
+    assert filled == {"fok-fits": 100, "ioc-part": 400}  # size taken at a quote stays taken
+    assert await broker.open_orders() == []
+
+
 async def test_same_seed_same_fills():
     async def run():
         m = sample_market()

@@ -12,7 +12,6 @@ from typing import Any
 
 from ntlab.brokers.alpaca import AlpacaBroker
 from ntlab.brokers.alpaca.fake import FakeAlpaca
-from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.brokers.ib import IBBroker
 from ntlab.brokers.ib.fake import FakeTWS
 from ntlab.brokers.lime import LimeBroker
@@ -116,16 +115,17 @@ class PaperSubject:
 
 
 class AlpacaSubject:
-    """AlpacaBroker against the local fake Alpaca over real HTTP and websockets."""
+    """AlpacaBroker against the local fake Alpaca (on the kit's engine) over real HTTP and websockets."""
 
     name = "alpaca"
     caps = Capabilities(
         symbol="AAPL",
         quantity=Decimal(10),
         big=Decimal(2000),
-        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT}),
+        order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT, T.TRAILING_STOP}),
         time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
         refusal="insufficient_funds",
+        notes={"time_in_force": "opg and cls wait for the auctions; the scenarios run mid-session"},
     )
 
     def __init__(self, fake: FakeAlpaca) -> None:
@@ -139,6 +139,8 @@ class AlpacaSubject:
             self.fake.secret_key,
             base_url=self.fake.base_url,
             stream_url=self.fake.stream_url,
+            data_url=self.fake.data_url,
+            data_stream_url=self.fake.data_stream_url,
             requests_per_minute=None,
             timeout=1.0,
             retry_initial=0.01,
@@ -158,18 +160,19 @@ class AlpacaSubject:
                 break
             await asyncio.sleep(0.01)
         for _ in range(3):
+            await self.fake.hub.drain()
             await asyncio.sleep(0.02)
             if broker is not None:
                 await broker.wait_idle()
 
     def placed(self) -> list[str]:
-        return [c for c in self.fake.accepted_client_ids() if "~r" not in c]
+        return self.fake.accepted_client_ids()
 
     def fill_ids(self) -> set[str]:
         return {f"{f['order_id']}:{Decimal(f['cum_qty']).normalize():f}" for f in self.fake.fills()}
 
     def positions(self) -> dict[str, Decimal]:
-        return {s: Decimal(q) for s, q in self.fake.positions().items()}
+        return self.fake.positions()
 
     def drop_stream(self) -> None:
         self.fake.drop_streams()
@@ -182,8 +185,9 @@ class AlpacaSubject:
             "side": side,
             "type": "market",
             "time_in_force": "day",
+            "client_order_id": client_id,
         }
-        self.fake.book.submit(body | {"client_order_id": client_id})
+        self.fake.submit(body)
         return client_id
 
     def refuse(self) -> dict[str, Any]:
@@ -528,7 +532,9 @@ async def paper() -> AsyncIterator[Subject]:
 
 @contextlib.asynccontextmanager
 async def alpaca() -> AsyncIterator[Subject]:
-    async with FakeAlpaca(feed=SyntheticFeed(), rate_limit=None, cash=10_000_000) as fake:
+    async with FakeAlpaca(
+        market=sample_market(symbols=["AAPL", "MSFT"]), rate_limit=None, cash=10_000_000
+    ) as fake:
         subject = AlpacaSubject(fake)
         try:
             yield subject

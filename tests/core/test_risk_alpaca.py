@@ -11,10 +11,10 @@ import pytest
 
 from ntlab.brokers.alpaca import AlpacaBroker, mapping
 from ntlab.brokers.alpaca.fake import FakeAlpaca
-from ntlab.brokers.alpaca.fake_feed import SyntheticFeed
 from ntlab.core import OrderManager, OrderRequest, OrderStatus, RiskLimits
 from ntlab.core.broker import AssetFlags, AssetSource
 from ntlab.errors import OrderRejected, Reason, RiskDenied
+from ntlab.market import sample_market
 
 # The fields alpaca-py's Asset model requires (alpaca/trading/models.py), plus the optional ones the fake sends.
 ASSET_REQUIRED = {
@@ -32,8 +32,8 @@ ASSET_REQUIRED = {
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeAlpaca]:
-    feed = SyntheticFeed({"AAPL": 190.0, "NVDA": 120.0, "GME": 25.0, "BTC/USD": 60_000.0})
-    async with FakeAlpaca(feed=feed, rate_limit=None) as server:
+    market = sample_market(symbols=["AAPL", "NVDA", "SPY", "BTC/USD"])
+    async with FakeAlpaca(market=market, rate_limit=None) as server:
         yield server
 
 
@@ -43,6 +43,7 @@ def adapter(fake: FakeAlpaca) -> AlpacaBroker:
         fake.secret_key,
         base_url=fake.base_url,
         stream_url=fake.stream_url,
+        data_url=fake.data_url,
         requests_per_minute=None,
         timeout=2.0,
         retry_initial=0.01,
@@ -66,8 +67,8 @@ async def test_the_fake_serves_assets_as_alpaca_spells_them(fake):
         missing = await client.get("/v2/assets/ZZZZ")
         assert missing.status_code == 404
         assert missing.json() == {"code": 40410000, "message": "asset not found for ZZZZ"}
-        fake.asset_overrides["GME"] = {"easy_to_borrow": False}
-        gme = (await client.get("/v2/assets/GME")).json()
+        fake.asset_overrides["SPY"] = {"easy_to_borrow": False}
+        gme = (await client.get("/v2/assets/SPY")).json()
         assert (gme["shortable"], gme["easy_to_borrow"], gme["borrow_status"]) == (
             True,
             False,
@@ -123,16 +124,16 @@ async def test_no_quote_to_be_had_refuses_unless_turned_off(fake):
 
 
 async def test_short_sales_follow_alpacas_asset_flags(fake):
-    fake.asset_overrides["GME"] = {"easy_to_borrow": False}
+    fake.asset_overrides["SPY"] = {"easy_to_borrow": False}
     broker = adapter(fake)
     async with OrderManager(broker) as om:
         shorted = await om.place_order(OrderRequest(symbol="NVDA", side="sell", quantity=Decimal(10)))
         assert shorted.status is OrderStatus.ACCEPTED
         with pytest.raises(RiskDenied) as caught:
-            await om.place_order(OrderRequest(symbol="GME", side="sell", quantity=Decimal(10)))
+            await om.place_order(OrderRequest(symbol="SPY", side="sell", quantity=Decimal(10)))
         assert caught.value.reason is Reason.NO_LOCATE and "hard to borrow" in str(caught.value)
     assert fake.accepted_client_ids() == [shorted.order_id]
     broker = adapter(fake)
-    async with OrderManager(broker, risk=RiskLimits(locates=["GME"])) as om:
-        located = await om.place_order(OrderRequest(symbol="GME", side="sell", quantity=Decimal(10)))
+    async with OrderManager(broker, risk=RiskLimits(locates=["SPY"])) as om:
+        located = await om.place_order(OrderRequest(symbol="SPY", side="sell", quantity=Decimal(10)))
         assert located.status is OrderStatus.ACCEPTED

@@ -1,582 +1,480 @@
-"""A faithful local fake of Alpaca's Trading API v2 and its trade_updates stream, served on 127.0.0.1.
+"""A faithful local fake of Alpaca's Trading API v2, its trade_updates stream and its market data, on 127.0.0.1.
 
-Same paths, JSON field names, status spellings, error bodies and codes, rate-limit headers and stream
-handshake as Alpaca, so the adapter is tested against real HTTP and websocket traffic and people without
-keys can try it. Fills come from the fake's own clock: tests step it (``await fake.advance(1)``), users run
-it in real time (``python -m ntlab.brokers.alpaca.fake --port 8765``). Faults are injected through
-``fake.faults`` (see ``fake_faults``).
+Alpaca's paths, JSON fields, status spellings, error bodies (``{"code": 40310000, "message": ...}``),
+rate-limit headers (``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``, 429 when the minute's budget is
+spent) and stream handshake, on the fake-broker kit: orders fill in the kit's engine (the paper venue on the
+sample market), faults come from ``fake.faults``, the stream is a :class:`~ntlab.testing.streams.StreamHub`.
+alpaca-py's ``TradingClient`` and ``TradingStream`` (``url_override=``) read every answer in their own models.
 
-The websocket lives in ``fake_stream``, the account in ``fake_book``, the fault plan in ``fake_faults``.
-Built on aiohttp.web: one package serves HTTP and websockets, its C parser keeps the server cheap next to the
-client on a small machine, and it exposes the raw transport so a fault can reset a connection mid-request.
+- ``base_url`` / ``stream_url``: the trading host and its ``/stream`` websocket;
+- ``data_url`` / ``data_stream_url``: the market data (its own server, as Alpaca's data host is), streaming
+  the quotes the engine fills against as its clock moves;
+- ``await fake.advance(seconds)`` moves the clock (tests); ``python -m ntlab.brokers.alpaca.fake --port 8765``
+  runs it in real time for users without an account.
+
+The orders are in ``fake_orders``, the account in ``fake_account``, the stream in ``fake_stream``, the data in
+``fake_data``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
-import logging
 import math
 import time
-import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
-from ntlab.brokers.alpaca.fake_book import BookError, FakeBook, iso, num
-from ntlab.brokers.alpaca.fake_faults import Faults
-from ntlab.brokers.alpaca.fake_feed import MarketFeed, QuoteFeed, SyntheticFeed, default_feed
-from ntlab.brokers.alpaca.fake_stream import FakeStream
-
-log = logging.getLogger(__name__)
+from ntlab.brokers.alpaca.fake_account import FakeAccount
+from ntlab.brokers.alpaca.fake_data import FakeData
+from ntlab.brokers.alpaca.fake_orders import ApiError, FakeOrders, Record, decimal, invalid
+from ntlab.brokers.alpaca.fake_stream import TradeUpdates, dumps
+from ntlab.brokers.paper import PaperConfig
+from ntlab.market.frames import Market
+from ntlab.testing import FakeEngine
+from ntlab.testing.faults import RequestFault
+from ntlab.testing.servers import FakeHttpServer, run_fake
+from ntlab.testing.streams import StreamHub
 
 FAKE_KEY_ID = "FAKEPAPERKEY"
 FAKE_SECRET = "fake-paper-secret"  # not a secret: the fake's published demo credentials
+# Alpaca charges no commission on stocks (its fees are the account's, see fake_account) and routes an
+# order before it can fill: the submit's answer comes first, its fills when the clock next moves.
+ALPACA_VENUE = PaperConfig(
+    taker_fee_bps=Decimal(0), maker_fee_bps=Decimal(0), latency=timedelta(milliseconds=1)
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(text=dumps(data), status=status, content_type="application/json")
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() == "true"
+
+
+def _time(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(f"invalid timestamp {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
-class FakeAlpaca:
-    """The fake server. ``async with FakeAlpaca() as fake:`` serves on a free port of 127.0.0.1.
+class FakeAlpaca(FakeHttpServer):
+    """``async with FakeAlpaca() as fake:`` serves on free ports of 127.0.0.1.
 
-    ``base_url`` (REST) and ``stream_url`` (websocket) are what an adapter is pointed at. ``clock="manual"``
-    moves time only when told (tests); ``clock="realtime"`` steps it at ``speed`` x wall time (users).
-    ``rate_limit`` is requests per minute per key, as Alpaca enforces (None: unlimited, for benchmarks).
+    ``market`` (the sample market unless given) and ``start`` place the engine; ``cash`` is the account's
+    cash; ``rate_limit`` is requests per minute per key, as Alpaca counts them (None: unlimited);
+    ``binary_frames`` as Alpaca's paper stream sends them; ``data=False`` serves no market data.
     """
 
     def __init__(
         self,
+        engine: FakeEngine | None = None,
         *,
-        feed: QuoteFeed | None = None,
-        market: Any = None,
-        clock: str = "manual",
-        speed: float = 1.0,
-        tick: float = 0.05,
+        market: Market | None = None,
+        start: datetime | str | None = None,
+        cash: Decimal | int | float | str = 100_000,
         rate_limit: int | None = 200,
         key_id: str = FAKE_KEY_ID,
         secret_key: str = FAKE_SECRET,
-        cash: float = 100_000,
         binary_frames: bool = True,
+        data: bool = True,
+        seed: int = 7,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError("the fake serves on loopback only")
-        if feed is None:
-            feed = MarketFeed(market) if market is not None else default_feed()
-        start = getattr(feed, "start", None)
-        self.book = FakeBook(feed=feed, cash=_decimal(cash))
-        if isinstance(start, datetime):
-            self.book.now = start
-        end = getattr(feed, "end", None)
-        if isinstance(end, datetime):
-            self.book.session_end = end
-        self.faults = Faults()
-        self.stream = FakeStream((key_id, secret_key), self.faults, binary_frames=binary_frames)
-        self.book.listeners.append(self.stream.broadcast)
-        self.clock_mode = clock
-        self.speed = speed
-        self.tick = tick
+        if engine is None:
+            engine = FakeEngine(market, start=start, config=ALPACA_VENUE, cash=str(cash), name="alpaca")
+        super().__init__(engine, host=host, port=port)
+        self.keys = (key_id, secret_key)
         self.rate_limit = rate_limit
-        self._keys = (key_id, secret_key)
-        self._host, self._port = host, port
-        self._window: dict[str, tuple[int, int]] = {}
-        self._runner: web.AppRunner | None = None
-        self._ticker: asyncio.Task[None] | None = None
-        self._stalls: set[asyncio.Task[Any]] = set()
-        self.requests = 0
-        # Fields to change in an asset's JSON, by symbol: {"GME": {"easy_to_borrow": False}} makes it hard to
-        # borrow (borrow_status follows), {"XYZ": {"shortable": False}} not shortable at all.
-        self.asset_overrides: dict[str, dict[str, Any]] = {}
+        self.hub = StreamHub(self.faults)
+        self.trade_updates = TradeUpdates(self.hub, self.keys, binary=binary_frames)
+        self.orders = FakeOrders(engine, self._emit, seed=seed)
+        self.account = FakeAccount(engine, self.orders, seed_cash=engine.cash)
+        self.data = FakeData(engine, key_id=key_id, secret_key=secret_key, host=host) if data else None
+        self._minutes: dict[str, tuple[int, int]] = {}
+        engine.on_clock(self._at_close)
 
-    # --- lifecycle ----------------------------------------------------------------------------------------
+    def _emit(self, event: str, record: Record, extra: dict[str, Any]) -> None:
+        self.trade_updates.publish(event, record, extra, self.engine.now())
+
+    async def _at_close(self, before: datetime, after: datetime) -> None:
+        """Alpaca posts the day's fees after the close."""
+        if before < self.engine.venue.session_close <= after:
+            self.account.post_fees()
+
     async def start(self) -> FakeAlpaca:
-        app = web.Application(middlewares=[self._middleware])
-        r = app.router
-        r.add_post("/v2/orders", self._submit)
-        r.add_get("/v2/orders", self._list)
-        r.add_delete("/v2/orders", self._cancel_all)
-        r.add_get("/v2/orders:by_client_order_id", self._by_client_id)
-        r.add_get("/v2/orders/{order_id}", self._get)
-        r.add_patch("/v2/orders/{order_id}", self._replace)
-        r.add_delete("/v2/orders/{order_id}", self._cancel)
-        r.add_get("/v2/account", self._account)
-        r.add_get("/v2/positions", self._positions)
-        r.add_get("/v2/positions/{symbol}", self._position)
-        r.add_get("/v2/account/activities/FILL", self._fills)
-        r.add_get("/v2/account/activities", self._activities)
-        r.add_get("/v2/clock", self._clock)
-        r.add_get("/v2/stocks/{symbol}/quotes/latest", self._latest_quote)
-        r.add_get("/v2/assets/{symbol_or_asset_id:.+}", self._asset)
-        r.add_get("/stream", self.stream.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, backlog=1024)
-        await site.start()
-        self._port = int(self._runner.addresses[0][1])
-        if self.clock_mode == "realtime":
-            self._ticker = asyncio.get_running_loop().create_task(self._run_clock())
+        await super().start()
+        if self.data is not None:
+            await self.data.start()
         return self
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
-        for task in list(self._stalls):
-            task.cancel()
-        await self.stream.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.hub.close()
+        if self.data is not None:
+            await self.data.stop()
+        await super().stop()
 
-    async def __aenter__(self) -> FakeAlpaca:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self._host}:{self._port}"
-
-    @property
-    def stream_url(self) -> str:
-        return f"ws://{self._host}:{self._port}/stream"
-
+    # --- addresses and keys --------------------------------------------------------------------------------
     @property
     def key_id(self) -> str:
-        return self._keys[0]
+        return self.keys[0]
 
     @property
     def secret_key(self) -> str:
-        return self._keys[1]
+        return self.keys[1]
 
-    # --- time ---------------------------------------------------------------------------------------------------
-    async def advance(self, seconds: float = 1.0) -> None:
-        """Step the simulated clock; orders meet the market each second and events go out."""
-        self.book.advance(seconds)
-        await asyncio.sleep(0)
+    @property
+    def stream_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/stream"
 
-    async def match(self) -> None:
-        """Let open orders meet the market at the current time without moving the clock."""
-        self.book.match()
-        await asyncio.sleep(0)
+    @property
+    def data_url(self) -> str | None:
+        return None if self.data is None else self.data.base_url
 
-    async def _run_clock(self) -> None:
-        last = time.monotonic()
-        carry = 0.0
-        while True:
-            await asyncio.sleep(self.tick)
-            now = time.monotonic()
-            carry += (now - last) * self.speed
-            last = now
-            self.book.now += timedelta(seconds=carry)
-            carry = 0.0
-            self.book.match()
+    @property
+    def data_stream_url(self) -> str | None:
+        return None if self.data is None else self.data.stream_url
 
-    # --- invariant helpers ------------------------------------------------------------------------------
+    # --- what tests and notebooks read ---------------------------------------------------------------------
     def accepted_client_ids(self) -> list[str]:
-        return self.book.accepted_client_ids()
+        """The client order id of every order the fake took, oldest first (not replacements, not legs)."""
+        return self.orders.accepted_client_ids()
 
     def fills(self) -> list[dict[str, Any]]:
-        return self.book.fills()
+        """Every execution, as its FILL activity plus the order's client order id."""
+        records = self.orders.records
+        return [
+            a | {"client_order_id": records[a["order_id"]].client_order_id} for a in self.orders.activities
+        ]
 
-    def positions(self) -> dict[str, Any]:
-        return self.book.position_quantities()
+    def positions(self) -> dict[str, Decimal]:
+        """What the account holds by ntlab symbol (zero positions left out)."""
+        return self.account.holdings()
+
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Place an order as another app would (``POST /v2/orders`` without the HTTP)."""
+        return self.orders.submit(body)
+
+    @property
+    def asset_overrides(self) -> dict[str, dict[str, Any]]:
+        """Fields to change in an asset's JSON, by symbol: ``{"SPY": {"easy_to_borrow": False}}`` makes it
+        hard to borrow (``borrow_status`` follows), ``{"NVDA": {"shortable": False}}`` not shortable at all."""
+        return self.account.asset_overrides
+
+    def post_fees(self) -> int:
+        """Post the fees accrued so far as activities, as Alpaca does after the close."""
+        return self.account.post_fees()
 
     def drop_streams(self) -> int:
-        """Cut every stream connection without a close frame, as a network failure would."""
-        return self.stream.drop()
+        """Cut every trade_updates connection without a close frame, as a network failure would."""
+        return self.hub.drop()
 
     @property
     def stream_connections(self) -> int:
-        return self.stream.connections
+        return self.hub.opened
 
-    @property
-    def sent_events(self) -> Any:
-        return self.stream.sent_events
+    # --- Alpaca's error words --------------------------------------------------------------------------------
+    def error(self, status: int, message: str, request: web.Request) -> web.StreamResponse:
+        return _json({"code": status * 100_000 + 10000, "message": message}, status)
 
-    # --- HTTP plumbing --------------------------------------------------------------------------------------
-    def _error(self, status: int, code: int, message: str, **extra: Any) -> web.Response:
-        return web.json_response({"code": code, "message": message, **extra}, status=status, dumps=_dumps)
+    def rate_limited(self, fault: RequestFault, request: web.Request) -> web.StreamResponse:
+        response = _json({"code": 42910000, "message": "rate limit exceeded"}, 429)
+        response.headers.update(self._limit_headers(self.rate_limit or 200, 0))
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(fault.retry_after))
+        return response
 
-    def _rate_headers(self, key: str) -> tuple[dict[str, str], bool]:
-        """X-Ratelimit-* for this key's current minute; True when the budget is spent."""
-        now = time.time()
-        window = int(now // 60)
-        start, used = self._window.get(key, (window, 0))
-        if start != window:
-            start, used = window, 0
-        used += 1
-        self._window[key] = (start, used)
-        limit = self.rate_limit if self.rate_limit is not None else 1_000_000
-        headers = {
-            "X-Ratelimit-Limit": str(limit),
-            "X-Ratelimit-Remaining": str(max(limit - used, 0)),
-            "X-Ratelimit-Reset": str((window + 1) * 60),
-        }
-        return headers, self.rate_limit is not None and used > limit
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        self.requests += 1
-        if request.path == "/stream":
-            return await handler(request)  # type: ignore[no-any-return]
-        key = request.headers.get("APCA-API-KEY-ID")
-        secret = request.headers.get("APCA-API-SECRET-KEY")
-        if (key, secret) != self._keys:
-            return self._error(401, 40110000, "request is not authorized")
-        headers, exhausted = self._rate_headers(key or "")
-        fault = self.faults.take(request.method, request.path)
-        if fault is not None and fault.kind == "rate_limit":
-            exhausted = True
-        if exhausted:
-            response = self._error(429, 42910000, "rate limit exceeded")
-            response.headers.update(headers)
-            response.headers["X-Ratelimit-Remaining"] = "0"
-            if fault is not None and fault.retry_after is not None:
-                response.headers["Retry-After"] = str(math.ceil(fault.retry_after))
-            return response
-        if fault is not None and not fault.after_processing:
-            if fault.kind == "status":
-                return self._error(fault.status, 50010000, "internal server error")
-            if fault.kind == "reset":
-                return await self._reset(request)
-        response = await handler(request)
-        if fault is not None and fault.after_processing:
-            if fault.kind == "status":
-                return self._error(fault.status, 50010000, "internal server error")
-            if fault.kind == "reset":
-                return await self._reset(request)
-            if fault.kind == "stall":
-                task = asyncio.current_task()
-                assert task is not None
-                self._stalls.add(task)
-                try:
-                    await asyncio.sleep(fault.seconds)
-                finally:
-                    self._stalls.discard(task)
-        response.headers.update(headers)
-        return response  # type: ignore[no-any-return]
-
-    async def _reset(self, request: web.Request) -> web.StreamResponse:
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=500)  # never written: the connection is gone
+    def faultless(self, request: web.Request) -> bool:
+        return request.path == "/stream"
 
     @staticmethod
-    def _ok(data: Any, status: int = 200) -> web.Response:
-        return web.Response(text=_dumps(data), status=status, content_type="application/json")
+    def _limit_headers(limit: int, remaining: int) -> dict[str, str]:
+        reset = (int(time.time()) // 60 + 1) * 60
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(remaining, 0)),
+            "X-RateLimit-Reset": str(reset),
+        }
 
-    async def _body(self, request: web.Request) -> dict[str, Any]:
+    def guard(self, handler: Handler) -> Handler:
+        """Alpaca's keys, its per-minute budget and its headers, and ApiError as Alpaca's error body."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            key = request.headers.get("APCA-API-KEY-ID")
+            if (key, request.headers.get("APCA-API-SECRET-KEY")) != self.keys:
+                return _json({"code": 40110000, "message": "request is not authorized"}, 401)
+            limit = self.rate_limit
+            minute = int(time.time() // 60)
+            seen, used = self._minutes.get(key or "", (minute, 0))
+            used = used + 1 if seen == minute else 1
+            self._minutes[key or ""] = (minute, used)
+            shown = limit if limit is not None else 1_000_000
+            if limit is not None and used > limit:
+                response = _json({"code": 42910000, "message": "rate limit exceeded"}, 429)
+                response.headers.update(self._limit_headers(shown, 0))
+                return response
+            try:
+                response = await handler(request)
+            except ApiError as error:
+                response = _json(error.body, error.status)
+            response.headers.update(self._limit_headers(shown, shown - used))
+            return response
+
+        return guarded
+
+    # --- routes ---------------------------------------------------------------------------------------------
+    def routes(self, router: web.UrlDispatcher) -> None:
+        add, g = router.add_route, self.guard
+        add("POST", "/v2/orders", g(self.post_order))
+        add("GET", "/v2/orders", g(self.list_orders))
+        add("DELETE", "/v2/orders", g(self.cancel_all))
+        add("GET", "/v2/orders:by_client_order_id", g(self.by_client_id))
+        add("GET", "/v2/orders/{order_id}", g(self.get_order))
+        add("PATCH", "/v2/orders/{order_id}", g(self.patch_order))
+        add("DELETE", "/v2/orders/{order_id}", g(self.delete_order))
+        add("GET", "/v2/account", g(self.get_account))
+        add("GET", "/v2/positions", g(self.list_positions))
+        add("DELETE", "/v2/positions", g(self.close_all))
+        add("GET", "/v2/positions/{symbol:.+}", g(self.get_position))
+        add("DELETE", "/v2/positions/{symbol:.+}", g(self.close_position))
+        add("GET", "/v2/account/activities", g(self.activities))
+        add("GET", "/v2/account/activities/{activity_type}", g(self.activities))
+        add("GET", "/v2/clock", g(self.clock))
+        add("GET", "/v2/assets", g(self.list_assets))
+        add("GET", "/v2/assets/{symbol_or_asset_id:.+}", g(self.get_asset))
+        add("GET", "/stream", self.trade_updates.handle)
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
         try:
             data = await request.json()
         except (ValueError, UnicodeDecodeError):
-            raise BookError(400, 40010000, "request body format is invalid") from None
+            raise ApiError(400, 40010000, "request body format is invalid") from None
         if not isinstance(data, dict):
-            raise BookError(400, 40010000, "request body format is invalid")
+            raise ApiError(400, 40010000, "request body format is invalid")
         return data
 
-    async def _guard(self, action: Any) -> web.Response:
+    # --- orders ---------------------------------------------------------------------------------------------
+    async def post_order(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.orders.submit(await self._body(request)))
+
+    async def get_order(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.orders.get(request.match_info["order_id"]).json())
+
+    async def by_client_id(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.orders.by_client(request.query.get("client_order_id", "")).json())
+
+    async def list_orders(self, request: web.Request) -> web.StreamResponse:
+        q = request.query
+        status = q.get("status", "open")
+        if status not in ("open", "closed", "all"):
+            raise invalid(f"invalid status {status!r}: use open, closed or all")
         try:
-            return await action()  # type: ignore[no-any-return]
-        except BookError as error:
-            return web.Response(text=_dumps(error.body), status=error.status, content_type="application/json")
-
-    # --- orders -----------------------------------------------------------------------------------------
-    async def _submit(self, request: web.Request) -> web.Response:
-        async def act() -> web.Response:
-            order = self.book.submit(await self._body(request))
-            return self._ok(order.to_json())
-
-        return await self._guard(act)
-
-    async def _get(self, request: web.Request) -> web.Response:
-        async def act() -> web.Response:
-            return self._ok(self.book.get(request.match_info["order_id"]).to_json())
-
-        return await self._guard(act)
-
-    async def _by_client_id(self, request: web.Request) -> web.Response:
-        async def act() -> web.Response:
-            client_id = request.query.get("client_order_id", "")
-            return self._ok(self.book.get_by_client_id(client_id).to_json())
-
-        return await self._guard(act)
-
-    async def _list(self, request: web.Request) -> web.Response:
-        async def act() -> web.Response:
-            q = request.query
-            status = q.get("status", "open")
-            if status not in ("open", "closed", "all"):
-                raise BookError(422, 40010001, "invalid status")
-            try:
-                limit = int(q.get("limit", "50"))
-            except ValueError:
-                raise BookError(422, 40010001, "invalid limit") from None
-            if not 1 <= limit <= 500:
-                raise BookError(422, 40010001, "limit must be between 1 and 500")
-            symbols = q.get("symbols")
-            orders = self.book.list_orders(
+            limit = int(q.get("limit", "50"))
+        except ValueError:
+            raise invalid("invalid limit") from None
+        if not 1 <= limit <= 500:
+            raise invalid("limit must be between 1 and 500")
+        direction = q.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise invalid("direction must be asc or desc")
+        side = q.get("side")
+        if side is not None and side not in ("buy", "sell"):
+            raise invalid("side must be buy or sell")
+        symbols = [s for s in q.get("symbols", "").split(",") if s]
+        return _json(
+            self.orders.listing(
                 status,
                 limit=limit,
-                after=_parse_time(q.get("after")),
-                until=_parse_time(q.get("until")),
-                direction=q.get("direction", "desc"),
-                symbols=symbols.split(",") if symbols else None,
+                after=_time(q.get("after")),
+                until=_time(q.get("until")),
+                direction=direction,
+                nested=_flag(q.get("nested")),
+                side=side,
+                symbols=symbols or None,
             )
-            return self._ok([o.to_json() for o in orders])
-
-        return await self._guard(act)
-
-    async def _cancel(self, request: web.Request) -> web.Response:
-        async def act() -> web.Response:
-            self.book.cancel(request.match_info["order_id"])
-            return web.Response(status=204)
-
-        return await self._guard(act)
-
-    async def _cancel_all(self, request: web.Request) -> web.Response:
-        results = []
-        for order in list(self.book.orders.values()):
-            if not order.open:
-                continue
-            try:
-                self.book.cancel(order.id)
-                results.append({"id": order.id, "status": 200, "body": order.to_json()})
-            except BookError as error:
-                results.append({"id": order.id, "status": error.status, "body": error.body})
-        return self._ok(results, status=207)
-
-    async def _replace(self, request: web.Request) -> web.Response:
-        async def act() -> web.Response:
-            new = self.book.replace(request.match_info["order_id"], await self._body(request))
-            return self._ok(new.to_json())
-
-        return await self._guard(act)
-
-    # --- account ---------------------------------------------------------------------------------------
-    async def _account(self, request: web.Request) -> web.Response:
-        book = self.book
-        long_value = sum(
-            (p.qty * self._mid(p.symbol) for p in book.positions.values() if p.qty > 0), start=_decimal(0)
-        )
-        short_value = sum(
-            (p.qty * self._mid(p.symbol) for p in book.positions.values() if p.qty < 0), start=_decimal(0)
-        )
-        equity = (book.cash + long_value + short_value).quantize(_decimal("0.01"))
-        return self._ok(
-            {
-                "id": book.account_id,
-                "account_number": "PA3FAKE00001",
-                "status": "ACTIVE",
-                "crypto_status": "ACTIVE",
-                "currency": "USD",
-                "buying_power": num(book.buying_power()),
-                "regt_buying_power": num(book.buying_power()),
-                "non_marginable_buying_power": num(book.buying_power()),
-                "cash": num(book.cash.quantize(_decimal("0.01"))),
-                "portfolio_value": num(equity),
-                "equity": num(equity),
-                "last_equity": num(equity),
-                "long_market_value": num(long_value.quantize(_decimal("0.01"))),
-                "short_market_value": num(short_value.quantize(_decimal("0.01"))),
-                "initial_margin": "0",
-                "maintenance_margin": "0",
-                "multiplier": "1",
-                "accrued_fees": "0",
-                "pending_transfer_in": "0",
-                "pattern_day_trader": False,
-                "trading_blocked": False,
-                "transfers_blocked": False,
-                "account_blocked": False,
-                "trade_suspended_by_user": False,
-                "shorting_enabled": book.shorting_enabled,
-                "created_at": iso(book.now - timedelta(days=30)),
-            }
         )
 
-    def _mid(self, symbol: str) -> Any:
-        quote = self.book.feed.quote(symbol, self.book.now)
-        return (quote[0] + quote[1]) / 2 if quote else _decimal(0)
+    async def patch_order(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.orders.replace(request.match_info["order_id"], await self._body(request)))
 
-    def _position_json(self, symbol: str) -> dict[str, Any]:
-        pos = self.book.positions[symbol]
-        price = self._mid(symbol)
-        value = pos.qty * price
-        return {
-            "asset_id": "",
+    async def delete_order(self, request: web.Request) -> web.StreamResponse:
+        self.orders.cancel(request.match_info["order_id"])
+        return web.Response(status=204)
+
+    async def cancel_all(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.orders.cancel_all(), 207)
+
+    # --- account and positions -----------------------------------------------------------------------------
+    async def get_account(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.account.account_json())
+
+    async def list_positions(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.account.positions_json())
+
+    async def get_position(self, request: web.Request) -> web.StreamResponse:
+        symbol = self.account.find_position(request.match_info["symbol"])
+        if symbol is None:
+            raise ApiError(404, 40410000, "position does not exist")
+        return _json(self.account.position_json(symbol, self.account.holdings()[symbol]))
+
+    def _close(self, symbol: str, qty: Decimal | None, percentage: Decimal | None) -> dict[str, Any]:
+        """A market order that closes (part of) a holding, as ``DELETE /v2/positions/{symbol}`` places it."""
+        held = self.account.holdings()[symbol]
+        if qty is not None and percentage is not None:
+            raise invalid("only one of qty or percentage is allowed")
+        if percentage is not None and not 0 < percentage <= 100:
+            raise invalid("percentage must be between 0 and 100")
+        amount = abs(held)
+        if percentage is not None:
+            amount = (amount * percentage / 100).quantize(Decimal("0.000000001"), rounding="ROUND_DOWN")
+            if amount == amount.to_integral_value():
+                amount = amount.quantize(Decimal(1))  # whole shares stay whole: "1500", not "1500.000000000"
+        elif qty is not None:
+            if qty <= 0:
+                raise invalid("qty must be > 0")
+            if qty > abs(held):
+                raise ApiError(
+                    403,
+                    40310000,
+                    f"insufficient qty available for order (requested: {qty}, available: {abs(held)})",
+                )
+            amount = qty
+        body = {
             "symbol": symbol,
-            "exchange": "CRYPTO" if "/" in symbol else "NASDAQ",
-            "asset_class": "crypto" if "/" in symbol else "us_equity",
-            "asset_marginable": True,
-            "qty": num(pos.qty),
-            "qty_available": num(pos.qty),
-            "avg_entry_price": num(pos.avg_entry_price.quantize(_decimal("0.0001"))),
-            "side": "long" if pos.qty > 0 else "short",
-            "market_value": num(value.quantize(_decimal("0.01"))),
-            "cost_basis": num(pos.cost.quantize(_decimal("0.01"))),
-            "unrealized_pl": num((value - pos.cost).quantize(_decimal("0.01"))),
-            "current_price": num(price.quantize(_decimal("0.0001"))),
+            "qty": str(amount),
+            "side": "sell" if held > 0 else "buy",
+            "type": "market",
+            "time_in_force": "gtc" if "/" in symbol else "day",
         }
+        return self.orders.submit(body)
 
-    async def _positions(self, request: web.Request) -> web.Response:
-        return self._ok([self._position_json(s) for s, p in self.book.positions.items() if p.qty])
-
-    async def _position(self, request: web.Request) -> web.Response:
-        symbol = request.match_info["symbol"]
-        held = self.book.positions.get(symbol)
-        if held is None or not held.qty:
-            return self._error(404, 40410000, "position does not exist")
-        return self._ok(self._position_json(symbol))
-
-    async def _fills(self, request: web.Request) -> web.Response:
+    async def close_position(self, request: web.Request) -> web.StreamResponse:
+        symbol = self.account.find_position(request.match_info["symbol"])
+        if symbol is None:
+            raise ApiError(404, 40410000, "position does not exist")
         q = request.query
-        rows = self.book.fill_activities(
-            after=_parse_time(q.get("after")),
-            until=_parse_time(q.get("until")),
-            direction=q.get("direction", "desc"),
+        return _json(
+            self._close(symbol, decimal(q.get("qty"), "qty"), decimal(q.get("percentage"), "percentage"))
         )
+
+    async def close_all(self, request: web.Request) -> web.StreamResponse:
+        if _flag(request.query.get("cancel_orders")):
+            self.orders.cancel_all()
+        results = []
+        for symbol in sorted(self.account.holdings()):
+            try:
+                order = self._close(symbol, None, None)
+                results.append(
+                    {
+                        "symbol": self.account_symbol(symbol),
+                        "status": 200,
+                        "order_id": order["id"],
+                        "body": order,
+                    }
+                )
+            except ApiError as error:
+                results.append(
+                    {"symbol": self.account_symbol(symbol), "status": error.status, "body": error.body}
+                )
+        return _json(results, 207)
+
+    @staticmethod
+    def account_symbol(symbol: str) -> str:
+        return symbol.replace("/", "")
+
+    async def activities(self, request: web.Request) -> web.StreamResponse:
+        q = request.query
+        given = request.match_info.get("activity_type") or q.get("activity_types") or q.get("activity_type")
+        kinds = {k for k in (given or "").split(",") if k} or None
+        rows = self.account.activities(kinds)
+        after, until = _time(q.get("after")), _time(q.get("until"))
+        day = q.get("date")
+        if after or until or day:
+            rows = [r for r in rows if _within(r, after, until, day)]
+        direction = q.get("direction", "desc")
+        if direction == "desc":
+            rows = rows[::-1]
         token = q.get("page_token")
         if token:
             ids = [r["id"] for r in rows]
             rows = rows[ids.index(token) + 1 :] if token in ids else []
-        size = min(int(q.get("page_size", "100")), 100)
-        return self._ok([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows[:size]])
+        try:
+            size = int(q.get("page_size", "100"))
+        except ValueError:
+            raise invalid("invalid page_size") from None
+        if not 1 <= size <= 100:
+            raise invalid("page_size must be between 1 and 100")
+        return _json(rows[:size])
 
-    async def _activities(self, request: web.Request) -> web.Response:
-        kinds = request.query.get("activity_types", "")
-        if kinds and "FILL" not in kinds.split(","):
-            return self._ok([])
-        return await self._fills(request)
+    async def clock(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.account.clock_json())
 
-    async def _clock(self, request: web.Request) -> web.Response:
-        now = self.book.now
-        close = self.book.session_end or now.replace(hour=21, minute=0, second=0, microsecond=0)
-        return self._ok(
-            {
-                "timestamp": iso(now),
-                "is_open": now < close,
-                "next_open": iso(now + timedelta(days=1)),
-                "next_close": iso(close),
-            }
+    async def list_assets(self, request: web.Request) -> web.StreamResponse:
+        q = request.query
+        return _json(self.account.assets_json(q.get("status"), q.get("asset_class")))
+
+    async def get_asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["symbol_or_asset_id"]
+        symbol = self.account.find_asset(name)
+        if symbol is None:
+            raise ApiError(404, 40410000, f"asset not found for {name}")
+        return _json(self.account.asset_json(symbol))
+
+
+def _within(row: dict[str, Any], after: datetime | None, until: datetime | None, day: str | None) -> bool:
+    stamp = row.get("transaction_time")
+    if stamp is None:
+        when = datetime.fromisoformat(f"{row['date']}T23:59:59.999999+00:00")
+        if day is not None and row["date"] != day:
+            return False
+    else:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        if day is not None and when.date().isoformat() != day:
+            return False
+    return (after is None or when > after) and (until is None or when < until)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    def options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--rate-limit", type=int, default=200, help="requests per minute; 0 for none")
+        parser.add_argument("--cash", type=float, default=100_000, help="the paper account's starting cash")
+
+    def make(args: argparse.Namespace) -> FakeAlpaca:
+        limit = None if args.rate_limit <= 0 else args.rate_limit
+        return FakeAlpaca(rate_limit=limit, cash=args.cash, host=args.host, port=args.port)
+
+    def banner(fake: Any) -> str:
+        return (
+            f"fake Alpaca on {fake.base_url} (trade_updates {fake.stream_url}), market data on {fake.data_url} "
+            f"(quotes {fake.data_stream_url})\n"
+            f"BROKER=alpaca BROKER_API_KEY={fake.key_id} BROKER_SECRET_KEY={fake.secret_key} "
+            f"BROKER_BASE_URL={fake.base_url} ALPACA_DATA_URL={fake.data_url} "
+            f"ALPACA_DATA_STREAM_URL={fake.data_stream_url}"
         )
 
-    async def _latest_quote(self, request: web.Request) -> web.Response:
-        symbol = request.match_info["symbol"]
-        quote = self.book.feed.quote(symbol, self.book.now)
-        if quote is None:
-            return self._error(404, 40410000, "not found")
-        bid, ask, bid_size, ask_size = quote
-        return self._ok(
-            {
-                "symbol": symbol,
-                "quote": {
-                    "t": iso(self.book.now),
-                    "ap": float(ask),
-                    "as": float(ask_size),
-                    "ax": "Q",
-                    "bp": float(bid),
-                    "bs": float(bid_size),
-                    "bx": "Q",
-                    "c": ["R"],
-                    "z": "C",
-                },
-            }
-        )
-
-    async def _asset(self, request: web.Request) -> web.Response:
-        """GET /v2/assets/{symbol_or_asset_id}: the asset's flags, as Alpaca spells them (404 if unknown)."""
-        symbol = request.match_info["symbol_or_asset_id"]
-        if self.book.feed.quote(symbol, self.book.now) is None:
-            return self._error(404, 40410000, f"asset not found for {symbol}")
-        return self._ok(asset_json(symbol, self.asset_overrides.get(symbol, {})))
-
-
-def asset_json(symbol: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An asset as Alpaca describes it: US equities shortable and easy to borrow unless overridden; crypto
-    never shortable. ``borrow_status`` (the newer field) agrees with ``easy_to_borrow``."""
-    crypto = "/" in symbol
-    asset: dict[str, Any] = {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-alpaca-asset:{symbol}")),
-        "class": "crypto" if crypto else "us_equity",
-        "exchange": "CRYPTO" if crypto else "NASDAQ",
-        "symbol": symbol,
-        "name": symbol,
-        "status": "active",
-        "tradable": True,
-        "marginable": not crypto,
-        "maintenance_margin_requirement": 100 if crypto else 30,
-        "margin_requirement_long": "100" if crypto else "30",
-        "margin_requirement_short": "100",
-        "shortable": not crypto,
-        "easy_to_borrow": not crypto,
-        "fractionable": True,
-        "attributes": ["fractional_eh_enabled"] if not crypto else [],
-    }
-    asset.update(overrides or {})
-    if not crypto:
-        asset["borrow_status"] = "easy_to_borrow" if asset["easy_to_borrow"] else "hard_to_borrow"
-    return asset
-
-
-def _decimal(value: Any) -> Any:
-    from decimal import Decimal
-
-    return Decimal(str(value))
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    fake = FakeAlpaca(
-        feed=SyntheticFeed() if args.synthetic else None,
-        clock="realtime",
-        speed=args.speed,
-        rate_limit=None if args.rate_limit <= 0 else args.rate_limit,
-        port=args.port,
-        host=args.host,
-        cash=args.cash,
+    run_fake(
+        make,
+        argv,
+        description=(
+            "Serve a fake Alpaca paper account (Trading API v2, trade_updates, market data) on loopback. "
+            f"Demo keys: {FAKE_KEY_ID} / {FAKE_SECRET}"
+        ),
+        default_port=8765,
+        banner=banner,
+        options=options,
     )
-    await fake.start()
-    print(f"fake Alpaca on {fake.base_url} (stream {fake.stream_url})")
-    print(f"keys: APCA_API_KEY_ID={fake.key_id} APCA_API_SECRET_KEY=<the fake's demo secret, see --help>")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await fake.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m ntlab.brokers.alpaca.fake",
-        description=f"Serve a fake Alpaca paper account on loopback. Demo keys: {FAKE_KEY_ID} / {FAKE_SECRET}",
-    )
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "localhost", "::1"])
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
-    parser.add_argument("--rate-limit", type=int, default=200, help="requests per minute; 0 for none")
-    parser.add_argument("--cash", type=float, default=100_000, help="the paper account's starting cash")
-    parser.add_argument("--synthetic", action="store_true", help="a random walk instead of the sample market")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":

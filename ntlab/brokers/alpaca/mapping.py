@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from ntlab.core.broker import AssetFlags
-from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.enums import OrderClass, OrderStatus, OrderType, Side, TimeInForce
+from ntlab.core.legs import STOP_LOSS, TAKE_PROFIT, leg_id
 from ntlab.core.records import Fill, Order, Position
 from ntlab.core.reports import (
     Accepted,
@@ -28,6 +29,7 @@ from ntlab.core.reports import (
     OrderUpdate,
     PendingCancel,
     Rejected,
+    Replaced,
     ReplaceRejected,
 )
 from ntlab.errors import Reason
@@ -79,21 +81,36 @@ EVENT_REPORT: dict[str, type[OrderUpdate] | None] = {
     "stopped": None,
     "calculated": None,
     "suspended": None,
-    "restated": None,
+    "restated": Replaced,  # Alpaca changed the order in place (a leg cut to what is left to close)
     "order_cancel_rejected": CancelRejected,
     "order_replace_rejected": ReplaceRejected,
 }
 
 FILL_EVENTS = frozenset({"fill", "partial_fill"})
 
-ORDER_TYPE_OUT = {t: t.value for t in OrderType}
-ORDER_TYPE_IN: dict[str, OrderType] = {
-    "market": OrderType.MARKET,
-    "limit": OrderType.LIMIT,
-    "stop": OrderType.STOP,
-    "stop_limit": OrderType.STOP_LIMIT,
-    "trailing_stop": OrderType.STOP,  # ntlab has no trailing type yet; adopted as the stop it becomes
+ORDER_TYPE_OUT: dict[OrderType, str] = {
+    OrderType.MARKET: "market",
+    OrderType.LIMIT: "limit",
+    OrderType.STOP: "stop",
+    OrderType.STOP_LIMIT: "stop_limit",
+    OrderType.TRAILING_STOP: "trailing_stop",
 }
+ORDER_TYPE_IN: dict[str, OrderType] = {alpaca: ntlab for ntlab, alpaca in ORDER_TYPE_OUT.items()}
+
+#: ntlab's order classes and Alpaca's (which spells a simple order "" as well as "simple").
+ORDER_CLASS_OUT: dict[OrderClass, str] = {
+    OrderClass.SIMPLE: "simple",
+    OrderClass.BRACKET: "bracket",
+    OrderClass.OTO: "oto",
+    OrderClass.OCO: "oco",
+}
+ORDER_CLASS_IN: dict[str, OrderClass] = {"": OrderClass.SIMPLE} | {
+    alpaca: ntlab for ntlab, alpaca in ORDER_CLASS_OUT.items()
+}
+
+#: Which of an entry's legs an Alpaca leg order is, by its type: the take-profit is a limit, the
+#: stop-loss a stop or stop-limit (an oco order is itself the take-profit; its one leg is the stop-loss).
+LEG_ROLE: dict[str, str] = {"limit": TAKE_PROFIT, "stop": STOP_LOSS, "stop_limit": STOP_LOSS}
 
 #: Replacements get a client order id derived from the original, so any session can map them back.
 _REPLACEMENT = re.compile(r"^(?P<base>.+)~r(?P<n>\d+)$")
@@ -125,19 +142,34 @@ def ntlab_id(client_order_id: str) -> str:
 
 
 def order_body(order: Order, client_order_id: str | None = None) -> dict[str, Any]:
-    """The POST /v2/orders body for an ntlab order; ntlab's id is the client order id."""
+    """The POST /v2/orders body for an ntlab order; ntlab's id is the client order id.
+
+    A bracket, oto or oco order goes as one order with Alpaca's ``order_class`` and its ``take_profit`` /
+    ``stop_loss`` objects; an oco's take-profit is the order's own limit price.
+    """
     body: dict[str, Any] = {
         "symbol": order.symbol,
-        "qty": _text(order.quantity),
         "side": order.side.value,
         "type": ORDER_TYPE_OUT[order.order_type],
         "time_in_force": order.time_in_force.value,
         "client_order_id": client_order_id or order.order_id,
     }
-    if order.limit_price is not None:
-        body["limit_price"] = _text(order.limit_price)
-    if order.stop_price is not None:
-        body["stop_price"] = _text(order.stop_price)
+    body["qty"] = _text(order.quantity)
+    for name in ("limit_price", "stop_price", "trail_price", "trail_percent"):
+        value = getattr(order, name)
+        if value is not None:
+            body[name] = _text(value)
+    kind = order.order_class
+    if kind is not OrderClass.SIMPLE:
+        body["order_class"] = ORDER_CLASS_OUT[kind]
+        take = order.limit_price if kind is OrderClass.OCO else order.take_profit
+        if take is not None:
+            body["take_profit"] = {"limit_price": _text(take)}
+        if order.stop_loss is not None:
+            loss = {"stop_price": _text(order.stop_loss)}
+            if order.stop_loss_limit is not None:
+                loss["limit_price"] = _text(order.stop_loss_limit)
+            body["stop_loss"] = loss
     return body
 
 
@@ -158,19 +190,32 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def broker_order(data: dict[str, Any]) -> Order:
-    """An Alpaca order as ntlab sees it: ``order_id`` is ntlab's id, ``broker_order_id`` Alpaca's."""
+def broker_order(data: dict[str, Any], order_id: str | None = None, linked_to: str | None = None) -> Order:
+    """An Alpaca order as ntlab sees it: ``order_id`` is ntlab's id (from the client order id unless given:
+    a leg's is its entry's id and role), ``broker_order_id`` Alpaca's.
+
+    A notional order's quantity is what it has filled once it is done, and what it may still buy is not
+    known before: until then its quantity is its filled quantity (never a made-up one)."""
     filled = _dec(data.get("filled_qty")) or Decimal(0)
     created = parse_time(data.get("created_at")) or datetime.now(UTC)
     kind = data.get("type") or data.get("order_type") or "market"
     tif = data.get("time_in_force") or "day"
     status = data.get("status", "new")
     mapped = order_status(status, filled)
+    order_class = ORDER_CLASS_IN.get(data.get("order_class") or "", OrderClass.SIMPLE)
+    take = stop = stop_limit = None
+    if linked_to is None and order_class is not OrderClass.SIMPLE:
+        for leg in data.get("legs") or ():
+            if LEG_ROLE.get(leg.get("type") or "") == TAKE_PROFIT:
+                take = _dec(leg.get("limit_price"))
+            else:
+                stop, stop_limit = _dec(leg.get("stop_price")), _dec(leg.get("limit_price"))
+    quantity = _dec(data.get("qty"))
     return Order(
-        order_id=ntlab_id(data["client_order_id"]),
-        symbol=data.get("symbol") or "",
+        order_id=order_id or ntlab_id(data["client_order_id"]),
+        symbol=ntlab_symbol(data.get("symbol") or "", data.get("asset_class")),
         side=Side(data.get("side") or "buy"),
-        quantity=_dec(data.get("qty")) or Decimal(0),
+        quantity=quantity if quantity is not None else filled,
         order_type=ORDER_TYPE_IN.get(kind, OrderType.MARKET),
         time_in_force=TimeInForce(tif) if tif in TimeInForce._value2member_map_ else TimeInForce.DAY,
         status=mapped,
@@ -183,14 +228,44 @@ def broker_order(data: dict[str, Any]) -> Order:
         broker_order_id=data.get("id"),
         reason=None if mapped is not S.REJECTED else f"alpaca status {status}",
         venue=VENUE,
+        trail_price=_dec(data.get("trail_price")),
+        trail_percent=_dec(data.get("trail_percent")),
+        order_class=order_class,
+        take_profit=take,
+        stop_loss=stop,
+        stop_loss_limit=stop_limit,
+        linked_to=linked_to,
     )
+
+
+def legs_of(data: dict[str, Any], entry_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """An Alpaca entry's leg orders (its ``legs`` array) with the ntlab id each is known by."""
+    return [
+        (leg_id(entry_id, LEG_ROLE.get(leg.get("type") or "", STOP_LOSS)), leg)
+        for leg in data.get("legs") or ()
+        if leg.get("id")
+    ]
+
+
+#: The quote currencies Alpaca's crypto pairs end in, longest first (``BTCUSDT`` is BTC/USDT, not BTCUSD/T).
+CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+
+
+def ntlab_symbol(symbol: str, asset_class: str | None = None) -> str:
+    """ntlab's spelling of an Alpaca symbol: positions and activities name crypto without the slash."""
+    if "/" in symbol or asset_class not in ("crypto", None) or asset_class is None:
+        return symbol
+    for quote in CRYPTO_QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return f"{symbol[: -len(quote)]}/{quote}"
+    return symbol
 
 
 def fill_id(alpaca_order_id: str, cum_qty: Any) -> str:
     return f"{alpaca_order_id}:{_text(Decimal(str(cum_qty)).normalize())}"
 
 
-def fill_from_event(data: dict[str, Any]) -> Fill | None:
+def fill_from_event(data: dict[str, Any], order_id: str | None = None) -> Fill | None:
     """The execution a fill/partial_fill event reports (``price``/``qty`` are this execution's)."""
     order = data["order"]
     qty, price = _dec(data.get("qty")), _dec(data.get("price"))
@@ -198,8 +273,8 @@ def fill_from_event(data: dict[str, Any]) -> Fill | None:
         return None
     return Fill(
         fill_id=fill_id(order["id"], order["filled_qty"]),
-        order_id=ntlab_id(order["client_order_id"]),
-        symbol=order["symbol"],
+        order_id=order_id or ntlab_id(order["client_order_id"]),
+        symbol=ntlab_symbol(order["symbol"], order.get("asset_class")),
         side=Side(order["side"]),
         quantity=qty,
         price=price,
@@ -208,12 +283,12 @@ def fill_from_event(data: dict[str, Any]) -> Fill | None:
     )
 
 
-def fill_from_activity(activity: dict[str, Any], client_order_id: str) -> Fill:
-    """A FILL account activity as an ntlab fill (the caller resolves the client order id)."""
+def fill_from_activity(activity: dict[str, Any], order_id: str) -> Fill:
+    """A FILL account activity as an ntlab fill (the caller resolves which ntlab order it is)."""
     return Fill(
         fill_id=fill_id(activity["order_id"], activity["cum_qty"]),
-        order_id=ntlab_id(client_order_id),
-        symbol=activity["symbol"],
+        order_id=order_id,
+        symbol=ntlab_symbol(activity["symbol"], "crypto" if "/" in activity["symbol"] else None),
         side=Side(activity["side"]),
         quantity=Decimal(str(activity["qty"])),
         price=Decimal(str(activity["price"])),
@@ -222,13 +297,14 @@ def fill_from_activity(activity: dict[str, Any], client_order_id: str) -> Fill:
     )
 
 
-def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
-    """One trade_updates message as an ntlab report, or None for events that report nothing."""
+def update_from_event(data: dict[str, Any], order_id: str | None = None) -> OrderUpdate | None:
+    """One trade_updates message as an ntlab report, or None for events that report nothing. ``order_id``
+    is the ntlab order the message is about when its client order id does not say (a leg's)."""
     event = data.get("event", "")
     order = data.get("order") or {}
     if "client_order_id" not in order:
         return None
-    order_id = ntlab_id(order["client_order_id"])
+    order_id = order_id or ntlab_id(order["client_order_id"])
     when = parse_time(data.get("timestamp")) or parse_time(order.get("updated_at")) or datetime.now(UTC)
     if event not in EVENT_REPORT:
         log.warning("unknown trade_updates event %r for %s ignored", event, order_id)
@@ -237,8 +313,16 @@ def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
     if kind is None:
         return None
     if kind is Filled:
-        fill = fill_from_event(data)
+        fill = fill_from_event(data, order_id)
         return None if fill is None else Filled(order_id, fill)
+    if kind is Replaced:
+        return Replaced(
+            order_id,
+            when,
+            _dec(order.get("qty")),
+            _dec(order.get("limit_price")),
+            _dec(order.get("stop_price")),
+        )
     if kind is Accepted:
         return Accepted(order_id, when, order.get("id"))
     if kind is PendingCancel:
@@ -251,10 +335,11 @@ def update_from_event(data: dict[str, Any]) -> OrderUpdate | None:
     return closing(order_id, when, f"alpaca: {event}")
 
 
-def ack(data: dict[str, Any]) -> list[OrderUpdate]:
-    """What a submit's answer reports, straight from the JSON (the hot path: no snapshot). Fills come as
-    executions on the stream; an order that is already closed says so after its ack."""
-    order_id = ntlab_id(data["client_order_id"])
+def ack(data: dict[str, Any], order_id: str | None = None) -> list[OrderUpdate]:
+    """What a submit's answer reports, straight from the JSON (the hot path: no snapshot): the order's ack
+    and its legs' (each under its ntlab leg id). Fills come as executions on the stream; an order that is
+    already closed says so after its ack."""
+    order_id = order_id or ntlab_id(data["client_order_id"])
     when = parse_time(data.get("updated_at")) or datetime.now(UTC)
     status = data.get("status")
     if status == "rejected":
@@ -264,6 +349,9 @@ def ack(data: dict[str, Any]) -> list[OrderUpdate]:
         reports.append(Cancelled(order_id, when, "alpaca: canceled"))
     elif status == "expired":
         reports.append(Expired(order_id, when, "alpaca: expired"))
+    if data.get("legs"):
+        for leg_order_id, leg in legs_of(data, order_id):
+            reports.extend(ack(leg, leg_order_id))
     return reports
 
 
@@ -271,7 +359,9 @@ def position(data: dict[str, Any]) -> Position:
     qty = abs(Decimal(str(data["qty"])))
     if data.get("side") == "short":
         qty = -qty
-    return Position(data["symbol"], qty, _dec(data.get("avg_entry_price")))
+    return Position(
+        ntlab_symbol(data["symbol"], data.get("asset_class")), qty, _dec(data.get("avg_entry_price"))
+    )
 
 
 def asset_flags(symbol: str, data: dict[str, Any]) -> AssetFlags:

@@ -1,5 +1,9 @@
 """Alpaca's REST API as classified answers: one pooled client, the budget, the in-flight bound, retries.
 
+The client is httpx's, over its own transport (httpcore's keep-alive pool), with as many connections as
+requests may be in flight: the semaphore keeps the rest waiting here, where waiting costs nothing, rather
+than in the pool.
+
 Every call comes back as an :class:`Answer` whose ``kind`` says what the adapter may do next: ``ok``;
 ``refused`` / ``missing`` / ``duplicate`` (Alpaca's definite word); ``limited`` (429, wait and resend);
 ``unsent`` (the request provably never left: connection refused); ``ambiguous`` (a timeout, a reset or a
@@ -18,7 +22,6 @@ import httpx
 from pydantic import SecretStr
 
 from ntlab.brokers.alpaca.ratelimit import RateLimiter, retry_after
-from ntlab.brokers.alpaca.transport import PooledTransport
 from ntlab.errors import AuthenticationError, BrokerError, BrokerTimeout, BrokerUnavailable, RateLimited
 
 _JSON = {"Content-Type": "application/json"}
@@ -63,7 +66,7 @@ class AlpacaRest:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             trust_env=False,
-            transport=transport or PooledTransport(max_connections=max_in_flight),
+            transport=transport or pooled(max_in_flight),
         )
 
     def __repr__(self) -> str:
@@ -154,6 +157,12 @@ class AlpacaRest:
         if answer.kind != "ok":
             self.raise_for(answer, f"GET {path}")
         return answer.data
+
+
+def pooled(connections: int) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with a keep-alive pool of ``connections`` sockets."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncHTTPTransport(limits=limits, retries=0)
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any]:

@@ -78,6 +78,10 @@ class VenueOrder:
         self.acts_as_market = self.order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP)
 
     @property
+    def all_or_none(self) -> bool:
+        return self.time_in_force is TimeInForce.FOK
+
+    @property
     def trailing(self) -> bool:
         return self.order_type is OrderType.TRAILING_STOP and not self.triggered
 
@@ -316,9 +320,10 @@ class SymbolBook:
                 continue
             order.arrived = True
             if order.triggered:
-                execution = self.take(order, now_ns, slippage_bps)
+                execution = self.take(order, now_ns, slippage_bps, all_or_none=order.all_or_none)
                 if execution is not None:
                     self.executed(order, execution, now_ns, slippage_bps, executions)
+                self._no_rest(order, now_ns, executions)
             self.resting.refile(order)
         self.started = False  # what started here meets the next quotes anyway
         return executions
@@ -396,12 +401,26 @@ class SymbolBook:
                     continue
                 order.triggered = arriving = True
             if order.acts_as_market or arriving:  # a new or just-triggered order takes like any arrival
-                execution = self.take(order, now_ns, slippage_bps)
+                execution = self.take(order, now_ns, slippage_bps, all_or_none=arriving and order.all_or_none)
             else:
                 execution = self._cross(order, now_ns)
             if execution is not None:
                 self.executed(order, execution, now_ns, slippage_bps, executions)
+            if arriving:
+                self._no_rest(order, now_ns, executions)
             resting.refile(order)
+
+    def _no_rest(self, order: VenueOrder, now_ns: int, out: Happened) -> None:
+        """An ioc or fok order that arrived late (the venue's latency) has met the market: the rest is
+        cancelled, as it is for one that arrives at once."""
+        tif = order.time_in_force
+        if order.remaining > 0 and tif in (TimeInForce.IOC, TimeInForce.FOK) and order.status.is_open:
+            why = (
+                "fok: not enough size at the touch"
+                if tif is TimeInForce.FOK
+                else "ioc: unfilled rest cancelled"
+            )
+            linked._close(order, OrderStatus.CANCELLED, why, now_ns, self, out)
 
     def _cross(self, order: VenueOrder, now_ns: int) -> Execution | None:
         """A resting limit the quote has come through: filled at its limit, as maker."""
