@@ -19,7 +19,7 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from ntlab.brokers.alpaca.transport import PooledTransport
+from ntlab.brokers.oanda.transport import PooledTransport
 from ntlab.errors import AuthenticationError, BrokerError, BrokerTimeout, BrokerUnavailable, RateLimited
 
 _JSON = {"Content-Type": "application/json"}
