@@ -13,7 +13,7 @@ import pytest
 
 from ntlab.brokers.oanda import OandaBroker
 from ntlab.brokers.oanda.fake import FakeOanda
-from ntlab.core import OrderStatus
+from ntlab.core import OrderRequest, OrderStatus
 from ntlab.errors import OrderRejected
 from tests.oanda.conftest import broker_for, eurusd, manager, settle
 
@@ -30,6 +30,19 @@ async def run_until(fake: FakeOanda, broker: OandaBroker, done: Callable[[], boo
             return
         await fake.advance(10)
     raise AssertionError("the market never got there")
+
+
+def resting_bracket(low: Decimal, take: Decimal, stop: Decimal, quantity: int = 10_000) -> OrderRequest:
+    """A GTC limit buy at ``low`` with its take-profit and stop-loss."""
+    return eurusd(
+        quantity=quantity,
+        order_type="limit",
+        limit_price=low,
+        time_in_force="gtc",
+        order_class="bracket",
+        take_profit=take,
+        stop_loss=stop,
+    )
 
 
 def txns(fake: FakeOanda, kind: str) -> list[dict[str, object]]:
@@ -116,16 +129,7 @@ async def test_an_unfilled_entry_cancelled_takes_its_legs_along(fake: FakeOanda)
         quote = await broker.fetch_quote("EUR/USD")
         assert quote is not None
         low = (quote.bid * Decimal("0.97")).quantize(TICK)
-        placed = await om.place_order(
-            eurusd(
-                order_type="limit",
-                limit_price=low,
-                time_in_force="gtc",
-                order_class="bracket",
-                take_profit=low + 50 * PIP,
-                stop_loss=low - 50 * PIP,
-            )
-        )
+        placed = await om.place_order(resting_bracket(low, low + 50 * PIP, low - 50 * PIP))
         await settle(fake, broker)
         assert om.order(f"{placed.order_id}-tp").status is S.PENDING  # OANDA makes it when the entry fills
         await om.cancel_order(placed.order_id)
@@ -145,17 +149,8 @@ async def test_an_entry_filled_in_part_then_cancelled_leaves_legs_sized_to_its_t
         quote = await broker.fetch_quote("EUR/USD")
         assert quote is not None
         through = (quote.ask * Decimal("1.0005")).quantize(TICK)
-        placed = await om.place_order(
-            eurusd(
-                quantity=5_000_000,
-                order_type="limit",
-                limit_price=through,
-                time_in_force="gtc",
-                order_class="bracket",
-                take_profit=(through * Decimal("1.05")).quantize(TICK),
-                stop_loss=(through * Decimal("0.95")).quantize(TICK),
-            )
-        )
+        take, stop = (through * Decimal("1.05")).quantize(TICK), (through * Decimal("0.95")).quantize(TICK)
+        placed = await om.place_order(resting_bracket(through, take, stop, quantity=5_000_000))
         entry, tp, sl = placed.order_id, f"{placed.order_id}-tp", f"{placed.order_id}-sl"
         await settle(fake, broker)
         filled = om.order(entry).filled_quantity
@@ -184,16 +179,8 @@ async def test_a_replaced_entry_keeps_its_exits(fake: FakeOanda) -> None:
         quote = await broker.fetch_quote("EUR/USD")
         assert quote is not None
         low = (quote.bid * Decimal("0.99")).quantize(TICK)
-        placed = await om.place_order(
-            eurusd(
-                order_type="limit",
-                limit_price=low,
-                time_in_force="gtc",
-                order_class="bracket",
-                take_profit=(quote.ask * Decimal("1.05")).quantize(TICK),
-                stop_loss=(low * Decimal("0.95")).quantize(TICK),
-            )
-        )
+        take, stop = (quote.ask * Decimal("1.05")).quantize(TICK), (low * Decimal("0.95")).quantize(TICK)
+        placed = await om.place_order(resting_bracket(low, take, stop))
         await settle(fake, broker)
         await om.replace_order(placed.order_id, limit_price=(quote.ask + 5 * PIP).quantize(TICK))
         await settle(fake, broker)

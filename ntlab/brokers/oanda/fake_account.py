@@ -31,6 +31,7 @@ from ntlab.brokers.oanda.fake_dependents import (
     TRADE_FIELD,
     OnFillRefusal,
     check_on_fill,
+    checked_number,
 )
 from ntlab.brokers.oanda.fake_ledger import ZERO, Ledger, Marks, Trade, money
 from ntlab.brokers.oanda.wire import (
@@ -373,17 +374,10 @@ class V20Account:
 
     @staticmethod
     def _price(value: Any, instrument: InstrumentSpec, field_name: str) -> Decimal:
-        if value is None:
-            raise Refusal(f"{field_name}_MISSING" if field_name == "PRICE" else f"{field_name}_INVALID")
         try:
-            price = Decimal(str(value))
-        except InvalidOperation:
-            raise Refusal(f"{field_name}_INVALID") from None
-        if not price.is_finite() or price <= 0:
-            raise Refusal(f"{field_name}_INVALID")
-        if -price.normalize().as_tuple().exponent > instrument.display_precision:  # type: ignore[operator]
-            raise Refusal(f"{field_name}_PRECISION_EXCEEDED")
-        return price
+            return checked_number(value, instrument, field_name)
+        except OnFillRefusal as refusal:
+            raise Refusal(refusal.reason) from None
 
     # --- orders: creating, cancelling, replacing ---------------------------------------------------------
     def create(

@@ -38,14 +38,18 @@ DEPENDENT_TIME_IN_FORCE = ("GTC", "GTD", "GFD")
 
 
 class OnFillRefusal(Exception):
-    """An on-fill detail v20 refuses; ``reason`` is the rejectReason."""
+    """A price or an on-fill detail v20 refuses; ``reason`` is the rejectReason."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason.replace("_", " ").capitalize())
         self.reason = reason
 
 
-def _number(value: Any, instrument: InstrumentSpec, reason: str) -> Decimal:
+def checked_number(value: Any, instrument: InstrumentSpec, reason: str) -> Decimal:
+    """A price or distance v20 accepts for ``instrument``, or the refusal ``<reason>_INVALID`` /
+    ``<reason>_PRECISION_EXCEEDED`` (``<reason>_MISSING`` for a missing order price)."""
+    if value is None:
+        raise OnFillRefusal(f"{reason}_MISSING" if reason == "PRICE" else f"{reason}_INVALID")
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -77,20 +81,20 @@ def check_on_fill(spec: dict[str, Any], instrument: InstrumentSpec, taken: Calla
         if key == "takeProfitOnFill":
             if price is None:
                 raise OnFillRefusal(f"{prefix}_PRICE_MISSING")
-            _number(price, instrument, f"{prefix}_PRICE")
+            checked_number(price, instrument, f"{prefix}_PRICE")
         elif key == "stopLossOnFill":
             if price is not None and distance is not None:
                 raise OnFillRefusal(f"{prefix}_PRICE_AND_DISTANCE_BOTH_SPECIFIED")
             if price is None and distance is None:
                 raise OnFillRefusal(f"{prefix}_PRICE_AND_DISTANCE_BOTH_MISSING")
             if price is not None:
-                _number(price, instrument, f"{prefix}_PRICE")
+                checked_number(price, instrument, f"{prefix}_PRICE")
             else:
-                _number(distance, instrument, f"{prefix}_DISTANCE")
+                checked_number(distance, instrument, f"{prefix}_DISTANCE")
         else:
             if distance is None:
                 raise OnFillRefusal(f"{prefix}_PRICE_DISTANCE_MISSING")
-            _number(distance, instrument, f"{prefix}_PRICE_DISTANCE")
+            checked_number(distance, instrument, f"{prefix}_PRICE_DISTANCE")
         tif = details.get("timeInForce", "GTC")
         if tif not in DEPENDENT_TIME_IN_FORCE:
             raise OnFillRefusal(f"{prefix}_TIME_IN_FORCE_INVALID")
