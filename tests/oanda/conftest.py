@@ -8,6 +8,8 @@ import pytest
 
 from ntlab.brokers.oanda import OandaBroker
 from ntlab.brokers.oanda.fake import FAKE_TOKEN, FakeOanda
+from ntlab.core import OrderManager, OrderRequest
+from tests.conformance.conftest import RISK
 
 
 @pytest.fixture
@@ -35,3 +37,17 @@ async def settle(fake: FakeOanda, broker: OandaBroker) -> None:
         await asyncio.sleep(0.01)
     await fake.hub.drain()
     await asyncio.sleep(0.02)
+
+
+def eurusd(**fields: object) -> OrderRequest:
+    """An EUR/USD request: a 10,000-unit market buy unless ``fields`` say otherwise."""
+    base: dict[str, object] = {"symbol": "EUR/USD", "side": "buy", "quantity": 10_000}
+    return OrderRequest(**(base | fields))  # type: ignore[arg-type]
+
+
+async def manager(fake: FakeOanda, broker: OandaBroker) -> OrderManager:
+    """A started manager on the adapter, with short waits, once it has read the fake's log."""
+    om = OrderManager(broker, risk=RISK, submit_timeout=1.5, retry_initial=0.01)
+    await om.start()
+    await settle(fake, broker)
+    return om

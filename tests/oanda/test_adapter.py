@@ -17,25 +17,12 @@ import pytest
 from ntlab.brokers.oanda import LIVE_URL, PRACTICE_URL, OandaBroker
 from ntlab.brokers.oanda.fake import FAKE_TOKEN, FakeOanda
 from ntlab.config import ExecutionConfig
-from ntlab.core import OrderManager, OrderRequest, OrderStatus
+from ntlab.core import OrderStatus
 from ntlab.core.reports import Rejected
 from ntlab.errors import AuthenticationError, ConfigError, LiveTradingError, OrderRejected
-from tests.conformance.conftest import RISK
-from tests.oanda.conftest import broker_for, settle
+from tests.oanda.conftest import broker_for, eurusd, manager, settle
 
 S = OrderStatus
-
-
-def eurusd(**fields: object) -> OrderRequest:
-    base: dict[str, object] = {"symbol": "EUR/USD", "side": "buy", "quantity": 10_000}
-    return OrderRequest(**(base | fields))  # type: ignore[arg-type]
-
-
-async def manager(fake: FakeOanda, broker: OandaBroker) -> OrderManager:
-    om = OrderManager(broker, risk=RISK, submit_timeout=1.5, retry_initial=0.01)
-    await om.start()
-    await settle(fake, broker)
-    return om
 
 
 async def test_a_market_order_fills_in_units_at_a_decimal_price(fake: FakeOanda) -> None:

@@ -83,9 +83,52 @@ def test_the_request_carries_signed_units_strings_and_the_client_id() -> None:
     assert signed_units(Side.BUY, Decimal("1E+4")) == "10000"  # never an exponent on the wire
 
 
-def test_bracket_orders_are_refused_rather_than_sent_without_their_exits() -> None:
-    bracket = order(order_class=OrderClass.BRACKET, take_profit=Decimal("1.1"), stop_loss=Decimal("1.07"))
+CLASS_FIELDS: dict[OrderClass, dict[str, Any]] = {
+    OrderClass.SIMPLE: {},
+    OrderClass.BRACKET: {"take_profit": Decimal("1.09500"), "stop_loss": Decimal("1.07500")},
+    OrderClass.OTO: {"stop_loss": Decimal("1.07500")},
+    OrderClass.OCO: {"side": Side.SELL, "stop_loss": Decimal("1.07500")},
+}
+
+
+@pytest.mark.parametrize(("kind", "carried"), list(mapping.ORDER_CLASS_OUT.items()))
+def test_order_class_out(kind: OrderClass, carried: bool) -> None:
+    body = mapping.order_request(order(order_class=kind, **CLASS_FIELDS[kind]))
+    if carried:
+        assert isinstance(body, dict) and body["type"] == "LIMIT"
+    else:
+        assert isinstance(body, mapping.Unsupported) and body.code is Reason.NOT_ALLOWED
+        assert f"OANDA has no {kind.value} order" in body.reason
+
+
+@pytest.mark.parametrize(("leg", "details"), list(mapping.ON_FILL_OUT.items()))
+def test_on_fill_out(leg: str, details: str) -> None:
+    prices = {"tp": {"take_profit": Decimal("1.09500")}, "sl": {"stop_loss": Decimal("1.07500")}}[leg]
+    body = mapping.order_request(order(order_class=OrderClass.OTO, **prices))
+    assert isinstance(body, dict)
+    price = "1.09500" if leg == "tp" else "1.07500"
+    assert body[details] == {"price": price, "timeInForce": "GTC", "clientExtensions": {"id": f"o-1-{leg}"}}
+    assert set(mapping.ON_FILL_OUT.values()) - {details} & set(body) == set()  # an oto sends its one exit
+
+
+@pytest.mark.parametrize(("tif", "v20"), list(mapping.LEG_TIME_IN_FORCE_OUT.items()))
+def test_leg_time_in_force_out(tif: TimeInForce, v20: str) -> None:
+    bracket = order(tif=tif, order_class=OrderClass.BRACKET, **CLASS_FIELDS[OrderClass.BRACKET])
     body = mapping.order_request(bracket)
+    assert isinstance(body, dict)
+    assert body["takeProfitOnFill"]["timeInForce"] == body["stopLossOnFill"]["timeInForce"] == v20
+
+
+def test_a_replacement_of_a_bracket_entry_keeps_the_leg_ids() -> None:
+    bracket = order(order_class=OrderClass.BRACKET, **CLASS_FIELDS[OrderClass.BRACKET])
+    body = mapping.order_request(bracket, mapping.replacement_client_id("o-1", 2), Decimal(5000))
+    assert isinstance(body, dict) and body["clientExtensions"]["id"] == "o-1~r2"
+    assert body["takeProfitOnFill"]["clientExtensions"] == {"id": "o-1-tp"}
+
+
+def test_a_stop_loss_limit_is_refused() -> None:
+    fields = CLASS_FIELDS[OrderClass.BRACKET] | {"stop_loss_limit": Decimal("1.07400")}
+    body = mapping.order_request(order(order_class=OrderClass.BRACKET, **fields))
     assert isinstance(body, mapping.Unsupported) and body.code is Reason.NOT_ALLOWED
 
 

@@ -152,3 +152,86 @@ async def test_the_pricing_stream_parses_in_the_sdk(fake: FakeOanda) -> None:
     price = next(m for n, m in seen if n == "pricing.ClientPrice")
     assert price.instrument == "EUR_USD" and isinstance(price.bids[0].price, str)
     assert Decimal(price.bids[0].price) < Decimal(price.asks[0].price)
+
+
+async def test_on_fill_orders_are_the_trades_orders_in_the_sdk(fake: FakeOanda) -> None:
+    """A market order with take-profit, stop-loss and trailing stop-loss on fill: the trade's three orders
+    parse as v20's TakeProfitOrder, StopLossOrder and TrailingStopLossOrder; the one that fills closes the
+    trade and the others are cancelled LINKED_TRADE_CLOSED."""
+    api = context(fake)
+    account = fake.account_id
+    price = (await call(api.pricing.get, account, instruments="EUR_USD")).get("prices", 200)[0]
+    ask = Decimal(price.asks[0].price)
+    take, stop = str(ask + Decimal("0.00040")), str(ask - Decimal("0.01000"))
+    placed = await call(
+        api.order.market,
+        account,
+        instrument="EUR_USD",
+        units="3000",
+        clientExtensions={"id": "sdk-b"},
+        takeProfitOnFill={"price": take, "clientExtensions": {"id": "sdk-b-tp"}},
+        stopLossOnFill={"price": stop, "clientExtensions": {"id": "sdk-b-sl"}},
+        trailingStopLossOnFill={"distance": "0.02000", "clientExtensions": {"id": "sdk-b-ts"}},
+    )
+    assert placed.status == 201
+    fill = placed.get("orderFillTransaction", 201)
+    assert placed.get("orderCreateTransaction", 201).takeProfitOnFill.price == take
+    trade_id = fill.tradeOpened.tradeID
+    trade = (await call(api.trade.get, account, trade_id)).get("trade", 200)
+    assert trade.takeProfitOrder.type == "TAKE_PROFIT" and trade.takeProfitOrder.price == take
+    assert trade.stopLossOrder.price == stop and trade.stopLossOrder.tradeID == trade_id
+    assert trade.trailingStopLossOrder.distance == "0.02000"
+    assert trade.takeProfitOrder.clientExtensions.id == "sdk-b-tp"
+    looked = (await call(api.order.get, account, "@sdk-b-sl")).get("order", 200)
+    assert looked.type == "STOP_LOSS" and looked.state == "PENDING" and looked.tradeID == trade_id
+    made = (await call(api.transaction.since, account, id=fill.id)).get("transactions", 200)
+    assert [(t.type, t.reason) for t in made] == [
+        ("TAKE_PROFIT_ORDER", "ON_FILL"),
+        ("STOP_LOSS_ORDER", "ON_FILL"),
+        ("TRAILING_STOP_LOSS_ORDER", "ON_FILL"),
+    ]
+    assert all(t.orderFillTransactionID == fill.id and t.tradeID == trade_id for t in made)
+    for _ in range(400):
+        if not any(o.pending for o in fake.account.orders.values()):
+            break
+        await fake.advance(10)
+    after = (await call(api.transaction.since, account, id=made[-1].id)).get("transactions", 200)
+    closing = after[0]
+    assert closing.type == "ORDER_FILL" and closing.reason == "TAKE_PROFIT_ORDER"
+    assert closing.tradesClosed[0].tradeID == trade_id and closing.units == "-3000"
+    cancels = {t.clientOrderID: t.reason for t in after if t.type == "ORDER_CANCEL"}
+    assert cancels == {"sdk-b-sl": "LINKED_TRADE_CLOSED", "sdk-b-ts": "LINKED_TRADE_CLOSED"}
+    closed = (await call(api.trade.get, account, trade_id)).get("trade", 200)
+    assert closed.state == "CLOSED" and closed.takeProfitOrder.state == "FILLED"
+    assert fake.positions() == {}
+
+
+@pytest.mark.parametrize(
+    ("details", "reason"),
+    [
+        ({"takeProfitOnFill": {"timeInForce": "GTC"}}, "TAKE_PROFIT_ON_FILL_PRICE_MISSING"),
+        ({"takeProfitOnFill": {"price": "1.1234567"}}, "TAKE_PROFIT_ON_FILL_PRICE_PRECISION_EXCEEDED"),
+        (
+            {"stopLossOnFill": {"price": "1.00000", "distance": "0.01000"}},
+            "STOP_LOSS_ON_FILL_PRICE_AND_DISTANCE_BOTH_SPECIFIED",
+        ),
+        (
+            {"stopLossOnFill": {"price": "1.00000", "timeInForce": "FOK"}},
+            "STOP_LOSS_ON_FILL_TIME_IN_FORCE_INVALID",
+        ),
+        ({"trailingStopLossOnFill": {}}, "TRAILING_STOP_LOSS_ON_FILL_PRICE_DISTANCE_MISSING"),
+        (
+            {
+                "takeProfitOnFill": {"price": "1.20000", "clientExtensions": {"id": "same"}},
+                "stopLossOnFill": {"price": "1.00000", "clientExtensions": {"id": "same"}},
+            },
+            "ORDERS_ON_FILL_DUPLICATE_CLIENT_ORDER_IDS",
+        ),
+    ],
+)
+async def test_on_fill_details_v20_refuses(fake: FakeOanda, details: dict[str, Any], reason: str) -> None:
+    api = context(fake)
+    refused = await call(api.order.market, fake.account_id, instrument="EUR_USD", units="1000", **details)
+    assert refused.status == 400 and refused.get("errorCode", 400) == reason
+    assert refused.get("orderRejectTransaction", 400).rejectReason == reason
+    assert fake.fills() == []

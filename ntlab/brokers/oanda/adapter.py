@@ -29,6 +29,7 @@ import httpx
 from pydantic import SecretStr
 
 from ntlab.brokers.oanda import mapping
+from ntlab.brokers.oanda.exits import Exits
 from ntlab.brokers.oanda.fills import FillIndex, average_price
 from ntlab.brokers.oanda.rest import Answer, V20Rest
 from ntlab.brokers.oanda.stream import LineStream, TransactionFeed
@@ -42,6 +43,7 @@ from ntlab.brokers.oanda.wire import (
     symbol_of,
 )
 from ntlab.core.broker import UpdateSink
+from ntlab.core.enums import OrderClass
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import ZERO, Account, Fill, Order, Position, Quote
 from ntlab.core.reports import (
@@ -153,6 +155,7 @@ class OandaBroker:
         self._earlier: dict[str, Decimal] = {}  # ntlab order id -> filled by the incarnations it replaced
         self._replacements: dict[str, int] = {}
         self._mine: set[str] = set()  # ntlab ids this adapter placed or looked up
+        self.exits = Exits()  # bracket and oto legs, sized to what their entry filled
         self._first_transaction = 0
         self._offset = timedelta(0)
         self._sweep: asyncio.Task[None] | None = None
@@ -338,7 +341,7 @@ class OandaBroker:
             report = self._report(txn)
             if report is not None:
                 reports.append(report)
-        return reports
+        return self.exits.follow(reports)
 
     def _report(self, txn: dict[str, Any]) -> OrderUpdate | None:
         kind = txn.get("type")
@@ -411,6 +414,7 @@ class OandaBroker:
         body = mapping.order_request(order)
         if isinstance(body, mapping.Unsupported):
             return [Rejected(order.order_id, self.now(), body.reason, body.code.value)]
+        self.exits.placed(order)
         answer = await self.rest.attempt("POST", f"{self._account}/orders", body={"order": body})
         if answer.kind == "ok":
             reports = self._digest(self._answer_txns(answer.body))
@@ -463,9 +467,13 @@ class OandaBroker:
             txn = await self.rest.get(f"{self._account}/transactions/{data['cancellingTransactionID']}")
             reason = ((txn or {}).get("transaction") or {}).get("reason")
         units = None
-        if data.get("units") is None and data.get("tradeID"):
-            trade = await self.rest.get(f"{self._account}/trades/{data['tradeID']}")
-            units = -(decimal(((trade or {}).get("trade") or {}).get("initialUnits")) or ZERO)
+        if data.get("units") is None and data.get("tradeID"):  # a trade's take-profit or stop-loss
+            trade = ((await self.rest.get(f"{self._account}/trades/{data['tradeID']}")) or {}).get(
+                "trade"
+            ) or {}
+            units = -(decimal(trade.get("initialUnits")) or ZERO)
+            if trade.get("instrument") and not data.get("instrument"):
+                data = data | {"instrument": trade["instrument"]}
         self._mine.add(order_id)
         if data.get("state") in ("PENDING", "TRIGGERED"):
             self._current[order_id] = data["id"]
@@ -539,6 +547,23 @@ class OandaBroker:
         oanda_id = await self._live_id(order)
         if oanda_id is None:
             return [ReplaceRejected(order.order_id, self.now(), "OANDA has no such order")]
+        if order.linked_to is not None:
+            return [
+                ReplaceRejected(
+                    order.order_id,
+                    self.now(),
+                    "an OANDA take-profit or stop-loss belongs to its trade: cancel it and place the exit anew",
+                )
+            ]
+        if order.order_class is not OrderClass.SIMPLE and order.filled_quantity > 0:
+            return [
+                ReplaceRejected(
+                    order.order_id,
+                    self.now(),
+                    f"{order.order_id} has filled in part and its exits work on the trade it opened; "
+                    "cancel the rest and place a new entry",
+                )
+            ]
         total = change.quantity if change.quantity is not None else order.quantity
         left = total - order.filled_quantity
         if left <= 0:

@@ -32,7 +32,7 @@ from aiohttp import web
 
 from ntlab.brokers.oanda.fake_account import Batch, FakeOrder, Refusal, V20Account
 from ntlab.brokers.oanda.fake_ledger import ZERO
-from ntlab.brokers.oanda.wire import format_time, parse_time, text
+from ntlab.brokers.oanda.wire import format_time, instrument_name, parse_time, text
 from ntlab.brokers.paper import PaperConfig
 from ntlab.testing import FakeEngine, Faults, RequestFault
 from ntlab.testing.servers import FakeHttpServer, run_fake
@@ -438,7 +438,7 @@ class FakeOanda(FakeHttpServer):
                 continue
             if ids and order.id not in ids:
                 continue
-            if instrument and data.get("instrument") != instrument:
+            if instrument and instrument_name(order.symbol) != instrument:  # a trade's orders have none
                 continue
             found.append(self.account.order_json(order))
             if len(found) >= count:

@@ -26,7 +26,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ntlab.brokers.oanda.fake_ledger import ZERO, Ledger, Marks, money
+from ntlab.brokers.oanda.fake_dependents import (
+    ON_FILL,
+    TRADE_FIELD,
+    OnFillRefusal,
+    check_on_fill,
+    checked_number,
+)
+from ntlab.brokers.oanda.fake_ledger import ZERO, Ledger, Marks, Trade, money
 from ntlab.brokers.oanda.wire import (
     InstrumentSpec,
     format_time,
@@ -37,13 +44,15 @@ from ntlab.brokers.oanda.wire import (
 )
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.instruments import AssetKind
+from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Order
 from ntlab.core.reports import Cancelled, Expired, Filled, OrderUpdate, Rejected
 from ntlab.testing import FakeEngine
 
 ORDER_TYPES = ("MARKET", "LIMIT", "STOP", "MARKET_IF_TOUCHED")
 CREATE_TYPE = {kind: f"{kind}_ORDER" for kind in ORDER_TYPES}
-FILL_REASON = {kind: f"{kind}_ORDER" for kind in ORDER_TYPES}
+DEPENDENT_TYPES = tuple(ON_FILL.values())  # a trade's own orders, created by a fill's on-fill details
+FILL_REASON = {kind: f"{kind}_ORDER" for kind in (*ORDER_TYPES, *DEPENDENT_TYPES)}
 TIME_IN_FORCE = {
     "MARKET": ("FOK", "IOC"),
     "LIMIT": ("GTC", "GTD", "GFD", "FOK", "IOC"),
@@ -105,6 +114,7 @@ class FakeOrder:
     trade_extensions: dict[str, str] | None = None
     gtd: datetime | None = None
     fill_reason: str | None = None  # a trade or position close fills as MARKET_ORDER_TRADE_CLOSE, ...
+    trade_opened: str | None = None  # the trade this order's first fill opened (later fills join it)
 
     @property
     def id(self) -> str:
@@ -356,21 +366,18 @@ class V20Account:
             holder = self.by_client.get(client)
             if holder is not None and (replacing is None or holder != replacing.id):
                 raise Refusal("CLIENT_ORDER_ID_ALREADY_EXISTS")
+        try:
+            check_on_fill(spec, instrument, lambda client: client in self.by_client)
+        except OnFillRefusal as refusal:
+            raise Refusal(refusal.reason, str(refusal)) from None
         return kind, units
 
     @staticmethod
     def _price(value: Any, instrument: InstrumentSpec, field_name: str) -> Decimal:
-        if value is None:
-            raise Refusal(f"{field_name}_MISSING" if field_name == "PRICE" else f"{field_name}_INVALID")
         try:
-            price = Decimal(str(value))
-        except InvalidOperation:
-            raise Refusal(f"{field_name}_INVALID") from None
-        if not price.is_finite() or price <= 0:
-            raise Refusal(f"{field_name}_INVALID")
-        if -price.normalize().as_tuple().exponent > instrument.display_precision:  # type: ignore[operator]
-            raise Refusal(f"{field_name}_PRECISION_EXCEEDED")
-        return price
+            return checked_number(value, instrument, field_name)
+        except OnFillRefusal as refusal:
+            raise Refusal(refusal.reason) from None
 
     # --- orders: creating, cancelling, replacing ---------------------------------------------------------
     def create(
@@ -466,8 +473,10 @@ class V20Account:
         if kind == "MARKET":
             order_type = OrderType.MARKET if bound is None else OrderType.LIMIT
             limit = bound
-        elif kind in ("LIMIT", "MARKET_IF_TOUCHED"):
+        elif kind in ("LIMIT", "MARKET_IF_TOUCHED", "TAKE_PROFIT"):
             order_type, limit = OrderType.LIMIT, price
+        elif kind == "TRAILING_STOP_LOSS":
+            order_type = OrderType.TRAILING_STOP
         else:
             order_type, stop = (OrderType.STOP, price) if bound is None else (OrderType.STOP_LIMIT, price)
             limit = bound
@@ -484,6 +493,7 @@ class V20Account:
             updated_at=now,
             limit_price=limit,
             stop_price=stop,
+            trail_price=Decimal(data["distance"]) if kind == "TRAILING_STOP_LOSS" else None,
         )
 
     def _apply(self, order: FakeOrder, report: OrderUpdate, batch: Batch) -> dict[str, Any] | None:
@@ -517,7 +527,7 @@ class V20Account:
 
     def _filled(self, order: FakeOrder, quantity: Decimal, price: Decimal, batch: Batch) -> dict[str, Any]:
         units = quantity if order.units > 0 else -quantity
-        name = order.data["instrument"]
+        name = instrument_name(order.symbol)
         marks = self.marks()
         fill_id = str(len(self.transactions) + 1)
         when = self.engine.now()
@@ -530,6 +540,7 @@ class V20Account:
             marks,
             close_first=order.close_trade,
             trade_extensions=order.trade_extensions,
+            add_to=order.trade_opened,
         )
         full = self.price_json(name, marks) or {}
         full_price = {
@@ -561,7 +572,112 @@ class V20Account:
                 data["tradeReducedID"] = booked["tradeReduced"]["tradeID"]
             if "tradesClosed" in booked:
                 data["tradeClosedIDs"] = [t["tradeID"] for t in booked["tradesClosed"]]
+        self._after_fill(order, booked, txn["id"], batch)
         return txn
+
+    # --- a trade's dependent orders ---------------------------------------------------------------------
+    def _after_fill(self, order: FakeOrder, booked: dict[str, Any], fill_id: str, batch: Batch) -> None:
+        """What a fill does to trades' own orders: a trade it closed takes them along (LINKED_TRADE_CLOSED),
+        one it reduced or added to has them cover its units now, one it opened gets the order's on-fill
+        orders (TAKE_PROFIT_ORDER, STOP_LOSS_ORDER, TRAILING_STOP_LOSS_ORDER, in that order)."""
+        trades = self.ledger.trades
+        for closed in booked.get("tradesClosed", ()):
+            self._trade_closed(trades[closed["tradeID"]], batch)
+        if "tradeReduced" in booked:
+            self._cover(trades[booked["tradeReduced"]["tradeID"]])
+        opened = booked.get("tradeOpened")
+        if opened is None:
+            return
+        trade = trades[opened["tradeID"]]
+        if order.trade_opened is None:
+            order.trade_opened = trade.id
+        if trade.dependents:
+            self._cover(trade)
+            return
+        for key, kind in ON_FILL.items():
+            details = order.data.get(key)
+            if details and trade.open:
+                self._dependent(kind, details, trade, fill_id, batch)
+
+    def _dependent(
+        self, kind: str, details: dict[str, Any], trade: Trade, fill_id: str, batch: Batch
+    ) -> FakeOrder:
+        spec = self.specs[trade.instrument]
+        fields: dict[str, Any] = {
+            "tradeID": trade.id,
+            "clientTradeID": (trade.client_extensions or {}).get("id"),
+        }
+        if kind == "TRAILING_STOP_LOSS":
+            fields["distance"] = details["distance"]
+        elif kind == "STOP_LOSS" and details.get("price") is None:
+            distance = Decimal(str(details["distance"]))
+            price = trade.price - distance if trade.units > 0 else trade.price + distance
+            fields["price"] = spec.price_text(price)  # from the trade's open price, as v20 places it
+            fields["distance"] = details["distance"]
+        else:
+            fields["price"] = details["price"]
+        fields |= {
+            "timeInForce": details.get("timeInForce", "GTC"),
+            "gtdTime": details.get("gtdTime"),
+            "triggerCondition": "DEFAULT",
+        }
+        extensions = details.get("clientExtensions")
+        created = self.record(
+            batch,
+            f"{kind}_ORDER",
+            **fields,
+            reason="ON_FILL",
+            clientExtensions=extensions,
+            orderFillTransactionID=fill_id,
+        )
+        data: dict[str, Any] = {
+            "id": created["id"],
+            "createTime": created["time"],
+            "state": "PENDING",
+            "type": kind,
+            **{k: v for k, v in fields.items() if v is not None},
+        }
+        if extensions:
+            data["clientExtensions"] = extensions
+        if kind == "TRAILING_STOP_LOSS":
+            quote = self.engine.quote(symbol_of(trade.instrument))
+            if quote is not None:
+                distance = Decimal(str(details["distance"]))
+                value = quote.bid - distance if trade.units > 0 else quote.ask + distance
+                data["trailingStopValue"] = spec.price_text(value)
+        order = FakeOrder(
+            data,
+            symbol_of(trade.instrument),
+            -trade.units,
+            close_trade=trade.id,
+            gtd=parse_time(details.get("gtdTime")),
+        )
+        self.orders[order.id] = order
+        client = (extensions or {}).get("id")
+        if client:
+            self.by_client[client] = order.id
+        trade.dependents[TRADE_FIELD[kind]] = order.id
+        for report in self.engine.submit(self._engine_order(order)):
+            if order.pending:
+                self._apply(order, report, batch)
+        return order
+
+    def _trade_closed(self, trade: Trade, batch: Batch) -> None:
+        for order_id in trade.dependents.values():
+            dependent = self.orders[order_id]
+            if dependent.pending:
+                self.engine.cancel(dependent.id)
+                self._cancelled(dependent, "LINKED_TRADE_CLOSED", batch)
+
+    def _cover(self, trade: Trade) -> None:
+        """A trade's pending orders close what it holds now (the engine's orders resized to match)."""
+        for order_id in trade.dependents.values():
+            dependent = self.orders[order_id]
+            want = dependent.filled + abs(trade.units)
+            if not dependent.pending or want == abs(dependent.units) or not trade.open:
+                continue
+            dependent.units = want if dependent.units > 0 else -want
+            self.engine.replace(dependent.id, ReplaceChange(quantity=want))
 
     @staticmethod
     def _fill_reason(order: FakeOrder) -> str:

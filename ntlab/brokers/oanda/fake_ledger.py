@@ -134,10 +134,13 @@ class Ledger:
         *,
         close_first: str | None = None,
         trade_extensions: dict[str, str] | None = None,
+        add_to: str | None = None,
     ) -> dict[str, Any]:
         """Book a fill of signed ``units``; returns the ORDER_FILL fields it makes (pl, trades, balance).
 
-        ``close_first`` closes that trade before the first-in-first-out order (a trade close).
+        ``close_first`` closes that trade before the first-in-first-out order (a trade close). ``add_to`` is
+        the trade an earlier fill of the same order opened: what this fill opens joins it (the fake fills a
+        big order over several quotes, where OANDA fills it once and opens one trade).
         """
         factor = marks.factor(instrument)
         bid, ask = marks.prices[instrument]
@@ -179,7 +182,25 @@ class Ledger:
                 trade.close_time = when
                 closed.append(entry)
         opened: dict[str, Any] | None = None
-        if remaining != 0:
+        joined = self.trades.get(add_to) if add_to is not None else None
+        if remaining != 0 and joined is not None and joined.open and (joined.units > 0) == (remaining > 0):
+            margin = abs(remaining) * price * factor * self.specs[instrument].margin_rate
+            held = abs(joined.units)
+            tick = Decimal(1).scaleb(-(self.specs[instrument].display_precision + 1))
+            average = (joined.price * held + price * abs(remaining)) / (held + abs(remaining))
+            joined.price = average.quantize(tick)
+            joined.units += remaining
+            joined.initial_units += remaining
+            joined.initial_margin += margin
+            opened = {
+                "tradeID": joined.id,
+                "units": text(remaining),
+                "price": text(price),
+                "guaranteedExecutionFee": money(ZERO),
+                "halfSpreadCost": money(abs(remaining) * half_spread * factor),
+                "initialMarginRequired": money(margin),
+            }
+        elif remaining != 0:
             rate = self.specs[instrument].margin_rate
             margin = abs(remaining) * price * factor * rate
             self.trades[fill_id] = Trade(

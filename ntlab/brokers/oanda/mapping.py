@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from ntlab.brokers.oanda.wire import decimal, parse_time, side_of, signed_units, symbol_of, text
 from ntlab.core.enums import OrderClass, OrderStatus, OrderType, TimeInForce
+from ntlab.core.legs import STOP_LOSS, TAKE_PROFIT, legs
 from ntlab.core.records import ZERO, Fill, Order, Position
 from ntlab.core.reports import (
     Accepted,
@@ -54,6 +55,25 @@ ORDER_TYPE_OUT: dict[OrderType, str | None] = {
     OrderType.STOP_LIMIT: None,
     OrderType.TRAILING_STOP: None,  # v20 trails only as a trade's trailingStopLossOnFill, not as an entry
 }
+
+#: ntlab order class -> whether v20 can carry it. Bracket and oto exits ride on the entry as its on-fill
+#: details (``ON_FILL_OUT``): when the entry fills, OANDA creates the trade's TAKE_PROFIT / STOP_LOSS orders,
+#: which close the trade and are cancelled (LINKED_TRADE_CLOSED) when it closes. v20 has no free-standing
+#: one-cancels-other group (an oco is an exit of a position held already, and v20's exits belong to one trade,
+#: for all its units), so oco is refused before anything is sent.
+ORDER_CLASS_OUT: dict[OrderClass, bool] = {
+    OrderClass.SIMPLE: True,
+    OrderClass.BRACKET: True,
+    OrderClass.OTO: True,
+    OrderClass.OCO: False,
+}
+
+#: an ntlab leg (``<id>-tp``, ``<id>-sl``) -> the entry's v20 on-fill details that create it; the leg's id
+#: rides in the details' ``clientExtensions.id``, so the dependent order's news maps back to the leg.
+ON_FILL_OUT: dict[str, str] = {TAKE_PROFIT: "takeProfitOnFill", STOP_LOSS: "stopLossOnFill"}
+
+#: the entry's time in force -> its exits' (v20's dependent orders are GTC, GFD or GTD)
+LEG_TIME_IN_FORCE_OUT: dict[TimeInForce, str] = {TimeInForce.DAY: "GFD", TimeInForce.GTC: "GTC"}
 
 #: (ntlab order type, ntlab time in force) -> v20 timeInForce; a pair not listed has no equivalent.
 #: v20 market orders are FOK or IOC only; ntlab's day and gtc market orders (gtc is what ``Lab`` gives FX by
@@ -183,6 +203,17 @@ REJECT_REASONS: dict[str, Reason] = {
     "ORDER_FILL_POSITION_ACTION_INVALID": Reason.INVALID_FIELD,
     "ORDER_FILL_POSITION_ACTION_MISSING": Reason.INVALID_FIELD,
     "TRIGGER_CONDITION_INVALID": Reason.INVALID_FIELD,
+    "TAKE_PROFIT_ON_FILL_PRICE_INVALID": Reason.INVALID_PRICE,
+    "TAKE_PROFIT_ON_FILL_PRICE_PRECISION_EXCEEDED": Reason.OFF_TICK,
+    "TAKE_PROFIT_ON_FILL_LOSS": Reason.INVALID_PRICE,
+    "TAKE_PROFIT_ON_FILL_TIME_IN_FORCE_INVALID": Reason.TIF_NOT_ALLOWED,
+    "TAKE_PROFIT_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS": Reason.DUPLICATE_ORDER_ID,
+    "STOP_LOSS_ON_FILL_PRICE_INVALID": Reason.INVALID_PRICE,
+    "STOP_LOSS_ON_FILL_PRICE_PRECISION_EXCEEDED": Reason.OFF_TICK,
+    "STOP_LOSS_ON_FILL_LOSS": Reason.INVALID_PRICE,
+    "STOP_LOSS_ON_FILL_TIME_IN_FORCE_INVALID": Reason.TIF_NOT_ALLOWED,
+    "STOP_LOSS_ON_FILL_CLIENT_ORDER_ID_ALREADY_EXISTS": Reason.DUPLICATE_ORDER_ID,
+    "ORDERS_ON_FILL_DUPLICATE_CLIENT_ORDER_IDS": Reason.DUPLICATE_ORDER_ID,
     "ORDER_DOESNT_EXIST": Reason.BROKER_REJECTED,
 }
 
@@ -280,10 +311,16 @@ def order_request(
 
     ``units`` overrides the quantity (a replacement asks for what is left to fill).
     """
-    if order.order_class is not OrderClass.SIMPLE:
+    if not ORDER_CLASS_OUT.get(order.order_class, False):
         return Unsupported(
-            f"the OANDA adapter does not send {order.order_class.value} orders yet (v20's on-fill "
-            "take-profit and stop-loss); place the entry, then its exits as orders of their own",
+            f"OANDA has no {order.order_class.value} order: its take-profit and stop-loss orders close one "
+            "trade and come with the order that opens it; use order_class='bracket' or 'oto'",
+            Reason.NOT_ALLOWED,
+        )
+    if order.stop_loss_limit is not None:
+        return Unsupported(
+            "OANDA's stop-loss closes its trade at market once triggered and takes no limit; "
+            "leave out stop_loss_limit",
             Reason.NOT_ALLOWED,
         )
     kind = ORDER_TYPE_OUT.get(order.order_type)
@@ -320,6 +357,14 @@ def order_request(
     price = order.limit_price if order.order_type is OrderType.LIMIT else order.stop_price
     if price is not None:
         body["price"] = text(price)
+    for leg in legs(order):
+        kind = leg.order_id.rsplit("-", 1)[1]
+        exit_price = leg.limit_price if kind == TAKE_PROFIT else leg.stop_price
+        body[ON_FILL_OUT[kind]] = {
+            "price": text(exit_price),
+            "timeInForce": LEG_TIME_IN_FORCE_OUT[order.time_in_force],
+            "clientExtensions": {"id": leg.order_id},
+        }
     return body
 
 
