@@ -116,9 +116,6 @@ class Inbox:
         self._items: deque[Command] = deque()
         self._waiter: asyncio.Future[None] | None = None
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def put(self, command: Command) -> None:
         self._items.append(command)
         waiter = self._waiter

@@ -14,11 +14,6 @@ If the journal cannot be written, orders whose request it could not record are n
 a JournalError) and the session halts new orders until :meth:`resume` finds the journal writable again;
 answers the broker gave that could not be journaled are kept in memory and written at the next commit that
 succeeds, and callers are still told the truth.
-
-With an in-process venue (``broker.local``) a caller that finds the actor idle runs its command itself, as a
-batch of one, instead of waking the actor and waiting for it: the same code, the same commits, one trip
-through the event loop fewer. Only the first caller of an event-loop turn does so; callers behind it in the
-same turn queue as before, so a burst of concurrent orders still shares one commit.
 """
 
 from __future__ import annotations
@@ -104,9 +99,6 @@ class OrderManager:
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
-        self._busy = False  # a batch is being processed, by the actor or by a caller inline
-        self._resume: asyncio.Future[None] | None = None  # the actor waiting for an inline batch to end
-        self._turn_task: asyncio.Task[Any] | None = None  # who ran inline in this event-loop turn
 
     # --- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> OrderManager:
@@ -178,7 +170,7 @@ class OrderManager:
         """
         if self.risk.prepares:  # a remote broker's reference price and short-sale flags, fetched first
             await self.risk.prepare(request, self.cancel_order)
-        return await self._request(lambda reply: Place(request, reply))  # type: ignore[no-any-return]
+        return await self._ask(lambda reply: Place(request, reply))  # type: ignore[no-any-return]
 
     async def replace_order(
         self,
@@ -193,11 +185,11 @@ class OrderManager:
         refuses, ``OrderRejected`` when the broker refuses the replace (the order goes on unchanged)."""
         given = ReplaceRequest(quantity=quantity, limit_price=limit_price, stop_price=stop_price)
         change = ReplaceChange(given.quantity, given.limit_price, given.stop_price)
-        return await self._request(lambda reply: Replace(order_id, change, reply))  # type: ignore[no-any-return]
+        return await self._ask(lambda reply: Replace(order_id, change, reply))  # type: ignore[no-any-return]
 
     async def cancel_order(self, order_id: str) -> OrderResponse:
         """Ask the broker to cancel; returns the status after the broker's immediate answer."""
-        return await self._request(lambda reply: Cancel(order_id, reply))  # type: ignore[no-any-return]
+        return await self._ask(lambda reply: Cancel(order_id, reply))  # type: ignore[no-any-return]
 
     async def cancel_all(self, symbol: str | None = None) -> list[OrderResponse]:
         """Cancel every open order (of one symbol); orders that finish meanwhile are skipped."""
@@ -207,12 +199,12 @@ class OrderManager:
 
     async def handle_order_update(self, update: OrderUpdate) -> None:
         """Apply a broker report (ack, fill, cancel...). Returns once it is journaled."""
-        await self._request(lambda reply: Reports((update,), reply))
+        await self._ask(lambda reply: Reports((update,), reply))
 
     async def handle_order_updates(self, updates: Sequence[OrderUpdate]) -> None:
         """Apply several reports in order, journaled in one transaction."""
         if updates:
-            await self._request(lambda reply: Reports(tuple(updates), reply))
+            await self._ask(lambda reply: Reports(tuple(updates), reply))
 
     async def halt(self, reason: str = "kill switch engaged") -> None:
         """Kill switch: deny every new order until :meth:`resume`; cancels still pass."""
@@ -320,62 +312,26 @@ class OrderManager:
         return reply
 
     async def _call(self, function: Callable[[Batch], Any]) -> Any:
-        return await self._request(lambda reply: Call(function, reply))
-
-    async def _request(self, command: Callable[[Reply], Command]) -> Any:
-        """Run the command inline when that cannot change what the actor would have done, else queue it."""
-        if self._busy or self._inbox or not self.broker.local or self._task is None or self._closed:
-            return await self._ask(command)
-        task = asyncio.current_task()
-        turn = self._turn_task
-        if turn is not None and turn is not task:
-            return await self._ask(command)  # another caller ran inline this turn: queue, and share a commit
-        if turn is None:
-            self._turn_task = task
-            asyncio.get_running_loop().call_soon(self._end_turn)
-        reply: Reply = asyncio.get_running_loop().create_future()
-        self._busy = True
-        try:
-            await self._process(self._flow_(), [command(reply)])
-        finally:
-            resume, self._resume = self._resume, None
-            if resume is None:
-                self._busy = False
-            else:
-                resume.set_result(None)  # the actor took commands meanwhile: it goes next, still busy
-        return await reply  # answered already: no trip through the loop
-
-    def _end_turn(self) -> None:
-        self._turn_task = None
+        return await self._ask(lambda reply: Call(function, reply))
 
     async def _run(self) -> None:
         flow = self._flow_()
         while True:
             commands = await self._inbox.take(_MAX_BATCH)
-            if self._busy:  # a caller's inline batch suspended: it finishes first and hands over
-                self._resume = asyncio.get_running_loop().create_future()
-                await self._resume
-            self._busy = True
+            batch = Batch(events=[] if self._hub.active else None)
             try:
-                await self._process(flow, commands)
-            finally:
-                self._busy = False
+                for command in commands:
+                    flow.take(command, batch)
+                await flow.settle(batch, self._spawn_send)
+            except Exception as error:
+                log.exception("order manager batch failed; its callers get the error")
+                batch.fail(commands, error)
+            batch.reply()
+            if batch.events:
+                for event in batch.events:
+                    self._hub.publish(event)
             if any(isinstance(c, Stop) for c in commands):
                 return
-
-    async def _process(self, flow: OrderFlow, commands: Sequence[Command]) -> None:
-        batch = Batch(events=[] if self._hub.active else None)
-        try:
-            for command in commands:
-                flow.take(command, batch)
-            await flow.settle(batch, self._spawn_send)
-        except Exception as error:
-            log.exception("order manager batch failed; its callers get the error")
-            batch.fail(commands, error)
-        batch.reply()
-        if batch.events:
-            for event in batch.events:
-                self._hub.publish(event)
 
     # --- talking to remote brokers (outside the actor) ---------------------------------------------------
     def _spawn_send(
