@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from ntlab.brokers.numbers import number_json
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.records import Fill, Order
 from ntlab.core.reports import CancelRejected, Filled, OrderUpdate, Rejected
@@ -65,8 +66,7 @@ _CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 def dumps(data: Any) -> str:
-    text = json.dumps(data, default=lambda v: f"__dec__{v}__" if isinstance(v, Decimal) else str(v))
-    return re.sub(r'"__dec__([-0-9.Ee+]+)__"', r"\1", text)
+    return number_json(data, str)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

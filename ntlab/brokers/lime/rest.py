@@ -12,17 +12,15 @@ Errors are ``{"code": "not_found" | "validation_error" | "api_error", "message"}
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 import httpx
 from pydantic import SecretStr
 
 from ntlab.brokers.lime import mapping
+from ntlab.brokers.numbers import number_json
 from ntlab.errors import AuthenticationError, BrokerError, BrokerTimeout, BrokerUnavailable, RateLimited
 
 RENEW_BEFORE = 120.0  # seconds before expiry a token is renewed (Lime's SDK uses the same two minutes)
@@ -219,11 +217,5 @@ class LimeRest:
 
 
 def dumps(body: Any) -> bytes:
-    """JSON with Decimals as numbers in their own digits."""
-
-    def mark(value: Any) -> str:
-        if isinstance(value, Decimal):
-            return f"__dec__{value}__"
-        raise TypeError(f"cannot send {type(value).__name__} to Lime")
-
-    return re.sub(r'"__dec__([-0-9.Ee+]+)__"', r"\1", json.dumps(body, default=mark)).encode()
+    """A request body: Lime takes numbers, not strings."""
+    return number_json(body).encode()

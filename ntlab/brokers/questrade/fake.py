@@ -39,6 +39,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ntlab.brokers.numbers import number_json
 from ntlab.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Order
@@ -254,12 +255,7 @@ class FakeQuestrade(FakeHttpServer):
         return response
 
     def _json(self, data: Any, status: int = 200) -> web.Response:
-        import json
-
-        text = json.dumps(data, default=lambda v: f"__dec__{v}__" if isinstance(v, Decimal) else str(v))
-        import re
-
-        text = re.sub(r'"__dec__([-0-9.Ee+]+)__"', r"\1", text)
+        text = number_json(data, str)
         return web.Response(text=text, status=status, content_type="application/json")
 
     # --- routes ----------------------------------------------------------------------------------------------

@@ -13,16 +13,14 @@ an unclear outcome means and the manager decides.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 import httpx
 
+from ntlab.brokers.numbers import number_json
 from ntlab.brokers.questrade import mapping
 from ntlab.brokers.questrade.auth import AccessToken, QuestradeAuth
 from ntlab.errors import AuthenticationError, BrokerError, BrokerTimeout, BrokerUnavailable, RateLimited
@@ -220,11 +218,5 @@ class QuestradeRest:
 
 
 def _dumps(body: Any) -> bytes:
-    """JSON with each Decimal written as a number in its own digits (Questrade takes numbers, not strings)."""
-
-    def mark(value: Any) -> str:
-        if isinstance(value, Decimal):
-            return f"__dec__{value}__"
-        raise TypeError(f"cannot send {type(value).__name__} to Questrade")
-
-    return re.sub(r'"__dec__([-0-9.Ee+]+)__"', r"\1", json.dumps(body, default=mark)).encode()
+    """A request body: Questrade takes numbers, not strings."""
+    return number_json(body).encode()
