@@ -7,7 +7,9 @@ percent-encoded in folder names (BTC/USD → BTC%2FUSD) and decoded on reading.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -21,10 +23,16 @@ def day_of(times: pd.Series) -> pd.Series:
 
 
 def write_partitioned(frame: pd.DataFrame, path: str | Path, time_column: str) -> int:
-    """Write ``frame`` under ``path`` by symbol and UTC day of ``time_column``; returns the rows written."""
+    """Write ``frame`` under ``path`` by symbol and UTC day of ``time_column``; returns the rows written.
+
+    One ``pyarrow.parquet.write_table`` per symbol-day, in the calling thread: ``pyarrow.dataset.write_dataset``
+    finishes tearing its plan down on a worker thread after it returns, and that teardown frees the
+    NumPy-backed buffers under the GIL, which aborts the process ("terminate called without an active
+    exception") when the interpreter is already exiting.
+    """
     try:
         import pyarrow as pa
-        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
     except ImportError as error:
         raise ImportError("Parquet export needs pyarrow: pip install 'ntlab[data]'") from error
     if "symbol" not in frame or time_column not in frame:
@@ -34,15 +42,12 @@ def write_partitioned(frame: pd.DataFrame, path: str | Path, time_column: str) -
     for column in table.columns:  # Decimal and mixed object columns as text or floats Parquet can hold
         if table[column].dtype == object:
             table[column] = table[column].astype(str)
-    ds.write_dataset(
-        pa.Table.from_pandas(table, preserve_index=False),
-        str(path),
-        format="parquet",
-        partitioning=ds.partitioning(
-            pa.schema([("symbol", pa.string()), ("day", pa.string())]), flavor="hive"
-        ),
-        existing_data_behavior="delete_matching",
-        basename_template="part-{i}.parquet",
-        preserve_order=True,  # the rows of a symbol-day stay in time order
-    )
+    root = Path(path)
+    for (symbol, day), rows in table.groupby(PARTITIONS, sort=False):
+        folder = root / f"symbol={quote(str(symbol), safe='')}" / f"day={day}"
+        if folder.exists():  # a re-export replaces the symbol-days it writes, and only those
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        data = pa.Table.from_pandas(rows.drop(columns=PARTITIONS), preserve_index=False)
+        pq.write_table(data, folder / "part-0.parquet")
     return len(table)
