@@ -144,8 +144,8 @@ def encoder(cls: type[Any], *, omit: tuple[str, ...] = ()) -> Callable[[Any], di
     """A function giving a ``cls`` record as a dict for the journal's JSON encoder, leaving out the fields
     named in ``omit`` and every field that holds its default (by identity: a default is shared).
 
-    Values stay as they are (orjson writes enums as their values and times in ISO 8601; the journal's
-    encoder writes Decimals as exact strings), which keeps this cheap enough for every order event.
+    Decimals become their exact strings here; other values stay as they are (orjson writes enums as their
+    values and times in ISO 8601), which keeps this cheap enough for every order event.
     """
     scope: dict[str, Any] = {}
     lines = ["def encode(r):", "    d = {}"]
@@ -156,6 +156,8 @@ def encoder(cls: type[Any], *, omit: tuple[str, ...] = ()) -> Callable[[Any], di
         if spec.kind is Kind.RECORD:
             scope[f"encode_{spec.name}"] = encoder(spec.type)  # type: ignore[arg-type]
             value = f"encode_{spec.name}({value})"
+        elif spec.kind is Kind.DECIMAL:
+            value = f"str({value})"
         if spec.required:
             lines.append(f"    d[{spec.name!r}] = {value}")
         else:
@@ -186,6 +188,31 @@ def replacer(cls: type[R], *names: str) -> Callable[..., R]:
     params = ", ".join(f"v{i}" for i in range(len(names)))
     source = f"def replace(r, {params}):\n    return new(cls, ({', '.join(slots)},))"
     return _compile("replace", source, {"new": tuple.__new__, "cls": cls})
+
+
+def builder(cls: type[R], taken: tuple[str, ...], *names: str) -> Callable[..., R]:
+    """A function ``(source, value, ...)`` building a ``cls`` record: the fields in ``taken`` read from the
+    mapping ``source`` (another record's ``__dict__``, a request's), the fields ``names`` from the values in
+    that order, every other field its default. Positional, as the record is built once per order."""
+    index = {spec.name: spec for spec in specs(cls)}
+    unknown = [n for n in (*taken, *names) if n not in index]
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
+    scope: dict[str, Any] = {"new": tuple.__new__, "cls": cls}
+    slots = []
+    for spec in specs(cls):
+        if spec.name in names:
+            slots.append(f"v{names.index(spec.name)}")
+        elif spec.name in taken:
+            slots.append(f"source[{spec.name!r}]")
+        elif spec.required:
+            raise TypeError(f"{cls.__name__}.{spec.name} has no default: take it or pass it")
+        else:
+            scope[f"default_{spec.name}"] = spec.default
+            slots.append(f"default_{spec.name}")
+    params = ", ".join(f"v{i}" for i in range(len(names)))
+    source = f"def build(source, {params}):\n    return new(cls, ({', '.join(slots)},))"
+    return _compile("build", source, scope)
 
 
 @_per_class

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ntlab.core import fields
 from ntlab.core.broker import Broker
 from ntlab.core.commands import Batch, Call, Cancel, Command, Place, Replace, Reply, Reports, Send, Sent, Stop
 from ntlab.core.enums import OrderClass, OrderStatus
@@ -49,6 +50,9 @@ Spawn = Callable[[type[Place] | type[Cancel] | type[Replace], Order, ReplaceChan
 
 # the fields an order takes from its request, copied by name: a field both records have needs no code here
 _FROM_REQUEST = tuple(name for name in Order._fields if name in OrderRequest.model_fields)
+_new_order = fields.builder(
+    Order, _FROM_REQUEST, "order_id", "status", "created_at", "updated_at", "arrival_bid", "arrival_ask"
+)
 
 
 def response(order: Order) -> OrderResponse:
@@ -110,16 +114,10 @@ class OrderFlow:
         now = broker.now()
         order_id, taken = self.ids.claim(request.client_order_id)
         quote = broker.last_quote(request.symbol)
-        given = request.__dict__
-        order = Order(
-            order_id=order_id,
-            status=S.PENDING,
-            created_at=now,
-            updated_at=now,
-            arrival_bid=None if quote is None else quote.bid,
-            arrival_ask=None if quote is None else quote.ask,
-            **{name: given[name] for name in _FROM_REQUEST},
-        )
+        if quote is None:
+            order = _new_order(request.__dict__, order_id, S.PENDING, now, now, None, None)
+        else:
+            order = _new_order(request.__dict__, order_id, S.PENDING, now, now, quote.bid, quote.ask)
         try:
             if taken:
                 raise InvalidOrder(
