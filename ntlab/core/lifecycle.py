@@ -152,8 +152,9 @@ def unchanged(note: str) -> Outcome:
 
 
 def _working(filled: Decimal, quantity: Decimal) -> OrderStatus:
-    """Where a working order (no cancel or replace pending) stands given its executions."""
-    if filled >= quantity:
+    """Where a working order (no cancel or replace pending) stands given its executions (a quantity of 0:
+    a notional order not yet sized, which only the broker can call filled)."""
+    if filled >= quantity and quantity:
         return S.FILLED
     return S.PARTIALLY_FILLED if filled > 0 else S.ACCEPTED
 
@@ -174,6 +175,8 @@ def book_fill(state: OrderState, fill: Fill) -> Outcome:
     state.filled_notional = quantity * price if first else state.filled_notional + quantity * price
     overfill = filled > order.quantity
     if overfill:
+        if not order.quantity and order.notional is not None:
+            return _book_unsized(state, fill, filled, price if first else state.filled_notional / filled)
         log.error(
             "order %s: fill %s of %s takes it to %s of %s: booked as an overfill",
             order.order_id,
@@ -197,6 +200,19 @@ def book_fill(state: OrderState, fill: Fill) -> Outcome:
         order.overfilled or overfill,
     )
     return Outcome(True, fill=fill, overfill=overfill)
+
+
+def _book_unsized(state: OrderState, fill: Fill, filled: Decimal, average: Decimal) -> Outcome:
+    """A fill of a notional order the broker has not sized yet: no quantity to be over, and not done until
+    the broker gives the quantity (a Replaced) or closes the order."""
+    order = state.order
+    status = order.status
+    if status.is_open:
+        status = _partial(status)
+    else:
+        log.warning("order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, status.value)
+    state.order = _filled(order, status, filled, average, order.fees + fill.fee, fill.time, order.overfilled)
+    return Outcome(True, fill=fill)
 
 
 def _partial(status: OrderStatus) -> OrderStatus:

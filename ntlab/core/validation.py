@@ -80,12 +80,16 @@ def validate_for_instrument(
 def _check_minimums(request: OrderRequest, instrument: Instrument, quote: Quote | None) -> None:
     quantity = request.quantity
     if instrument.min_quantity is not None and quantity < instrument.min_quantity:
+        if request.notional is not None:
+            return _check_notional_minimum(request, instrument)  # its quantity is the broker's to work out
         raise InvalidOrder(
             Reason.INVALID_QUANTITY,
             f"{request.symbol} orders are at least {instrument.min_quantity}; got {quantity}",
         )
     if instrument.min_notional is None:
         return
+    if request.notional is not None:
+        return _check_notional_minimum(request, instrument)
     price = request.limit_price if request.limit_price is not None else request.stop_price
     if price is None and quote is not None:
         price = quote.ask if request.side is Side.BUY else quote.bid
@@ -100,9 +104,26 @@ def _check_minimums(request: OrderRequest, instrument: Instrument, quote: Quote 
         )
 
 
+def _check_notional_minimum(request: OrderRequest, instrument: Instrument) -> None:
+    """A notional order is worth its notional: it meets the venue's minimum by that alone."""
+    least = instrument.min_notional
+    if least is not None and request.notional is not None and request.notional < least:
+        raise InvalidOrder(
+            Reason.MIN_NOTIONAL,
+            f"{request.symbol} orders are worth at least {least} {instrument.currency}; "
+            f"notional {request.notional} is less",
+        )
+
+
 def validate_replace(order: Order, change: ReplaceChange, instruments: InstrumentRegistry) -> OrderRequest:
     """Check a replace against the order it changes; returns the order as it would stand, as a request, for
     the risk checks. Raises InvalidOrder saying what to change."""
+    if order.notional is not None:
+        raise InvalidOrder(
+            Reason.INVALID_FIELD,
+            f"order {order.order_id} is for a notional of {order.notional}, which a replace cannot change; "
+            "cancel it and place another",
+        )
     if change == ReplaceChange():
         raise InvalidOrder(Reason.INVALID_FIELD, "a replace needs a new quantity, limit_price or stop_price")
     if change.quantity is not None and change.quantity <= order.filled_quantity:

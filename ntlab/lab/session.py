@@ -298,10 +298,16 @@ class Lab:
         if order_type is None:
             order_type = _TYPES[(limit is not None, stop is not None)]
         tif = args.time_in_force(tif, self._om.instruments.get(symbol))
+        if quantity is not None:
+            extra["quantity"] = quantity
+        elif "notional" not in extra:
+            raise InvalidArgument(
+                f"{side}({symbol!r}): give a quantity, or notional= for an amount of money "
+                f"(lab.{side}({symbol!r}, 10) or lab.{side}({symbol!r}, notional=500))"
+            )
         return _build(
             symbol=symbol,
             side=side,
-            quantity=quantity,
             order_type=order_type,
             limit_price=limit,
             stop_price=stop,
@@ -330,7 +336,7 @@ class Lab:
     async def buy(
         self,
         symbol: str,
-        quantity: Any,
+        quantity: Any = None,
         limit: Any = None,
         stop: Any = None,
         tif: str | None = None,
@@ -339,7 +345,8 @@ class Lab:
     ) -> OrderHandle:
         """Buy: market by default, limit with ``limit=``, stop with ``stop=``, stop-limit with both.
 
-        ``tif`` defaults per instrument: day for equities, gtc for crypto and FX.
+        ``tif`` defaults per instrument: day for equities, gtc for crypto and FX. ``notional=500`` instead of a
+        quantity buys 500 (the instrument's currency) worth at market; the broker works out the quantity.
         """
         request = self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra)
         return OrderHandle(self, (await self._om.place_order(request)).order_id)
@@ -348,7 +355,7 @@ class Lab:
     async def sell(
         self,
         symbol: str,
-        quantity: Any,
+        quantity: Any = None,
         limit: Any = None,
         stop: Any = None,
         tif: str | None = None,

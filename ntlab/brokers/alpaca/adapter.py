@@ -93,6 +93,7 @@ class AlpacaBroker:
     name = "alpaca"
     local = False
     durable = True
+    notional_orders = True  # Alpaca sizes notional orders (ntlab.core.broker.NotionalOrders)
 
     def __init__(
         self,
@@ -574,6 +575,10 @@ class AlpacaBroker:
                 self.ids.learn(order)
             update = mapping.update_from_event(data, self.ids.ntlab_id(order) if order.get("id") else None)
             if update is not None:
+                if order.get("notional"):  # a notional order learns its quantity when it is done
+                    sized = mapping.sized_by_event(data, update.order_id)
+                    if sized is not None:
+                        updates.append(sized)
                 updates.append(update)
         return updates
 

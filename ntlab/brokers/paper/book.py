@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class VenueOrder:
     exits: list[VenueOrder] | None = None  # an entry's held legs, working once it has filled
     oco: list[VenueOrder] | None = None  # the others of its one-cancels-other group
     held: bool = False  # a leg waiting for its entry to fill
+    ordered_notional: Decimal | None = None  # a notional order's amount (``quantity`` is what it bought)
     limit_f: float = field(default=math.nan)
     stop_f: float = field(default=math.nan)
     is_buy: bool = field(init=False)
@@ -208,6 +209,21 @@ class SymbolBook:
         if order.is_buy:
             return self.ask_t * self.tick_f >= order.stop_f - EPS
         return self.bid_t * self.tick_f <= order.stop_f + EPS
+
+    def taker_price(self, buy: bool, slippage_bps: Decimal) -> Decimal | None:
+        """The price a market order would take at now (the touch, slipped as :meth:`take` slips it), or None
+        before the first quote."""
+        if self.qi < 0:
+            return None
+        price = (self.ask_t if buy else self.bid_t) * self.tick
+        if slippage_bps:
+            steps = math.ceil(price * slippage_bps / BPS / self.tick)
+            price = price + steps * self.tick if buy else price - steps * self.tick
+        return price
+
+    def lots_for(self, notional: Decimal, price: Decimal) -> Decimal:
+        """What ``notional`` buys at ``price``, rounded down to whole lots (0 when it buys less than one)."""
+        return (notional / price / self.lot).to_integral_value(ROUND_DOWN) * self.lot
 
     # --- taking liquidity -------------------------------------------------------------------------------
     def take(
