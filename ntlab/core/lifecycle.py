@@ -26,6 +26,7 @@ from ntlab.core.reports import (
     Cancelled,
     CancelRejected,
     Expired,
+    FeeCharged,
     Filled,
     OrderUpdate,
     PendingCancel,
@@ -145,6 +146,7 @@ class Outcome(NamedTuple):
 
 
 CHANGED = Outcome(True)
+FEE_FOR_THE_SESSION = Outcome(False, note="a fee amends a booked fill: SessionState.apply books it")
 
 
 def unchanged(note: str) -> Outcome:
@@ -299,4 +301,6 @@ def apply(state: OrderState, report: OrderUpdate) -> Outcome:
             return _back(state, S.PENDING_REPLACE, when, reason)
         case Replaced():
             return _replaced(state, report)
+        case FeeCharged():  # it amends a booked fill, which the session holds: SessionState.apply does it
+            return FEE_FOR_THE_SESSION
     raise TypeError(f"not a broker report: {report!r}")

@@ -101,6 +101,17 @@ class Expired(NamedTuple):
     reason: str | None = None
 
 
+class FeeCharged(NamedTuple):
+    """The broker charged ``fee`` (the whole fee, not an addition) for an execution already booked: a fee it
+    posts later than the fill (Alpaca's regulatory fees, after the close). The fill, its order's fees and
+    the position's fees take the new figure; a repeat of the same fee changes nothing."""
+
+    order_id: str
+    fill_id: str
+    fee: Decimal
+    time: datetime
+
+
 OrderUpdate = (
     Accepted
     | Rejected
@@ -112,6 +123,7 @@ OrderUpdate = (
     | Replaced
     | ReplaceRejected
     | Expired
+    | FeeCharged
 )
 
 
@@ -131,6 +143,7 @@ KINDS: dict[type[OrderUpdate], str] = {
     Replaced: "replaced",
     ReplaceRejected: "replace_rejected",
     Expired: "expired",
+    FeeCharged: "fee_charged",
 }
 """The journal's name for each kind of report."""
 
