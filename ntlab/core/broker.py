@@ -11,12 +11,12 @@ Capabilities beyond the port are protocols of their own, checked with ``isinstan
 (:class:`SimulatedVenue`) has a market and a clock that code steps; a :class:`QuoteSource` can fetch a quote
 on demand when none has streamed in yet; an :class:`AssetSource` says whether a symbol can be sold short; an
 :class:`InstrumentSource` knows its instruments' increments and minimums; a :class:`NotionalOrders` broker
-takes orders for an amount of money.
+takes orders for an amount of money; a :class:`QuoteStream` streams quotes for the symbols it watches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
 
@@ -191,3 +191,19 @@ class NotionalOrders(Protocol):
     risk refuses a notional order for any other broker."""
 
     notional_orders: Literal[True]
+
+
+@runtime_checkable
+class QuoteStream(Protocol):
+    """A broker that streams quotes for the symbols it is told to watch into ``last_quote`` (Alpaca's
+    market-data websocket), so pre-trade risk has a reference price without a request per order."""
+
+    async def watch_quotes(self, symbols: Iterable[str]) -> None: ...
+
+
+@runtime_checkable
+class TrailReplace(Protocol):
+    """A broker whose ``replace_order`` changes a trailing stop's trail (``ReplaceChange.trail``) and says
+    so in its ``Replaced``. The manager refuses a trail change for any other broker."""
+
+    trail_replace: Literal[True]

@@ -47,6 +47,7 @@ _moved = replacer(Order, "status", "updated_at", "reason")
 _refused = replacer(Order, "status", "updated_at", "reason", "reason_code")
 _touched = replacer(Order, "updated_at")
 _filled = replacer(Order, "status", "filled_quantity", "avg_fill_price", "fees", "updated_at", "overfilled")
+_retrailed = replacer(Order, "trail_price", "trail_percent")
 _changed = replacer(
     Order, "quantity", "limit_price", "stop_price", "broker_order_id", "updated_at", "status", "overfilled"
 )
@@ -108,11 +109,13 @@ def transition_table() -> str:
 
 
 class ReplaceChange(NamedTuple):
-    """What a replace asks to change (None = keep)."""
+    """What a replace asks to change (None = keep). ``trail`` is a trailing stop's new distance, in the
+    order's own terms: a price for a ``trail_price`` order, a percentage for a ``trail_percent`` one."""
 
     quantity: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    trail: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -260,6 +263,12 @@ def _replaced(state: OrderState, report: Replaced) -> Outcome:
         status,
         order.overfilled or order.filled_quantity > quantity,
     )
+    if report.trail is not None:  # a trailing stop's new distance, in the terms it trails by
+        changed = state.order
+        if changed.trail_percent is not None:
+            state.order = _retrailed(changed, None, report.trail)
+        else:
+            state.order = _retrailed(changed, report.trail, None)
     return CHANGED
 
 

@@ -290,6 +290,7 @@ class ReplaceRequest(BaseModel):
     quantity: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    trail: Decimal | None = None  # a trailing stop's new trail_price or trail_percent (as it trails)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -299,7 +300,7 @@ class ReplaceRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ReplaceRequest:
-        for name in ("quantity", "limit_price", "stop_price"):
+        for name in ("quantity", "limit_price", "stop_price", "trail"):
             value = getattr(self, name)
             if value is not None and (not value.is_finite() or value <= 0):
                 reason = Reason.INVALID_QUANTITY if name == "quantity" else Reason.INVALID_PRICE

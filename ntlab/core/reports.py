@@ -72,9 +72,11 @@ class CancelRejected(NamedTuple):
 
 
 class Replaced(NamedTuple):
-    """A replace took effect: the order's new quantity and prices (None = unchanged).
+    """A replace took effect: the order's new quantity and prices (None = unchanged); ``trail`` a trailing
+    stop's new distance (a price or a percentage, as the order trails).
 
-    Brokers that replace by creating a new order (Alpaca, OANDA) give its id as ``broker_order_id``.
+    Brokers that replace by creating a new order (Alpaca, OANDA) give its id as ``broker_order_id``. A
+    broker that sizes a notional order reports the quantity it came to the same way.
     """
 
     order_id: str
@@ -83,6 +85,7 @@ class Replaced(NamedTuple):
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
     broker_order_id: str | None = None
+    trail: Decimal | None = None
 
 
 class ReplaceRejected(NamedTuple):

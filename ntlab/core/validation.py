@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from ntlab.core.enums import Side, TimeInForce
+from ntlab.core.enums import OrderType, Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, AssetKind, Instrument, InstrumentRegistry
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
@@ -125,7 +125,20 @@ def validate_replace(order: Order, change: ReplaceChange, instruments: Instrumen
             "cancel it and place another",
         )
     if change == ReplaceChange():
-        raise InvalidOrder(Reason.INVALID_FIELD, "a replace needs a new quantity, limit_price or stop_price")
+        raise InvalidOrder(
+            Reason.INVALID_FIELD, "a replace needs a new quantity, limit_price, stop_price or trail"
+        )
+    trail_price, trail_percent = order.trail_price, order.trail_percent
+    if change.trail is not None:
+        if order.order_type is not OrderType.TRAILING_STOP:
+            raise InvalidOrder(
+                Reason.STOP_PRICE_NOT_ALLOWED,
+                f"order {order.order_id} is a {order.order_type.value} order; trail is for trailing stops",
+            )
+        if trail_percent is not None:
+            trail_percent = change.trail
+        else:
+            trail_price = change.trail
     if change.quantity is not None and change.quantity <= order.filled_quantity:
         raise InvalidOrder(
             Reason.INVALID_QUANTITY,
@@ -139,9 +152,10 @@ def validate_replace(order: Order, change: ReplaceChange, instruments: Instrumen
         order_type=order.order_type,
         limit_price=change.limit_price if change.limit_price is not None else order.limit_price,
         stop_price=change.stop_price if change.stop_price is not None else order.stop_price,
-        trail_price=order.trail_price,
-        trail_percent=order.trail_percent,
+        trail_price=trail_price,
+        trail_percent=trail_percent,
         time_in_force=order.time_in_force,
+        allow_duplicate=True,  # a change to an order, not a second one: the duplicate guard is for new ones
     )
     validate_for_instrument(request, instruments)
     return request

@@ -101,6 +101,7 @@ class AlpacaBroker:
     local = False
     durable = True
     notional_orders = True  # Alpaca sizes notional orders (ntlab.core.broker.NotionalOrders)
+    trail_replace = True  # PATCH takes ``trail`` (ntlab.core.broker.TrailReplace)
 
     def __init__(
         self,
@@ -363,6 +364,7 @@ class AlpacaBroker:
             ("qty", change.quantity),
             ("limit_price", change.limit_price),
             ("stop_price", change.stop_price),
+            ("trail", change.trail),
         ):
             if value is not None:
                 body[key] = format(value, "f")
@@ -382,6 +384,7 @@ class AlpacaBroker:
                         change.limit_price,
                         change.stop_price,
                         new.broker_order_id,
+                        change.trail,
                     )
                 ]
             if answer.kind in ("refused", "missing"):

@@ -103,6 +103,24 @@ class VenueOrder:
     def remaining(self) -> Decimal:
         return self.quantity - self.filled if self.filled else self.quantity
 
+    def retrail(self, trail: Decimal) -> None:
+        """A new trail (a price or a percentage, as the order trails): the stop moves to the new distance from
+        the best price seen since the order arrived, the mark its current stop was set from."""
+        sells = not self.is_buy
+        if self.trail_percent is not None:
+            old, new = float(self.trail_percent) / 100, float(trail) / 100
+            if not math.isnan(self.stop_f):
+                mark = self.stop_f / (1 - old) if sells else self.stop_f / (1 + old)
+                self.stop_f = mark * (1 - new) if sells else mark * (1 + new)
+            self.trail_percent = trail
+        else:
+            assert self.trail_price is not None
+            old, new = float(self.trail_price), float(trail)
+            if not math.isnan(self.stop_f):
+                mark = self.stop_f + old if sells else self.stop_f - old
+                self.stop_f = mark - new if sells else mark + new
+            self.trail_price = trail
+
     def change(self, quantity: Decimal | None, limit: Decimal | None, stop: Decimal | None) -> None:
         """A replace: new quantity and prices (None keeps the old), with the float copies the book reads."""
         if quantity is not None:

@@ -85,6 +85,7 @@ class PaperBroker:
 
     local = True
     notional_orders = True  # notional orders are sized by the venue (see ntlab.core.broker.NotionalOrders)
+    trail_replace = True  # a replace can change a trailing stop's trail (ntlab.core.broker.TrailReplace)
 
     def __init__(
         self,
@@ -442,13 +443,29 @@ class PaperBroker:
             return [
                 ReplaceRejected(order.order_id, now, f"cannot replace: {venue_order.filled} already filled")
             ]
+        if change.trail is not None and not venue_order.trailing:
+            why = (
+                "it is not a trailing stop"
+                if venue_order.order_type is not OrderType.TRAILING_STOP
+                else "it has triggered"
+            )
+            return [ReplaceRejected(order.order_id, now, f"cannot change the trail: {why}")]
         book = self._books[venue_order.symbol]
         resting = venue_order in book.resting
         book.resting.remove(venue_order)
         venue_order.change(change.quantity, change.limit_price, change.stop_price)
+        if change.trail is not None:
+            venue_order.retrail(change.trail)
         venue_order.updated_ns = self._now_ns
         updates: list[OrderUpdate] = [
-            Replaced(order.order_id, now, change.quantity, change.limit_price, change.stop_price)
+            Replaced(
+                order.order_id,
+                now,
+                change.quantity,
+                change.limit_price,
+                change.stop_price,
+                trail=change.trail,
+            )
         ]
         if venue_order.exits and change.quantity is not None:
             happened: Happened = []
