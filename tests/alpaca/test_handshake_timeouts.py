@@ -18,6 +18,9 @@ from ntlab.brokers.alpaca.stream import TradeStream
 from ntlab.errors import ProviderError
 from ntlab.market.providers.alpaca import AlpacaData
 
+# keys as long as real ones: they are registered for redaction, and a short one would mask text other tests print
+KEY, SECRET = "PKHANDSHAKETIMEOUT0001", "handshake-timeout-secret-0123456789abcdef"
+
 
 @pytest.fixture
 async def silent_url() -> AsyncIterator[str]:
@@ -36,7 +39,7 @@ async def _trade_stream(url: str, timeout: float) -> TradeStream:
     async def nothing(*_: object) -> None:
         return None
 
-    return TradeStream(url, "key", SecretStr("secret"), nothing, nothing, open_timeout=timeout)
+    return TradeStream(url, KEY, SecretStr(SECRET), nothing, nothing, open_timeout=timeout)
 
 
 async def test_trade_stream_handshake_times_out_on_a_silent_server(silent_url: str) -> None:
@@ -59,7 +62,7 @@ async def test_trade_stream_handshake_ends_at_once_when_cancelled(silent_url: st
 
 
 def _data(url: str, timeout: float) -> AlpacaData:
-    return AlpacaData("key", "secret", data_url="http://127.0.0.1:9", stream_url=url, timeout=timeout)
+    return AlpacaData(KEY, SECRET, data_url="http://127.0.0.1:9", stream_url=url, timeout=timeout)
 
 
 async def test_quote_stream_handshake_times_out_on_a_silent_server(silent_url: str) -> None:

@@ -181,18 +181,7 @@ def test_a_working_notional_order_counts_toward_exposure_until_it_is_sized() -> 
     engine = _engine(max_position=Decimal(10))
     first = _notional("1500")
     engine.check(first, quote(ask="150.00"))
-    order = Order(
-        order_id="n1",
-        symbol="AAPL",
-        side=Side.BUY,
-        quantity=Decimal(0),
-        order_type=OrderType.MARKET,
-        time_in_force=TimeInForce.DAY,
-        status=S.ACCEPTED,
-        created_at=T0,
-        updated_at=T0,
-        notional=Decimal(1500),
-    )
+    order = _unsized().order._replace(status=S.ACCEPTED, notional=Decimal(1500))
     engine.accepted(order)
     assert engine.tracker.symbols["AAPL"].open_buy == 10
     with pytest.raises(RiskDenied) as denied:  # the first one's 10 shares are still to come
