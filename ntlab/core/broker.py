@@ -10,14 +10,15 @@ beyond what the API needs (ids); the OrderManager owns state. Errors are mapped 
 Capabilities beyond the port are protocols of their own, checked with ``isinstance``: a simulated venue
 (:class:`SimulatedVenue`) has a market and a clock that code steps; a :class:`QuoteSource` can fetch a quote
 on demand when none has streamed in yet; an :class:`AssetSource` says whether a symbol can be sold short; an
-:class:`InstrumentSource` knows its instruments' increments and minimums.
+:class:`InstrumentSource` knows its instruments' increments and minimums; a :class:`NotionalOrders` broker
+takes orders for an amount of money; a :class:`QuoteStream` streams quotes for the symbols it watches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
 
 from ntlab.core.instruments import Instrument
 from ntlab.core.lifecycle import ReplaceChange
@@ -180,3 +181,29 @@ class InstrumentSource(Protocol):
     """
 
     def venue_instruments(self) -> Sequence[Instrument]: ...
+
+
+@runtime_checkable
+class NotionalOrders(Protocol):
+    """A broker that takes notional orders (``Order.notional`` set, ``quantity`` 0) and works out the
+    quantity itself: it reports the quantity an order came to as a :class:`~ntlab.core.reports.Replaced`
+    (with ``quantity``) once it knows it, at the latest with the fill that completes the order. Pre-trade
+    risk refuses a notional order for any other broker."""
+
+    notional_orders: Literal[True]
+
+
+@runtime_checkable
+class QuoteStream(Protocol):
+    """A broker that streams quotes for the symbols it is told to watch into ``last_quote`` (Alpaca's
+    market-data websocket), so pre-trade risk has a reference price without a request per order."""
+
+    async def watch_quotes(self, symbols: Iterable[str]) -> None: ...
+
+
+@runtime_checkable
+class TrailReplace(Protocol):
+    """A broker whose ``replace_order`` changes a trailing stop's trail (``ReplaceChange.trail``) and says
+    so in its ``Replaced``. The manager refuses a trail change for any other broker."""
+
+    trail_replace: Literal[True]

@@ -26,6 +26,7 @@ from ntlab.core.reports import (
     Cancelled,
     CancelRejected,
     Expired,
+    FeeCharged,
     Filled,
     OrderUpdate,
     PendingCancel,
@@ -46,6 +47,7 @@ _moved = replacer(Order, "status", "updated_at", "reason")
 _refused = replacer(Order, "status", "updated_at", "reason", "reason_code")
 _touched = replacer(Order, "updated_at")
 _filled = replacer(Order, "status", "filled_quantity", "avg_fill_price", "fees", "updated_at", "overfilled")
+_retrailed = replacer(Order, "trail_price", "trail_percent")
 _changed = replacer(
     Order, "quantity", "limit_price", "stop_price", "broker_order_id", "updated_at", "status", "overfilled"
 )
@@ -107,11 +109,13 @@ def transition_table() -> str:
 
 
 class ReplaceChange(NamedTuple):
-    """What a replace asks to change (None = keep)."""
+    """What a replace asks to change (None = keep). ``trail`` is a trailing stop's new distance, in the
+    order's own terms: a price for a ``trail_price`` order, a percentage for a ``trail_percent`` one."""
 
     quantity: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    trail: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -145,6 +149,7 @@ class Outcome(NamedTuple):
 
 
 CHANGED = Outcome(True)
+FEE_FOR_THE_SESSION = Outcome(False, note="a fee amends a booked fill: SessionState.apply books it")
 
 
 def unchanged(note: str) -> Outcome:
@@ -152,8 +157,9 @@ def unchanged(note: str) -> Outcome:
 
 
 def _working(filled: Decimal, quantity: Decimal) -> OrderStatus:
-    """Where a working order (no cancel or replace pending) stands given its executions."""
-    if filled >= quantity:
+    """Where a working order (no cancel or replace pending) stands given its executions (a quantity of 0:
+    a notional order not yet sized, which only the broker can call filled)."""
+    if filled >= quantity and quantity:
         return S.FILLED
     return S.PARTIALLY_FILLED if filled > 0 else S.ACCEPTED
 
@@ -174,6 +180,8 @@ def book_fill(state: OrderState, fill: Fill) -> Outcome:
     state.filled_notional = quantity * price if first else state.filled_notional + quantity * price
     overfill = filled > order.quantity
     if overfill:
+        if not order.quantity and order.notional is not None:
+            return _book_unsized(state, fill, filled, price if first else state.filled_notional / filled)
         log.error(
             "order %s: fill %s of %s takes it to %s of %s: booked as an overfill",
             order.order_id,
@@ -197,6 +205,19 @@ def book_fill(state: OrderState, fill: Fill) -> Outcome:
         order.overfilled or overfill,
     )
     return Outcome(True, fill=fill, overfill=overfill)
+
+
+def _book_unsized(state: OrderState, fill: Fill, filled: Decimal, average: Decimal) -> Outcome:
+    """A fill of a notional order the broker has not sized yet: no quantity to be over, and not done until
+    the broker gives the quantity (a Replaced) or closes the order."""
+    order = state.order
+    status = order.status
+    if status.is_open:
+        status = _partial(status)
+    else:
+        log.warning("order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, status.value)
+    state.order = _filled(order, status, filled, average, order.fees + fill.fee, fill.time, order.overfilled)
+    return Outcome(True, fill=fill)
 
 
 def _partial(status: OrderStatus) -> OrderStatus:
@@ -242,6 +263,12 @@ def _replaced(state: OrderState, report: Replaced) -> Outcome:
         status,
         order.overfilled or order.filled_quantity > quantity,
     )
+    if report.trail is not None:  # a trailing stop's new distance, in the terms it trails by
+        changed = state.order
+        if changed.trail_percent is not None:
+            state.order = _retrailed(changed, None, report.trail)
+        else:
+            state.order = _retrailed(changed, report.trail, None)
     return CHANGED
 
 
@@ -283,4 +310,6 @@ def apply(state: OrderState, report: OrderUpdate) -> Outcome:
             return _back(state, S.PENDING_REPLACE, when, reason)
         case Replaced():
             return _replaced(state, report)
+        case FeeCharged():  # it amends a booked fill, which the session holds: SessionState.apply does it
+            return FEE_FOR_THE_SESSION
     raise TypeError(f"not a broker report: {report!r}")

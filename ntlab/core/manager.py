@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ntlab.core.broker import Broker, InstrumentSource, SimulatedVenue
+from ntlab.core.broker import Broker, InstrumentSource, SimulatedVenue, TrailReplace
 from ntlab.core.commands import (
     Batch,
     Call,
@@ -53,7 +53,7 @@ from ntlab.core.reports import OrderUpdate
 from ntlab.core.risk import RiskEngine, RiskLimits
 from ntlab.core.session import OWN_KINDS, SessionState
 from ntlab.core.submit import submit
-from ntlab.errors import JournalError, SessionClosed, UnknownOrder
+from ntlab.errors import InvalidOrder, JournalError, Reason, SessionClosed, UnknownOrder
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +179,21 @@ class OrderManager:
         quantity: Decimal | int | str | None = None,
         limit_price: Decimal | int | str | None = None,
         stop_price: Decimal | int | str | None = None,
+        trail: Decimal | int | str | None = None,
     ) -> OrderResponse:
-        """Change a working order's total quantity or prices; it keeps its ntlab id (the broker may give it
-        a new id of its own, which is recorded). Raises ``OrderDenied`` for a change validation or risk
-        refuses, ``OrderRejected`` when the broker refuses the replace (the order goes on unchanged)."""
-        given = ReplaceRequest(quantity=quantity, limit_price=limit_price, stop_price=stop_price)
-        change = ReplaceChange(given.quantity, given.limit_price, given.stop_price)
+        """Change a working order's total quantity or prices, or a trailing stop's ``trail`` (its new
+        trail_price or trail_percent, as it trails); it keeps its ntlab id (the broker may give it a new id of
+        its own, which is recorded). Raises ``OrderDenied`` for a change validation or risk refuses (a trail
+        for a broker that cannot change one), ``OrderRejected`` when the broker refuses the replace (the order
+        goes on unchanged)."""
+        given = ReplaceRequest(quantity=quantity, limit_price=limit_price, stop_price=stop_price, trail=trail)
+        if given.trail is not None and not isinstance(self.broker, TrailReplace):
+            raise InvalidOrder(
+                Reason.NOT_ALLOWED,
+                f"{self.broker.name} cannot change a trailing stop's trail; cancel the order and place another",
+                order_id=order_id,
+            )
+        change = ReplaceChange(given.quantity, given.limit_price, given.stop_price, given.trail)
         return await self._ask(lambda reply: Replace(order_id, change, reply))  # type: ignore[no-any-return]
 
     async def cancel_order(self, order_id: str) -> OrderResponse:

@@ -8,7 +8,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ntlab.core.enums import OrderClass, OrderType, Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, classify_symbol
@@ -17,6 +25,7 @@ from ntlab.errors import InvalidOrder, Reason
 _FIELD_REASONS = {
     "symbol": Reason.INVALID_SYMBOL,
     "quantity": Reason.INVALID_QUANTITY,
+    "notional": Reason.INVALID_QUANTITY,
     "limit_price": Reason.INVALID_PRICE,
     "stop_price": Reason.INVALID_PRICE,
     "trail_price": Reason.INVALID_PRICE,
@@ -52,6 +61,7 @@ def _denial_from_pydantic(error: ValidationError) -> InvalidOrder:
 
 
 _LEG_PRICES = ("take_profit", "stop_loss", "stop_loss_limit")
+_NO_QUANTITY = Decimal(0)  # a notional order's: the broker sizes it
 
 
 class OrderRequest(BaseModel):
@@ -59,13 +69,17 @@ class OrderRequest(BaseModel):
 
     Invalid input raises :class:`ntlab.errors.InvalidOrder` with a :class:`~ntlab.errors.Reason`, never a
     pydantic traceback. Strings such as ``"buy"``, ``"limit"`` and ``"190.10"`` are accepted.
+
+    Give ``quantity`` (units) or ``notional`` (an amount of money in the instrument's currency, for a simple
+    market order: the broker works out the quantity as it fills, to its lot or, on Alpaca, to 9 decimals).
+    A notional request's ``quantity`` stays 0.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     symbol: str
     side: Side
-    quantity: Decimal
+    quantity: Decimal = _NO_QUANTITY
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
@@ -84,6 +98,7 @@ class OrderRequest(BaseModel):
         False  # an identical order within a few seconds is meant: skip the duplicate guard
     )
     post_only: bool = False  # a limit that only adds liquidity: the venue refuses it rather than let it take
+    notional: Decimal | None = None  # last: its check reads the fields before it
 
     def __init__(self, **data: Any) -> None:
         symbol = data.get("symbol")
@@ -101,6 +116,40 @@ class OrderRequest(BaseModel):
         except ValidationError as error:
             raise _denial_from_pydantic(error) from None
 
+    @field_validator("notional")
+    @classmethod
+    def _check_notional(cls, notional: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """Runs only when a notional is given (defaults are not validated): a plain order pays nothing."""
+        if notional is None:
+            return None
+        given = info.data
+        if not notional.is_finite() or notional <= 0:
+            raise InvalidOrder(Reason.INVALID_QUANTITY, f"notional must be a positive amount, got {notional}")
+        if given.get("quantity"):
+            raise InvalidOrder(
+                Reason.INVALID_QUANTITY,
+                "give quantity (units) or notional (an amount of money), not both",
+            )
+        kind, klass = given.get("order_type"), given.get("order_class")
+        if kind is not OrderType.MARKET or klass is not OrderClass.SIMPLE:
+            what = kind.value if isinstance(kind, OrderType) else kind
+            if klass is not OrderClass.SIMPLE and isinstance(klass, OrderClass):
+                what = f"{klass.value} {what}"
+            raise InvalidOrder(
+                Reason.INVALID_FIELD,
+                f"notional is for simple market orders, not a {what} order; give a quantity instead",
+            )
+        tif = given.get("time_in_force")
+        if tif in (TimeInForce.OPG, TimeInForce.CLS):
+            raise InvalidOrder(
+                Reason.TIF_NOT_ALLOWED,
+                f"a notional order is sized at the price it meets on arrival, which the {tif.value} auction "
+                "does not give; use day, gtc, ioc or fok, or give a quantity",
+            )
+        if given.get("post_only"):
+            raise InvalidOrder(Reason.INVALID_FIELD, "post_only is for limit orders, not notional ones")
+        return notional
+
     @model_validator(mode="after")
     def _check(self) -> OrderRequest:
         if classify_symbol(self.symbol) is None:
@@ -108,7 +157,12 @@ class OrderRequest(BaseModel):
                 Reason.INVALID_SYMBOL, f"symbol {self.symbol!r} is not valid; use {SYMBOL_FORMS}"
             )
         if not self.quantity.is_finite() or self.quantity <= 0:
-            raise InvalidOrder(Reason.INVALID_QUANTITY, f"quantity must be positive, got {self.quantity}")
+            if self.quantity == 0 and self.notional is not None:
+                return self  # a notional market order: its field check said all there is to say
+            hint = "; give a quantity, or notional= for an amount of money" if self.quantity == 0 else ""
+            raise InvalidOrder(
+                Reason.INVALID_QUANTITY, f"quantity must be positive, got {self.quantity}{hint}"
+            )
         if (
             self.order_type is OrderType.MARKET
             and self.order_class is OrderClass.SIMPLE
@@ -236,6 +290,7 @@ class ReplaceRequest(BaseModel):
     quantity: Decimal | None = None
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    trail: Decimal | None = None  # a trailing stop's new trail_price or trail_percent (as it trails)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -245,7 +300,7 @@ class ReplaceRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ReplaceRequest:
-        for name in ("quantity", "limit_price", "stop_price"):
+        for name in ("quantity", "limit_price", "stop_price", "trail"):
             value = getattr(self, name)
             if value is not None and (not value.is_finite() or value <= 0):
                 reason = Reason.INVALID_QUANTITY if name == "quantity" else Reason.INVALID_PRICE

@@ -69,6 +69,13 @@ class PositionBook:
         state.apply(fill.side, fill.quantity, fill.price, fill.fee)
         return state
 
+    def charge(self, symbol: str, fee: Decimal) -> None:
+        """A fee charged after the fill it belongs to (a posted fee's change to what was booked)."""
+        state = self._positions.get(symbol)
+        if state is None:
+            state = self._positions[symbol] = PositionState(symbol)
+        state.fees += fee
+
     def quantity(self, symbol: str) -> Decimal:
         state = self._positions.get(symbol)
         return state.quantity if state is not None else ZERO

@@ -45,7 +45,10 @@ class Fill(NamedTuple):
 class Order(NamedTuple):
     """An order's state at one moment. Snapshots never change; ask the manager again for news.
 
-    Brokers report their view of an order (lookups, reconciliation) in the same record.
+    Brokers report their view of an order (lookups, reconciliation) in the same record. A notional order
+    (``notional`` set) is for an amount of money: its ``quantity`` is 0 until the broker says how much that
+    amount bought (a :class:`~ntlab.core.reports.Replaced` with the quantity), and its fills until then
+    leave it partially filled.
     """
 
     order_id: str
@@ -80,6 +83,7 @@ class Order(NamedTuple):
     stop_loss_limit: Decimal | None = None
     linked_to: str | None = None  # a leg's entry order (or, for an oco stop-loss, the take-profit order)
     post_only: bool = False
+    notional: Decimal | None = None  # an amount of money to trade: quantity is 0 until the broker sizes it
 
     @property
     def remaining_quantity(self) -> Decimal:

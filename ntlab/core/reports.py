@@ -72,9 +72,11 @@ class CancelRejected(NamedTuple):
 
 
 class Replaced(NamedTuple):
-    """A replace took effect: the order's new quantity and prices (None = unchanged).
+    """A replace took effect: the order's new quantity and prices (None = unchanged); ``trail`` a trailing
+    stop's new distance (a price or a percentage, as the order trails).
 
-    Brokers that replace by creating a new order (Alpaca, OANDA) give its id as ``broker_order_id``.
+    Brokers that replace by creating a new order (Alpaca, OANDA) give its id as ``broker_order_id``. A
+    broker that sizes a notional order reports the quantity it came to the same way.
     """
 
     order_id: str
@@ -83,6 +85,7 @@ class Replaced(NamedTuple):
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
     broker_order_id: str | None = None
+    trail: Decimal | None = None
 
 
 class ReplaceRejected(NamedTuple):
@@ -101,6 +104,17 @@ class Expired(NamedTuple):
     reason: str | None = None
 
 
+class FeeCharged(NamedTuple):
+    """The broker charged ``fee`` (the whole fee, not an addition) for an execution already booked: a fee it
+    posts later than the fill (Alpaca's regulatory fees, after the close). The fill, its order's fees and
+    the position's fees take the new figure; a repeat of the same fee changes nothing."""
+
+    order_id: str
+    fill_id: str
+    fee: Decimal
+    time: datetime
+
+
 OrderUpdate = (
     Accepted
     | Rejected
@@ -112,6 +126,7 @@ OrderUpdate = (
     | Replaced
     | ReplaceRejected
     | Expired
+    | FeeCharged
 )
 
 
@@ -131,6 +146,7 @@ KINDS: dict[type[OrderUpdate], str] = {
     Replaced: "replaced",
     ReplaceRejected: "replace_rejected",
     Expired: "expired",
+    FeeCharged: "fee_charged",
 }
 """The journal's name for each kind of report."""
 

@@ -15,11 +15,21 @@ from typing import Any
 
 from ntlab.core import fields
 from ntlab.core.enums import OrderStatus
+from ntlab.core.fields import replacer
 from ntlab.core.journal import JournalEvent, read_events
-from ntlab.core.lifecycle import OrderState, Outcome, ReplaceChange, apply, move
+from ntlab.core.lifecycle import (
+    CHANGED,
+    FEE_FOR_THE_SESSION,
+    OrderState,
+    Outcome,
+    ReplaceChange,
+    apply,
+    move,
+    unchanged,
+)
 from ntlab.core.positions import PositionBook
 from ntlab.core.records import Fill, Order
-from ntlab.core.reports import BY_KIND, KINDS, OrderUpdate
+from ntlab.core.reports import BY_KIND, KINDS, FeeCharged, OrderUpdate
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +62,31 @@ class SessionState:
         if fill is not None:
             self.fills.append(fill)
             self.positions.apply(fill)
+        elif outcome is FEE_FOR_THE_SESSION:
+            return self.charge(state, report)  # type: ignore[arg-type]
         return outcome
+
+    def charge(self, state: OrderState, report: FeeCharged) -> Outcome:
+        """A fee posted for a fill already booked: the fill, the order's fees and the position's fees take
+        the new figure. A fill the session does not hold is logged and left alone."""
+        if report.fill_id not in state.fill_ids:
+            log.warning(
+                "fee %s for fill %s of order %s ignored: the session booked no such fill",
+                report.fee,
+                report.fill_id,
+                report.order_id,
+            )
+            return unchanged("fee for an unknown fill")
+        fills = self.fills
+        at = next(i for i in range(len(fills) - 1, -1, -1) if fills[i].fill_id == report.fill_id)
+        booked = fills[at]
+        change = report.fee - booked.fee
+        if not change:
+            return unchanged("the fee booked already")
+        fills[at] = _fee_of(booked, report.fee)
+        state.order = _fees_of(state.order, state.order.fees + change)
+        self.positions.charge(booked.symbol, change)
+        return CHANGED
 
     @staticmethod
     def request_cancel(state: OrderState, when: datetime) -> Outcome:
@@ -92,6 +126,9 @@ class SessionState:
     def snapshots(self) -> Iterator[Order]:
         return (state.order for state in self.orders.values())
 
+
+_fee_of = replacer(Fill, "fee")
+_fees_of = replacer(Order, "fees")
 
 # --- journal records ---------------------------------------------------------------------------------
 

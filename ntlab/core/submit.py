@@ -27,6 +27,7 @@ from ntlab.core.reports import (
     OrderUpdate,
     PendingCancel,
     Rejected,
+    Replaced,
 )
 from ntlab.errors import BrokerTimeout, BrokerUnavailable, RateLimited
 
@@ -75,13 +76,16 @@ async def submit(broker: Broker, order: Order, *, timeout: float, initial: float
 def broker_truth(
     found: Order, order_id: str, fills: Sequence[Fill], known_fill_ids: Sequence[str]
 ) -> list[OrderUpdate]:
-    """Reports that bring an order in line with the broker's view of it: its ack, the fills not yet booked,
-    and its final state (fills before the state, as brokers report them)."""
+    """Reports that bring an order in line with the broker's view of it: its ack, a filled notional order's
+    quantity, the fills not yet booked, and its final state (fills before the state, as brokers report
+    them)."""
     when: datetime = found.updated_at
     status = found.status
     reports: list[OrderUpdate] = []
     if status is not OrderStatus.REJECTED:
         reports.append(Accepted(order_id, found.created_at, found.broker_order_id))
+    if status is OrderStatus.FILLED and found.notional is not None and found.quantity:
+        reports.append(Replaced(order_id, when, found.quantity))  # what a notional order came to
     reports.extend(
         Filled(order_id, f) for f in fills if f.order_id == order_id and f.fill_id not in known_fill_ids
     )

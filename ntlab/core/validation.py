@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from ntlab.core.enums import Side, TimeInForce
+from ntlab.core.enums import OrderType, Side, TimeInForce
 from ntlab.core.instruments import SYMBOL_FORMS, AssetKind, Instrument, InstrumentRegistry
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.models import OrderRequest
@@ -80,12 +80,16 @@ def validate_for_instrument(
 def _check_minimums(request: OrderRequest, instrument: Instrument, quote: Quote | None) -> None:
     quantity = request.quantity
     if instrument.min_quantity is not None and quantity < instrument.min_quantity:
+        if request.notional is not None:
+            return _check_notional_minimum(request, instrument)  # its quantity is the broker's to work out
         raise InvalidOrder(
             Reason.INVALID_QUANTITY,
             f"{request.symbol} orders are at least {instrument.min_quantity}; got {quantity}",
         )
     if instrument.min_notional is None:
         return
+    if request.notional is not None:
+        return _check_notional_minimum(request, instrument)
     price = request.limit_price if request.limit_price is not None else request.stop_price
     if price is None and quote is not None:
         price = quote.ask if request.side is Side.BUY else quote.bid
@@ -100,11 +104,41 @@ def _check_minimums(request: OrderRequest, instrument: Instrument, quote: Quote 
         )
 
 
+def _check_notional_minimum(request: OrderRequest, instrument: Instrument) -> None:
+    """A notional order is worth its notional: it meets the venue's minimum by that alone."""
+    least = instrument.min_notional
+    if least is not None and request.notional is not None and request.notional < least:
+        raise InvalidOrder(
+            Reason.MIN_NOTIONAL,
+            f"{request.symbol} orders are worth at least {least} {instrument.currency}; "
+            f"notional {request.notional} is less",
+        )
+
+
 def validate_replace(order: Order, change: ReplaceChange, instruments: InstrumentRegistry) -> OrderRequest:
     """Check a replace against the order it changes; returns the order as it would stand, as a request, for
     the risk checks. Raises InvalidOrder saying what to change."""
+    if order.notional is not None:
+        raise InvalidOrder(
+            Reason.INVALID_FIELD,
+            f"order {order.order_id} is for a notional of {order.notional}, which a replace cannot change; "
+            "cancel it and place another",
+        )
     if change == ReplaceChange():
-        raise InvalidOrder(Reason.INVALID_FIELD, "a replace needs a new quantity, limit_price or stop_price")
+        raise InvalidOrder(
+            Reason.INVALID_FIELD, "a replace needs a new quantity, limit_price, stop_price or trail"
+        )
+    trail_price, trail_percent = order.trail_price, order.trail_percent
+    if change.trail is not None:
+        if order.order_type is not OrderType.TRAILING_STOP:
+            raise InvalidOrder(
+                Reason.STOP_PRICE_NOT_ALLOWED,
+                f"order {order.order_id} is a {order.order_type.value} order; trail is for trailing stops",
+            )
+        if trail_percent is not None:
+            trail_percent = change.trail
+        else:
+            trail_price = change.trail
     if change.quantity is not None and change.quantity <= order.filled_quantity:
         raise InvalidOrder(
             Reason.INVALID_QUANTITY,
@@ -118,9 +152,10 @@ def validate_replace(order: Order, change: ReplaceChange, instruments: Instrumen
         order_type=order.order_type,
         limit_price=change.limit_price if change.limit_price is not None else order.limit_price,
         stop_price=change.stop_price if change.stop_price is not None else order.stop_price,
-        trail_price=order.trail_price,
-        trail_percent=order.trail_percent,
+        trail_price=trail_price,
+        trail_percent=trail_percent,
         time_in_force=order.time_in_force,
+        allow_duplicate=True,  # a change to an order, not a second one: the duplicate guard is for new ones
     )
     validate_for_instrument(request, instruments)
     return request

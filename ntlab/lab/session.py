@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +21,14 @@ import pandas as pd
 
 from ntlab.config import ExecutionConfig
 from ntlab.core import Order, OrderEvent, OrderManager, OrderRequest, Quote, RiskLimits
-from ntlab.core.broker import AccountSource, SimulatedVenue
+from ntlab.core.broker import AccountSource, QuoteStream, SimulatedVenue
 from ntlab.core.instruments import Instrument
 from ntlab.core.records import Account
 from ntlab.errors import BrokerError, ConfigError, DataError, InvalidArgument, NtlabError
 from ntlab.lab import args
 from ntlab.lab.bridge import DEFAULT_TIMEOUT, CoreThread
 from ntlab.lab.handles import OrderHandle
+from ntlab.lab.quotes import TradedQuotes
 from ntlab.lab.style import EXCHANGE_ZONE, Style
 from ntlab.lab.table import FillTable, OrderTable, fills_view, orders_view
 from ntlab.lab.twins import twin
@@ -100,6 +101,9 @@ class Lab:
     - ``readable_errors``: in IPython, show ntlab errors as one line (``%tb`` for the traceback) and draw
       ntlab's views, quotes and orders in its display style.
     - ``zone``: the exchange's time zone, in which times are shown (values stay UTC).
+    - ``quotes``: on a broker that streams quotes (Alpaca's market-data websocket), symbols to stream from
+      the start; every symbol the session then has an order in is added, so pre-trade risk reads a streamed
+      reference price instead of asking for one per order.
     """
 
     TWINS: tuple[str, ...] = ()
@@ -119,6 +123,7 @@ class Lab:
         timeout: float = DEFAULT_TIMEOUT,
         readable_errors: bool = True,
         zone: str = EXCHANGE_ZONE,
+        quotes: Iterable[str] = (),
     ) -> None:
         self._closed = True
         self.config = config or ExecutionConfig()
@@ -132,7 +137,7 @@ class Lab:
         self.clock = clock
         self.zone = zone
         self.timeout = args.seconds(timeout, "timeout")
-        self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed, journal)
+        self.broker = self._make_broker(broker, clock, speed or 1.0, market, seed, journal, tuple(quotes))
         if id_prefix is None and isinstance(self.broker, SimulatedVenue) and clock == "sim":
             id_prefix = "sim"
         self._bridge = CoreThread()
@@ -146,6 +151,10 @@ class Lab:
             self._table = OrderTable()
             self._fills = FillTable()
             self._listeners.append(self._bridge.call(self._watch_orders))
+            self._quotes: TradedQuotes | None = None
+            if isinstance(self.broker, QuoteStream):  # quotes stream in for every symbol it trades
+                self._quotes = TradedQuotes(self._om, self.broker, quotes)
+                self._bridge.call(self._quotes.start)
         except BaseException:
             self._bridge.stop()
             raise
@@ -169,7 +178,14 @@ class Lab:
             self._bridge.call(self._engine.start)
 
     def _make_broker(
-        self, broker: Any, clock: str, speed: float, market: Any, seed: int, journal: str | Path | None
+        self,
+        broker: Any,
+        clock: str,
+        speed: float,
+        market: Any,
+        seed: int,
+        journal: str | Path | None,
+        quotes: tuple[str, ...] = (),
     ) -> Broker:
         if broker is None:
             broker = self.config.broker
@@ -185,7 +201,7 @@ class Lab:
         if broker == "alpaca":
             from ntlab.brokers.alpaca import AlpacaBroker
 
-            return AlpacaBroker.from_config(self.config)
+            return AlpacaBroker.from_config(self.config, quotes=quotes)
         if broker == "questrade":
             from ntlab.brokers.questrade import QuestradeBroker
 
@@ -256,6 +272,8 @@ class Lab:
         for future in self._spawned:  # refreshers of widgets nobody stopped
             future.cancel()
         try:
+            if self._quotes is not None:
+                self._bridge.call(self._quotes.stop)
             self._bridge.run(self._engine.stop(), self.timeout)
             self._bridge.run(self._om.close(), self.timeout)
         finally:
@@ -298,10 +316,16 @@ class Lab:
         if order_type is None:
             order_type = _TYPES[(limit is not None, stop is not None)]
         tif = args.time_in_force(tif, self._om.instruments.get(symbol))
+        if quantity is not None:
+            extra["quantity"] = quantity
+        elif "notional" not in extra:
+            raise InvalidArgument(
+                f"{side}({symbol!r}): give a quantity, or notional= for an amount of money "
+                f"(lab.{side}({symbol!r}, 10) or lab.{side}({symbol!r}, notional=500))"
+            )
         return _build(
             symbol=symbol,
             side=side,
-            quantity=quantity,
             order_type=order_type,
             limit_price=limit,
             stop_price=stop,
@@ -330,7 +354,7 @@ class Lab:
     async def buy(
         self,
         symbol: str,
-        quantity: Any,
+        quantity: Any = None,
         limit: Any = None,
         stop: Any = None,
         tif: str | None = None,
@@ -339,7 +363,8 @@ class Lab:
     ) -> OrderHandle:
         """Buy: market by default, limit with ``limit=``, stop with ``stop=``, stop-limit with both.
 
-        ``tif`` defaults per instrument: day for equities, gtc for crypto and FX.
+        ``tif`` defaults per instrument: day for equities, gtc for crypto and FX. ``notional=500`` instead of a
+        quantity buys 500 (the instrument's currency) worth at market; the broker works out the quantity.
         """
         request = self._request(symbol, "buy", quantity, limit, stop, tif, order_type, **extra)
         return OrderHandle(self, (await self._om.place_order(request)).order_id)
@@ -348,7 +373,7 @@ class Lab:
     async def sell(
         self,
         symbol: str,
-        quantity: Any,
+        quantity: Any = None,
         limit: Any = None,
         stop: Any = None,
         tif: str | None = None,
@@ -368,12 +393,21 @@ class Lab:
 
     @twin
     async def replace(
-        self, order: OrderHandle | Order | str, *, quantity: Any = None, limit: Any = None, stop: Any = None
+        self,
+        order: OrderHandle | Order | str,
+        *,
+        quantity: Any = None,
+        limit: Any = None,
+        stop: Any = None,
+        trail: Any = None,
     ) -> OrderHandle:
-        """Change a working order's total quantity or prices; it keeps its id (and the handle). The broker's
-        answer shows on the handle: the new values, or ``reason`` saying why it refused."""
+        """Change a working order's total quantity or prices, or a trailing stop's ``trail`` (its new
+        trail_price or trail_percent); it keeps its id (and the handle). The broker's answer shows on the
+        handle: the new values, or ``reason`` saying why it refused."""
         order_id = args.order_id(order)
-        await self._om.replace_order(order_id, quantity=quantity, limit_price=limit, stop_price=stop)
+        await self._om.replace_order(
+            order_id, quantity=quantity, limit_price=limit, stop_price=stop, trail=trail
+        )
         return OrderHandle(self, order_id)
 
     @twin

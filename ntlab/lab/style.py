@@ -166,8 +166,12 @@ def describe_order(order: Order, instrument: Instrument | None) -> str:
         done = f"{quantity(order.filled_quantity, lot)} @ {price(order.avg_fill_price, tick)}"
         state = f"filled {done}" if order.status.value == "filled" else f"{state}, filled {done}"
     reason = f" ({order.reason})" if order.reason else ""
+    size = quantity(order.quantity, lot)
+    if order.notional is not None:  # an amount of money: what it bought once the broker says
+        worth = f"{order.notional.normalize():f}"
+        size = f"{worth} worth of" if not order.quantity else f"{size} ({worth} worth)"
     return (
-        f"{order.order_id}: {order.side.value} {quantity(order.quantity, lot)} {order.symbol} {kind}{prices} "
+        f"{order.order_id}: {order.side.value} {size} {order.symbol} {kind}{prices} "
         f"{order.time_in_force.value} — {state}{reason}"
     )
 

@@ -11,6 +11,7 @@ order at a glance: the remaining quantity, the arrival mid and the live slippage
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -111,8 +112,9 @@ class OrderTable:
 
 
 class FillTable:
-    """Fills as columns of plain values. Fills never change, so only new ones are converted: as their
-    events arrive, or at the next look if an event was missed.
+    """Fills as columns of plain values. Only new fills are converted, as their events arrive or at the next
+    look if an event was missed; a fill the session replaced (a fee posted after it was booked) starts the
+    columns again.
 
     Like :class:`OrderTable`, use it on the core loop and build the frame from ``columns()``.
     """
@@ -121,20 +123,18 @@ class FillTable:
         self._reset(fills)
 
     def _reset(self, fills: Sequence[Fill]) -> None:
-        self._last: Fill | None = None
-        self._count = 0
+        self._seen: list[Fill] = []
         self._columns = Columns(Fill)
         self._extend(fills)
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._seen)
 
     def _extend(self, fills: Sequence[Fill]) -> None:
         if not fills:
             return
         self._columns.extend(fills)
-        self._count += len(fills)
-        self._last = fills[-1]
+        self._seen.extend(fills)
 
     def on_event(self, event: OrderEvent) -> None:
         """Take a new fill as it happens (the manager's own object, so ``sync`` recognises it)."""
@@ -143,9 +143,10 @@ class FillTable:
 
     def sync(self, fills: Sequence[Fill]) -> FillTable:
         """Make the rows match ``fills`` (the manager's list, which only grows)."""
-        known = self._count
-        if len(fills) < known or (known and fills[known - 1] is not self._last):
-            self._reset(fills)  # not the list these rows came from: start again
+        seen = self._seen
+        known = len(seen)
+        if len(fills) < known or any(map(operator.is_not, fills, seen)):
+            self._reset(fills)  # not the fills these rows came from (or one was amended): start again
         else:
             self._extend(fills[known:])
         return self

@@ -164,3 +164,36 @@ async def test_streamed_quotes_feed_last_quote(fake):
         engine = fake.engine.quote("AAPL")
         await wait_until(lambda: broker.last_quote("AAPL") == engine)
         assert broker.last_quote("MSFT") is None  # not watched, not fetched
+
+
+async def test_a_trailing_stops_trail_is_replaced_through_alpacas_patch(fake):
+    broker = make_broker(fake)
+    async with OrderManager(broker, id_prefix="r") as om:
+        await settle(fake, om, broker)
+        await om.place_order(OrderRequest(symbol="AAPL", side="buy", quantity=10))
+        await fake.advance(1)
+        placed = await om.place_order(
+            OrderRequest(
+                symbol="AAPL",
+                side="sell",
+                quantity=10,
+                order_type="trailing_stop",
+                trail_price=Decimal("2.00"),
+                time_in_force="gtc",
+            )
+        )
+        await fake.advance(1)
+        await settle(fake, om, broker)
+        before = fake.orders.by_client(placed.order_id)
+        assert before.hwm is not None and before.stop_price == before.hwm - 2
+        answer = await om.replace_order(placed.order_id, trail="3.50")
+        assert answer.status is OrderStatus.ACCEPTED
+        order = om.order(placed.order_id)
+        assert order.trail_price == Decimal("3.50") and order.trail_percent is None
+        now = fake.orders.by_key[before.key]
+        assert now is not before and now.replaces == before.id and now.trail_price == Decimal("3.50")
+        assert now.stop_price == before.hwm - Decimal("3.50")  # the same mark, the stop further away
+        assert order.broker_order_id == now.id
+        seen = await broker.lookup_order(placed.order_id)
+        assert seen is not None and seen.trail_price == Decimal("3.50")
+        assert_invariants(fake, om)

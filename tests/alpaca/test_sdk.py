@@ -150,6 +150,10 @@ async def test_orders_of_every_kind_parse(fake):
     trailed = await call(client.get_order_by_id, trailing.id)
     assert trailed.status is OrderStatus.NEW and trailed.hwm is not None  # it trails from its high mark
     assert Decimal(trailed.stop_price) == (Decimal(trailed.hwm) * Decimal("0.99")).quantize(Decimal("0.01"))
+    retrailed = await call(client.replace_order_by_id, trailing.id, ReplaceOrderRequest(trail=2.0))
+    assert retrailed.replaces == trailing.id and retrailed.trail_percent == "2"
+    assert retrailed.hwm == trailed.hwm  # the same high mark, the stop twice as far under it
+    assert Decimal(retrailed.stop_price) == (Decimal(trailed.hwm) * Decimal("0.98")).quantize(Decimal("0.01"))
     legs = (await call(client.get_order_by_id, bracket.id)).legs or []
     assert {leg.status for leg in legs} == {OrderStatus.NEW}  # the entry filled: its exits work
     assert (await call(client.get_order_by_client_id, "sdk-limit")).id == limit.id

@@ -41,6 +41,7 @@ class Capabilities:
     # a market order too big for the touch keeps working; when off (OANDA's market orders are FOK or IOC),
     # the scenarios work the big order as a GTC limit a little through the touch instead
     resting_market: bool = True
+    notional: bool = False  # orders for an amount of money, sized by the broker (NotionalOrders)
     notes: dict[str, str] = field(default_factory=dict)  # why a capability is off, for the listing
 
 

@@ -49,6 +49,7 @@ class PaperSubject:
         stream=False,
         request_faults=False,
         refusal=None,
+        notional=True,
         notes={
             "stream": "in-process: news comes back with each call or each clock step",
             "request_faults": "no network between the manager and the venue",
@@ -127,6 +128,7 @@ class AlpacaSubject:
         order_types=frozenset({T.MARKET, T.LIMIT, T.STOP, T.STOP_LIMIT, T.TRAILING_STOP}),
         time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
         refusal="insufficient_funds",
+        notional=True,
         notes={"time_in_force": "opg and cls wait for the auctions; the scenarios run mid-session"},
     )
 
@@ -214,6 +216,7 @@ class QuestradeSubject:
         refusal="insufficient_funds",
         notes={
             "stream": "the adapter polls Questrade (orders and executions); its notification websocket is not used",
+            "notional": "Questrade's order API takes a share quantity only",
         },
     )
 
@@ -299,6 +302,7 @@ class LimeSubject:
             "replace": "Lime's API has no order replace (cancel and place anew)",
             "order_types": "Lime takes market and limit orders only (no stops)",
             "time_in_force": "Lime has day, ext, on-open, on-close, ioc and fok: no gtc",
+            "notional": "the adapter sends share quantities only",
         },
     )
 
@@ -381,6 +385,7 @@ class IBSubject:
         time_in_force=frozenset({TIF.DAY, TIF.GTC, TIF.IOC, TIF.FOK}),
         refusal="insufficient_funds",
         submit_request={"path": "placeOrder"},
+        notes={"notional": "the adapter sends share quantities only (TWS's cashQty is not mapped)"},
     )
 
     def __init__(self, fake: FakeTWS) -> None:
@@ -456,6 +461,7 @@ class OandaSubject:
         notes={
             "resting_market": "v20 market orders are FOK or IOC; a big order works as a GTC limit",
             "order_types": "v20 has no stop-limit (a STOP's priceBound cancels instead of resting)",
+            "notional": "v20 orders are in units of the base currency",
         },
     )
 
@@ -534,6 +540,9 @@ class CryptoSubject:
         time_in_force=frozenset({TIF.GTC, TIF.IOC, TIF.FOK}),
         refusal="insufficient_funds",
         defaults={"time_in_force": "gtc"},
+        notes={
+            "notional": "the adapter sends base-currency amounts only (ccxt's cost orders are not mapped)"
+        },
     )
 
     def __init__(self, fake: FakeBinance) -> None:

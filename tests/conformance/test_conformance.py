@@ -70,6 +70,25 @@ async def test_a_market_order_fills(subject: Subject) -> None:
         check(subject, om)
 
 
+async def test_a_notional_order_is_sized_by_the_broker(subject: Subject) -> None:
+    """An order for an amount of money: the broker works out the quantity, ntlab books what it says."""
+    if not subject.caps.notional:
+        lacks(subject, "notional")
+    async with session(subject) as om:
+        quote = await quote_of(om, subject.caps.symbol)
+        amount = (quote.ask * 5 + Decimal("0.5")).quantize(Decimal("0.01"))  # a little over 5 units' worth
+        fields = {"symbol": subject.caps.symbol, "side": "buy", "notional": amount}
+        placed = await om.place_order(OrderRequest(**(fields | subject.caps.defaults)))
+        await until(lambda: om.order(placed.order_id).status.is_final, subject, om)
+        order = om.order(placed.order_id)
+        assert order.status is S.FILLED and order.notional == amount and not order.overfilled
+        assert order.quantity == order.filled_quantity >= 5
+        assert order.avg_fill_price is not None
+        assert order.quantity * order.avg_fill_price <= amount
+        assert om.position(subject.caps.symbol) == order.quantity
+        check(subject, om)
+
+
 def _priced(subject: Subject, kind: OrderType, tif: TimeInForce, quote: Quote) -> dict[str, Any] | None:
     """Fields of a buy of this type and time in force that rests (or, for IOC/FOK, is refused the rest)."""
     rest = passive_price(quote.bid, buy=True)
@@ -337,7 +356,15 @@ def test_capabilities_are_declared(subject: Subject) -> None:
     """What each subject lacks is said, with a reason, in one place."""
     caps = subject.caps
     assert caps.order_types and caps.time_in_force
-    for name in ("replace", "stream", "request_faults", "restart", "external_orders", "resting_market"):
+    for name in (
+        "replace",
+        "stream",
+        "request_faults",
+        "restart",
+        "external_orders",
+        "resting_market",
+        "notional",
+    ):
         if not getattr(caps, name):
             assert name in caps.notes, f"{subject.name} turns {name} off without saying why"
     if caps.refusal is None:

@@ -7,7 +7,7 @@ import pytest
 
 from ntlab import Lab
 from ntlab.core import OrderStatus
-from ntlab.errors import InvalidOrder, NtlabError, RiskDenied, SessionClosed, UnknownOrder
+from ntlab.errors import InvalidArgument, InvalidOrder, NtlabError, RiskDenied, SessionClosed, UnknownOrder
 
 
 def test_orders_from_cells_and_live_handles(lab):
@@ -224,3 +224,21 @@ def test_import_ntlab_stays_light():
         "assert 'ipywidgets' not in sys.modules, 'widgets load with the first ticket, not with Lab'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_buy_and_sell_take_a_notional_instead_of_a_quantity(lab):
+    ask = lab.quote("AAPL").ask
+    bought = lab.buy("AAPL", notional=1000)
+    order = bought.snapshot
+    assert order.notional == 1000 and order.quantity == order.filled_quantity == Decimal(1000) // ask
+    assert "1000 worth" in repr(bought)
+    frame = lab.orders
+    assert frame.loc[bought.order_id, "notional"] == 1000.0
+    bid = lab.quote("AAPL").bid
+    sold = lab.sell("AAPL", notional=400)
+    assert sold.snapshot.notional == 400 and sold.snapshot.filled_quantity == Decimal(400) // bid
+
+
+def test_buy_without_a_quantity_or_notional_says_what_to_give(lab):
+    with pytest.raises(InvalidArgument, match="notional="):
+        lab.buy("AAPL")

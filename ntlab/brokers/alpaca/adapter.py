@@ -40,7 +40,14 @@ from ntlab.core.broker import AssetFlags, UpdateSink
 from ntlab.core.legs import STOP_LOSS, TAKE_PROFIT
 from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Account, Fill, Order, Position, Quote
-from ntlab.core.reports import CancelRejected, OrderUpdate, Rejected, Replaced, ReplaceRejected
+from ntlab.core.reports import (
+    CancelRejected,
+    FeeCharged,
+    OrderUpdate,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+)
 from ntlab.core.submit import broker_truth
 from ntlab.errors import BrokerError, BrokerTimeout, ConfigError, LiveTradingError, SessionClosed
 
@@ -93,6 +100,8 @@ class AlpacaBroker:
     name = "alpaca"
     local = False
     durable = True
+    notional_orders = True  # Alpaca sizes notional orders (ntlab.core.broker.NotionalOrders)
+    trail_replace = True  # PATCH takes ``trail`` (ntlab.core.broker.TrailReplace)
 
     def __init__(
         self,
@@ -355,6 +364,7 @@ class AlpacaBroker:
             ("qty", change.quantity),
             ("limit_price", change.limit_price),
             ("stop_price", change.stop_price),
+            ("trail", change.trail),
         ):
             if value is not None:
                 body[key] = format(value, "f")
@@ -374,6 +384,7 @@ class AlpacaBroker:
                         change.limit_price,
                         change.stop_price,
                         new.broker_order_id,
+                        change.trail,
                     )
                 ]
             if answer.kind in ("refused", "missing"):
@@ -494,9 +505,26 @@ class AlpacaBroker:
 
     async def fill_fees(self, since: datetime | None = None) -> dict[str, Decimal]:
         """The fee Alpaca has posted (after each day's close) for each execution since a time, by ntlab fill
-        id. A fill the session booked before the fee was posted keeps the fee it was booked with; this is
-        where the posted one is read (a session that starts after the posting books fills with it)."""
+        id (a session that starts after the posting books fills with it; :meth:`post_fees` brings it to
+        fills booked before)."""
         return {f.fill_id: f.fee for f in await self.fills_since(since) if f.fee}
+
+    async def post_fees(self, since: datetime | None = None) -> list[FeeCharged]:
+        """Bring the fees Alpaca has posted since a time to the fills the session booked before the posting:
+        one ``FeeCharged`` per execution with a posted fee, handed to the session (which amends the fill,
+        its order, the position and the journal; a fee it booked already changes nothing, and a fill it
+        does not hold is logged and left). Returns the reports.
+
+        A call of its own, not part of reconciliation: Alpaca posts fees once a day after the close, while
+        reconciliation runs on every reconnect and would read the day's activities each time. Call it once
+        the posting is out (the next morning, or at the start of a session)."""
+        now = self.now()
+        reports = [
+            FeeCharged(f.order_id, f.fill_id, f.fee, now) for f in await self.fills_since(since) if f.fee
+        ]
+        if reports and self._sink is not None:
+            await self._sink.handle_order_updates(reports)
+        return reports
 
     # --- closing positions -----------------------------------------------------------------------------------
     async def close_position(
@@ -574,6 +602,10 @@ class AlpacaBroker:
                 self.ids.learn(order)
             update = mapping.update_from_event(data, self.ids.ntlab_id(order) if order.get("id") else None)
             if update is not None:
+                if order.get("notional"):  # a notional order learns its quantity when it is done
+                    sized = mapping.sized_by_event(data, update.order_id)
+                    if sized is not None:
+                        updates.append(sized)
                 updates.append(update)
         return updates
 

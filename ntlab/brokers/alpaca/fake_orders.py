@@ -563,9 +563,12 @@ class FakeOrders:
         old = self.get(alpaca_id)
         if not old.open or old.status in ("pending_cancel", "pending_replace"):
             raise ApiError(422, 42210000, "order is not replaceable")
-        if body.get("trail") is not None:
-            raise invalid("the fake does not change a trailing stop's trail; cancel it and place another")
         qty = decimal(body.get("qty"), "qty")
+        trail = decimal(body.get("trail"), "trail")
+        if trail is not None and old.type != "trailing_stop":
+            raise invalid(f"trail cannot be set on a {old.type} order")
+        if trail is not None and (trail <= 0 or (old.trail_percent is not None and trail >= 100)):
+            raise invalid("trail must be > 0" if trail <= 0 else "trail_percent must be < 100")
         limit = decimal(body.get("limit_price"), "limit_price")
         stop = decimal(body.get("stop_price"), "stop_price")
         if qty is not None and (qty <= 0 or qty <= old.filled_qty):
@@ -587,7 +590,7 @@ class FakeOrders:
         tif = body.get("time_in_force") or old.time_in_force
         if tif not in TIFS:
             raise invalid(f"invalid time_in_force {tif!r}")
-        reports = self.engine.replace(old.key, ReplaceChange(qty, limit, stop))
+        reports = self.engine.replace(old.key, ReplaceChange(qty, limit, stop, trail))
         refused = next((r for r in reports if isinstance(r, ReplaceRejected)), None)
         if refused is not None:
             raise ApiError(422, 42210000, f"order is not replaceable: {refused.reason}")
@@ -609,8 +612,8 @@ class FakeOrders:
             created_at=now,
             status="new",
             seq=self._seq,
-            trail_price=old.trail_price,
-            trail_percent=old.trail_percent,
+            trail_price=trail if trail is not None and old.trail_price is not None else old.trail_price,
+            trail_percent=trail if trail is not None and old.trail_percent is not None else old.trail_percent,
             filled_qty=old.filled_qty,
             filled_notional=old.filled_notional,
             replaces=old.id,
@@ -626,6 +629,7 @@ class FakeOrders:
         if old in self._trailing:
             self._trailing.discard(old)
             self._trailing.add(new)
+            self.trail(new)  # a new trail moves the stop
         self.emit("replaced", old, {})
         self.apply([r for r in reports if not (isinstance(r, Replaced) and r.order_id == old.key)])
         return new.json()

@@ -154,7 +154,10 @@ def order_body(order: Order, client_order_id: str | None = None) -> dict[str, An
         "time_in_force": order.time_in_force.value,
         "client_order_id": client_order_id or order.order_id,
     }
-    body["qty"] = _text(order.quantity)
+    if order.notional is not None:
+        body["notional"] = _text(order.notional)  # Alpaca works out the (fractional) quantity
+    else:
+        body["qty"] = _text(order.quantity)
     for name in ("limit_price", "stop_price", "trail_price", "trail_percent"):
         value = getattr(order, name)
         if value is not None:
@@ -235,6 +238,7 @@ def broker_order(data: dict[str, Any], order_id: str | None = None, linked_to: s
         stop_loss=stop,
         stop_loss_limit=stop_limit,
         linked_to=linked_to,
+        notional=_dec(data.get("notional")),
     )
 
 
@@ -333,6 +337,20 @@ def update_from_event(data: dict[str, Any], order_id: str | None = None) -> Orde
         return ReplaceRejected(order_id, when, "alpaca refused the replace")
     closing: type[Rejected | Cancelled | Expired] = kind  # type: ignore[assignment]
     return closing(order_id, when, f"alpaca: {event}")
+
+
+def sized_by_event(data: dict[str, Any], order_id: str) -> Replaced | None:
+    """The quantity a notional order came to, from its ``fill`` event: Alpaca leaves ``qty`` null on a
+    notional order, and the order is done at the ``filled_qty`` that event carries. None for any other
+    event (a ``partial_fill`` says nothing of how much more the notional buys)."""
+    order = data.get("order") or {}
+    if data.get("event") != "fill" or not order.get("notional"):
+        return None
+    filled = _dec(order.get("filled_qty"))
+    if not filled:
+        return None
+    when = parse_time(data.get("timestamp")) or parse_time(order.get("updated_at")) or datetime.now(UTC)
+    return Replaced(order_id, when, filled)
 
 
 def ack(data: dict[str, Any], order_id: str | None = None) -> list[OrderUpdate]:

@@ -165,7 +165,9 @@ class TradeStream:
     async def _control(self, ws: Any) -> dict[str, Any]:
         """The next control reply; trade updates arriving first are queued, not lost."""
         while True:
-            raw = await asyncio.wait_for(ws.recv(), self.open_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that meets the reply
+            async with asyncio.timeout(self.open_timeout):
+                raw = await ws.recv()
             message = json.loads(raw)
             if message.get("stream") == "trade_updates":
                 self._receive(raw)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class VenueOrder:
     exits: list[VenueOrder] | None = None  # an entry's held legs, working once it has filled
     oco: list[VenueOrder] | None = None  # the others of its one-cancels-other group
     held: bool = False  # a leg waiting for its entry to fill
+    ordered_notional: Decimal | None = None  # a notional order's amount (``quantity`` is what it bought)
     limit_f: float = field(default=math.nan)
     stop_f: float = field(default=math.nan)
     is_buy: bool = field(init=False)
@@ -101,6 +102,24 @@ class VenueOrder:
     @property
     def remaining(self) -> Decimal:
         return self.quantity - self.filled if self.filled else self.quantity
+
+    def retrail(self, trail: Decimal) -> None:
+        """A new trail (a price or a percentage, as the order trails): the stop moves to the new distance from
+        the best price seen since the order arrived, the mark its current stop was set from."""
+        sells = not self.is_buy
+        if self.trail_percent is not None:
+            old, new = float(self.trail_percent) / 100, float(trail) / 100
+            if not math.isnan(self.stop_f):
+                mark = self.stop_f / (1 - old) if sells else self.stop_f / (1 + old)
+                self.stop_f = mark * (1 - new) if sells else mark * (1 + new)
+            self.trail_percent = trail
+        else:
+            assert self.trail_price is not None
+            old, new = float(self.trail_price), float(trail)
+            if not math.isnan(self.stop_f):
+                mark = self.stop_f + old if sells else self.stop_f - old
+                self.stop_f = mark - new if sells else mark + new
+            self.trail_price = trail
 
     def change(self, quantity: Decimal | None, limit: Decimal | None, stop: Decimal | None) -> None:
         """A replace: new quantity and prices (None keeps the old), with the float copies the book reads."""
@@ -208,6 +227,21 @@ class SymbolBook:
         if order.is_buy:
             return self.ask_t * self.tick_f >= order.stop_f - EPS
         return self.bid_t * self.tick_f <= order.stop_f + EPS
+
+    def taker_price(self, buy: bool, slippage_bps: Decimal) -> Decimal | None:
+        """The price a market order would take at now (the touch, slipped as :meth:`take` slips it), or None
+        before the first quote."""
+        if self.qi < 0:
+            return None
+        price = (self.ask_t if buy else self.bid_t) * self.tick
+        if slippage_bps:
+            steps = math.ceil(price * slippage_bps / BPS / self.tick)
+            price = price + steps * self.tick if buy else price - steps * self.tick
+        return price
+
+    def lots_for(self, notional: Decimal, price: Decimal) -> Decimal:
+        """What ``notional`` buys at ``price``, rounded down to whole lots (0 when it buys less than one)."""
+        return (notional / price / self.lot).to_integral_value(ROUND_DOWN) * self.lot
 
     # --- taking liquidity -------------------------------------------------------------------------------
     def take(

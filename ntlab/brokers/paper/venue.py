@@ -84,6 +84,8 @@ class PaperBroker:
     """A simulated venue on a market. ``clock="sim"`` (stepped by code) or ``"realtime"`` (``speed``x)."""
 
     local = True
+    notional_orders = True  # notional orders are sized by the venue (see ntlab.core.broker.NotionalOrders)
+    trail_replace = True  # a replace can change a trailing stop's trail (ntlab.core.broker.TrailReplace)
 
     def __init__(
         self,
@@ -244,6 +246,8 @@ class PaperBroker:
         return order.limit_price <= quote.bid
 
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
+        if order.notional is not None and not order.quantity:
+            return await self._submit_notional(order)
         order_id = order.order_id
         now_ns = self._now_ns
         now = self.now()
@@ -317,6 +321,37 @@ class PaperBroker:
                 if leg.remaining > 0 and leg.status.is_open:
                     book.resting.add(leg)
         self._write(self._touched(venue_order, updates) if legs else [venue_order], updates)
+        return updates
+
+    async def _submit_notional(self, order: Order) -> list[OrderUpdate]:
+        """A notional order is sized when the venue receives it: the notional over the price a market order
+        takes now (the touch, with the configured slippage), rounded down to the instrument's lot. So the
+        sample market's stocks (lot 1) buy whole shares and BTC/USD multiples of 0.0001; a market whose
+        stocks trade in fractions (lot 0.000000001) sizes to 9 decimals, as Alpaca does. From then on it is
+        a market order for that quantity (what the touch cannot fill takes later quotes, as any does); the
+        size is reported as a ``Replaced`` after the ack, and the fills follow."""
+        order_id, now = order.order_id, self.now()
+        book = self._books.get(order.symbol) or self._book(order.symbol)
+        price = None
+        if book is not None:
+            if book.seen_ns != self._now_ns:
+                book.seek(self._now_ns)
+            price = book.taker_price(order.side is Side.BUY, self.config.slippage_bps)
+        quantity = None if book is None or price is None else book.lots_for(order.notional, price)  # type: ignore[arg-type]
+        if book is not None and not quantity:
+            self._note_attempt(order_id)
+            why = (
+                f"no quote for {order.symbol} yet to size a notional order at"
+                if price is None
+                else f"notional {order.notional} buys less than one lot ({book.lot}) of {order.symbol} at {price}"
+            )
+            return [Rejected(order_id, now, why)]
+        updates = await self.submit_order(order._replace(quantity=quantity or Decimal(0), notional=None))
+        venue_order = self._orders.get(order_id)
+        if quantity and venue_order is not None and updates and isinstance(updates[0], Accepted):
+            venue_order.ordered_notional = order.notional
+            updates.insert(1, Replaced(order_id, now, quantity))
+            self._write([venue_order], ())
         return updates
 
     def _legs(self, order: Order, entry: VenueOrder, updates: list[OrderUpdate]) -> list[VenueOrder]:
@@ -408,13 +443,29 @@ class PaperBroker:
             return [
                 ReplaceRejected(order.order_id, now, f"cannot replace: {venue_order.filled} already filled")
             ]
+        if change.trail is not None and not venue_order.trailing:
+            why = (
+                "it is not a trailing stop"
+                if venue_order.order_type is not OrderType.TRAILING_STOP
+                else "it has triggered"
+            )
+            return [ReplaceRejected(order.order_id, now, f"cannot change the trail: {why}")]
         book = self._books[venue_order.symbol]
         resting = venue_order in book.resting
         book.resting.remove(venue_order)
         venue_order.change(change.quantity, change.limit_price, change.stop_price)
+        if change.trail is not None:
+            venue_order.retrail(change.trail)
         venue_order.updated_ns = self._now_ns
         updates: list[OrderUpdate] = [
-            Replaced(order.order_id, now, change.quantity, change.limit_price, change.stop_price)
+            Replaced(
+                order.order_id,
+                now,
+                change.quantity,
+                change.limit_price,
+                change.stop_price,
+                trail=change.trail,
+            )
         ]
         if venue_order.exits and change.quantity is not None:
             happened: Happened = []
@@ -598,6 +649,7 @@ class PaperBroker:
             trail_percent=order.trail_percent,
             order_class=order.order_class,
             linked_to=order.linked_to,
+            notional=order.ordered_notional,
         )
 
     def order_views(self) -> list[Order]:
@@ -735,6 +787,7 @@ class PaperBroker:
                 order_class=view.order_class,
                 linked_to=view.linked_to,
                 held=row.get("held", False),
+                ordered_notional=view.notional,
             )
             order.triggered, order.arrived = row["triggered"], row["arrived"]
             self._orders[order.order_id] = order

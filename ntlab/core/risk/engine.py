@@ -18,17 +18,17 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-from ntlab.core.broker import AssetSource, Broker, QuoteSource
+from ntlab.core.broker import AssetSource, Broker, NotionalOrders, QuoteSource
 from ntlab.core.enums import OrderType, Side
 from ntlab.core.models import OrderRequest
 from ntlab.core.records import Fill, Order, Quote
 from ntlab.core.risk.exposure import ZERO, ExposureTracker, SymbolExposure
 from ntlab.core.risk.limits import Effective, RiskLimits, resolve
 from ntlab.core.risk.usage import LimitUsage, usage_rows
-from ntlab.errors import BrokerError, OrderNotCancelable, Reason, RiskDenied, UnknownOrder
+from ntlab.errors import BrokerError, InvalidOrder, OrderNotCancelable, Reason, RiskDenied, UnknownOrder
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,19 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
+_NANO = Decimal("1e-9")
+
+
+def _estimate(notional: Decimal, price: Decimal | None) -> Decimal | None:
+    """What ``notional`` buys at ``price``, rounded down to 9 decimals; None without a price."""
+    if price is None or price <= 0:
+        return None
+    try:
+        return (notional / price).quantize(_NANO, ROUND_DOWN)
+    except InvalidOperation:  # more digits than Decimal's precision holds: unrounded then
+        return notional / price
+
+
 class RiskEngine:
     """Pre-trade checks and the exposure they are measured on. Owned by one event loop (the manager's)."""
 
@@ -62,6 +75,7 @@ class RiskEngine:
         self._broker = broker
         self._assets = broker if isinstance(broker, AssetSource) else None
         self._quotes = broker if isinstance(broker, QuoteSource) else None  # protocol checks are slow: once
+        self._notional = broker is None or isinstance(broker, NotionalOrders)
         self._clock = clock or (broker.now if broker is not None else _utc_now)
         self._window: deque[float] = deque()  # accepted orders' times (monotonic) in the last second
         self._now = 0.0  # when the last rate check ran: the accepted order's time
@@ -69,6 +83,7 @@ class RiskEngine:
         self._symbol_windows: dict[str, deque[float]] = {}
         self._recent: dict[DuplicateKey, datetime] = {}  # duplicate guard: order key -> when it expires
         self._expiries: deque[tuple[datetime, DuplicateKey]] = deque()
+        self._sized: Decimal | None = None  # what the last notional order checked buys at its reference
         self.limits = limits or RiskLimits()
 
     # --- limits ---------------------------------------------------------------------------------------------
@@ -131,7 +146,7 @@ class RiskEngine:
                 and request.side is Side.SELL
                 and limits.locate
                 and not limits.located
-                and self.tracker.position(symbol) - self._open_sell(symbol) - request.quantity < 0
+                and self.tracker.position(symbol) - self._open_sell(symbol) - self._units(request) < 0
                 and assets.asset_flags(symbol) is None
             ):
                 try:
@@ -149,6 +164,15 @@ class RiskEngine:
                     await cancel(order_id)
                 except (OrderNotCancelable, UnknownOrder):
                     continue
+
+    def _units(self, request: OrderRequest) -> Decimal:
+        """The request's quantity; a notional one's at the broker's last quote (its whole notional's worth
+        of units when there is none, so a sale is never thought smaller than it may be)."""
+        if request.notional is None:
+            return request.quantity
+        quote = self._broker.last_quote(request.symbol) if self._broker is not None else None
+        price = None if quote is None else quote.ask if request.side is _BUY else quote.bid
+        return _estimate(request.notional, price) or request.notional
 
     def _open_sell(self, symbol: str) -> Decimal:
         found = self.tracker.symbols.get(symbol)
@@ -218,6 +242,10 @@ class RiskEngine:
             s = tracker.symbols.get(symbol)
             reference = limit_price or stop_price
             touch = None
+
+        notional = fields["notional"]
+        if notional is not None:  # an amount of money: checked by it, and by what it buys at the reference
+            quantity = self._size_notional(symbol, notional, reference, limits)
 
         # order size and count
         if limits.notional is not None and reference is not None and quantity * reference > limits.notional:
@@ -315,6 +343,34 @@ class RiskEngine:
                     f"{limits.duplicate.total_seconds():g} s ago; send it with allow_duplicate=True if you "
                     "mean both",
                 )
+
+    def _size_notional(
+        self, symbol: str, notional: Decimal, reference: Decimal | None, limits: Effective
+    ) -> Decimal:
+        """A notional order's size for the rules: its notional against the order limit, and the quantity it
+        buys at the reference price (rounded down, so that quantity is never worth more than the notional)
+        for the position and exposure rules. Without a price those rules cannot count it: refused."""
+        if not self._notional:
+            name = self._broker.name if self._broker is not None else "the broker"
+            raise InvalidOrder(
+                Reason.NOT_ALLOWED, f"{name} takes no notional orders here; give a quantity instead"
+            )
+        if limits.notional is not None and notional > limits.notional:
+            raise RiskDenied(
+                Reason.MAX_NOTIONAL,
+                f"order notional {_money(notional)} exceeds the limit of {_money(limits.notional)}; reduce "
+                "the notional or raise RiskLimits.max_order_notional",
+            )
+        self._sized = quantity = _estimate(notional, reference)
+        if quantity is None:
+            if limits.exposure:
+                raise RiskDenied(
+                    Reason.NO_REFERENCE_PRICE,
+                    f"no price for {symbol} to tell what notional {notional} buys, which the position and "
+                    "exposure limits need; wait for a quote, or give a quantity",
+                )
+            return ZERO
+        return quantity
 
     # The rules' refusals, out of the hot path: each runs only when its rule is on and its numbers say so.
     def _check_band(self, buy: bool, kind: OrderType, price: Decimal, anchor: Decimal, band: Decimal) -> None:
@@ -535,7 +591,10 @@ class RiskEngine:
                 old, old_key = expiries.popleft()
                 if self._recent.get(old_key) == old:
                     del self._recent[old_key]
-        self.working(order)
+        if order.quantity:
+            self.working(order)
+        else:  # a notional order, until its broker sizes it: what its check estimated
+            self.working(order, self._sized)
 
     def working(self, order: Order, remaining: Decimal | None = None) -> None:
         """An order is working for ``remaining`` (all of it when None): one just accepted, adopted from the

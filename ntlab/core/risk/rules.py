@@ -64,7 +64,8 @@ RULES: tuple[Rule, ...] = (
         Reason.MAX_NOTIONAL,
         "max_order_notional",
         "order",
-        "quantity x reference price (a buy: the higher of limit and ask; a sell: its limit, else the bid)",
+        "quantity x reference price (a buy: the higher of limit and ask; a sell: its limit, else the bid); "
+        "a notional order's notional",
     ),
     Rule(
         Reason.MAX_OPEN_ORDERS,

@@ -259,7 +259,10 @@ class AlpacaData(HttpProvider):
 
     async def _handshake(self, ws: Any, symbols: list[str]) -> None:
         async def expect(what: str) -> list[dict[str, Any]]:
-            messages: list[dict[str, Any]] = orjson.loads(await asyncio.wait_for(ws.recv(), self.timeout))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that meets the reply
+            async with asyncio.timeout(self.timeout):
+                raw = await ws.recv()
+            messages: list[dict[str, Any]] = orjson.loads(raw)
             for message in messages:
                 if message.get("T") == "error":
                     raise _stream_error(message)
