@@ -1,12 +1,14 @@
 """News and odds: what a cached headline request saves, and how long the odds analytics take on a large board.
 
-    python bench/news_odds.py
+    python bench/news_odds.py [--events 500] [--books 20]
 
-Prints figures; asserts nothing (timings on a shared machine are noisy).
+The odds board is ``--events`` three-way markets priced by ``--books`` bookmakers each. Prints figures;
+asserts nothing (timings on a shared machine are noisy).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 
@@ -50,8 +52,8 @@ def board(events: int = 500, books: int = 20, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def odds() -> None:
-    frame = board()
+def odds(events: int, books: int) -> None:
+    frame = board(events, books)
     print(
         f"odds board: {len(frame):,} prices ({frame['event_id'].nunique()} events x {frame['bookmaker'].nunique()} books x 3)"
     )
@@ -69,5 +71,11 @@ def odds() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=500, help="events on the odds board")
+    parser.add_argument("--books", type=int, default=20, help="bookmakers pricing each event")
+    args = parser.parse_args()
     asyncio.run(news())
-    odds()
+    odds(args.events, args.books)

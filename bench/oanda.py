@@ -125,6 +125,7 @@ async def run_stream(events: int) -> tuple[int, float]:
     txns = await recorded_transactions(events)
     body = b"".join(orjson.dumps(t) + b"\n" for t in txns)
     last = int(txns[-1]["id"])
+    finished = asyncio.Event()  # the stream stays open, as OANDA's does, until the reader is done with it
 
     async def stream(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
@@ -132,7 +133,7 @@ async def run_stream(events: int) -> tuple[int, float]:
         await response.prepare(request)
         for at in range(0, len(body), 16_384):  # chunks as a busy stream sends them
             await response.write(body[at : at + 16_384])
-        await asyncio.sleep(3600)
+        await finished.wait()
         return response
 
     app = web.Application()
@@ -164,6 +165,7 @@ async def run_stream(events: int) -> tuple[int, float]:
     await asyncio.wait_for(done.wait(), 120)
     elapsed = time.perf_counter() - start
     await line_stream.close()
+    finished.set()  # else the runner's cleanup waits its 60 s shutdown timeout on the open handler
     await client.aclose()
     await broker.close()
     await runner.cleanup()

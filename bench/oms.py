@@ -4,6 +4,7 @@
     python bench/oms.py --million       # also RSS after 1,000,000 orders
     python bench/oms.py --check-only    # only the cost of the risk check itself
     python bench/oms.py --only steps    # one workload: sequential, concurrent, steps, resting, status
+    python bench/oms.py [-n 50000] [--runs 3] [--steps 20000] [--lookups 200000] [--checks N]   # sizes
 
 Orders are 1-unit IOC market orders on AAPL, alternating buy and sell, so positions stay flat and the venue
 fills each at the touch (every order is acked, filled and booked to a position); the simulated clock steps one
@@ -22,7 +23,8 @@ and the placing together.
 
 The last figure is the check alone, with every rule on, timed call by call off the manager: market orders
 of varying size (so the duplicate guard looks each one up and finds nothing recent), and separately the
-calls that feed the exposure tracker (the order accepted, its fill, its end).
+calls that feed the exposure tracker (the order accepted, its fill, its end): ``--checks`` calls, by default
+the larger of ``-n`` and 50,000. ``get_order_status`` is timed over ``--lookups`` calls.
 """
 
 from __future__ import annotations
@@ -320,10 +322,15 @@ async def main() -> None:
     parser.add_argument("--check-only", action="store_true", help="only the risk check's own cost")
     parser.add_argument("--steps", type=int, default=20_000, help="orders in the per-step workloads")
     parser.add_argument("--only", choices=["sequential", "concurrent", "steps", "resting", "status"])
+    parser.add_argument("--lookups", type=int, default=200_000, help="get_order_status calls to time")
+    parser.add_argument(
+        "--checks", type=int, help="risk checks to time (default: the larger of -n and 50,000)"
+    )
     args = parser.parse_args()
     n, runs, only, steps = args.n, args.runs, args.only, args.steps
+    checks = max(n, 50_000) if args.checks is None else args.checks
     if args.check_only:
-        show("risk check alone, every rule on", check_cost(max(n, 50_000)))
+        show("risk check alone, every rule on", check_cost(checks))
         return
     with tempfile.TemporaryDirectory() as folder:
         journal = Path(folder)
@@ -370,8 +377,8 @@ async def main() -> None:
                 *await both(runs, lambda k, r: per_step(steps, journal / f"fill{k}{id(r)}.sqlite", r)),
             )
         if only in (None, "status"):
-            show("get_order_status (rules on)", await status_lookup(200_000))
-            show("risk check alone, every rule on", check_cost(max(n, 50_000)))
+            show("get_order_status (rules on)", await status_lookup(args.lookups))
+            show("risk check alone, every rule on", check_cost(checks))
         if args.million:
             show(
                 "1,000,000 orders, 100 callers, journal (rules on)", await million(journal / "million.sqlite")

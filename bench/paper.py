@@ -1,13 +1,15 @@
 """The paper venue on its own: the cost of one marketable order, and of stepping a day with a full book.
 
     python bench/paper.py               # 100,000 submits, then a day with 1,000 resting orders
-    python bench/paper.py --million     # 1,000,000 submits
+    python bench/paper.py --million     # 1,000,000 submits (the same as --orders 1000000)
+    python bench/paper.py [--orders 100000] [--resting 1000]
 
 Submits are 1-unit market orders on AAPL, alternating buy and sell, straight into ``PaperBroker.submit_order``
 (no manager): each fills at the touch. The simulated clock steps every 40 orders (one second, or less when
 that would run past the close) so the touch refreshes and nothing is left resting or refused. Only the ``submit_order`` call is timed; building the order is not.
-The day: 1,000 DAY limit orders a few ticks away from the touch across the sample market's symbols, then the
-clock walks from the open to past the close in one-minute steps, filling and finally expiring them.
+The day: 1,000 (``--resting``) DAY limit orders a few ticks away from the touch across the sample market's
+symbols, then the clock walks from the open to past the close in one-minute steps, filling and finally
+expiring them.
 """
 
 from __future__ import annotations
@@ -123,15 +125,17 @@ async def bench_day(resting: int) -> None:
     )
 
 
-async def main(count: int) -> None:
+async def main(count: int, resting: int) -> None:
     await bench_submit(count)
-    await bench_day(1_000)
+    await bench_day(resting)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--orders", type=int, default=100_000, help="submits to time")
     parser.add_argument("--million", action="store_true", help="time 1,000,000 submits instead of 100,000")
+    parser.add_argument("--resting", type=int, default=1_000, help="resting orders through the day")
     args = parser.parse_args()
-    asyncio.run(main(1_000_000 if args.million else 100_000))
+    asyncio.run(main(1_000_000 if args.million else args.orders, args.resting))
