@@ -159,7 +159,7 @@ async def main() -> None:
     parser.add_argument("--base-url", help="an already running fake (default: start one)")
     args = parser.parse_args()
     # Earlier rows' orders keep streaming fills; the manager rightly ignores orders it does not know.
-    logging.getLogger("ntlab.core.manager").setLevel(logging.ERROR)
+    logging.getLogger("ntlab.core.orderflow").setLevel(logging.ERROR)
     process = None
     base = args.base_url
     if base is None:
