@@ -31,7 +31,7 @@ import orjson
 from aiohttp import web
 
 from ntlab.brokers.oanda.fake_account import Batch, FakeOrder, Refusal, V20Account
-from ntlab.brokers.oanda.fake_ledger import ZERO
+from ntlab.brokers.oanda.fake_ledger import ZERO, Trade
 from ntlab.brokers.oanda.wire import format_time, instrument_name, parse_time, text
 from ntlab.brokers.paper import PaperConfig
 from ntlab.testing import FakeEngine, Faults, RequestFault
@@ -281,7 +281,7 @@ class FakeOanda(FakeHttpServer):
     async def _account_details(self, request: web.Request) -> tuple[int, dict[str, Any]]:
         acct = self.account
         details = acct.summary() | {
-            "trades": acct.trade_jsons([t for t in acct.ledger.trades.values() if t.open], summary=True),
+            "trades": acct.trade_jsons(acct.ledger.open.values(), summary=True),
             "positions": acct.positions_json(open_only=False),
             "orders": [acct.order_json(o) for o in acct.pending_orders()],
         }
@@ -310,12 +310,24 @@ class FakeOanda(FakeHttpServer):
         since = _int(request.query.get("sinceTransactionID"), "sinceTransactionID")
         acct = self.account
         txns = acct.transactions[since:]
-        created = [o for o in acct.orders.values() if int(o.id) > since]
+        created = []  # orders are held oldest first: the new ones are at the end
+        for order in reversed(acct.orders.values()):
+            if int(order.id) <= since:
+                break
+            created.append(order)
+        created.reverse()
+        # an order cancelled or filled since then was named by its ORDER_CANCEL or ORDER_FILL since then
+        later = acct.transactions[max(since, 0) :]
+        named = {
+            kind: {t["orderID"] for t in later if t["type"] == kind and t.get("orderID")}
+            for kind in ("ORDER_CANCEL", "ORDER_FILL")
+        }
 
-        def touched(state: str, key: str) -> list[dict[str, Any]]:
+        def touched(state: str, key: str, kind: str) -> list[dict[str, Any]]:
+            chosen = (acct.orders[i] for i in sorted(named[kind], key=int) if i in acct.orders)
             return [
                 acct.order_json(o)
-                for o in acct.orders.values()
+                for o in chosen
                 if o.data["state"] == state and int(o.data.get(key, 0)) > since
             ]
 
@@ -328,8 +340,8 @@ class FakeOanda(FakeHttpServer):
         marks = acct.marks()
         changes = {
             "ordersCreated": [acct.order_json(o) for o in created],
-            "ordersCancelled": touched("CANCELLED", "cancellingTransactionID"),
-            "ordersFilled": touched("FILLED", "fillingTransactionID"),
+            "ordersCancelled": touched("CANCELLED", "cancellingTransactionID", "ORDER_CANCEL"),
+            "ordersFilled": touched("FILLED", "fillingTransactionID", "ORDER_FILL"),
             "ordersTriggered": [],
             "tradesOpened": acct.trade_jsons(
                 [trades[i] for i in sorted(opened, key=int) if i in trades], marks, summary=True
@@ -350,7 +362,7 @@ class FakeOanda(FakeHttpServer):
             "marginCloseoutPercent", "marginCloseoutPositionValue", "withdrawalLimit",
             "marginCallMarginUsed", "marginCallPercent",
         )  # fmt: skip
-        live = [t for t in trades.values() if t.open]
+        live = acct.ledger.open.values()
         state = {k: summary[k] for k in state_keys} | {
             "orders": [],
             "trades": [
@@ -430,7 +442,8 @@ class FakeOanda(FakeHttpServer):
         ids = set(_names(query.get("ids")))
         instrument = query.get("instrument")
         found = []
-        for order in sorted(self.account.orders.values(), key=lambda o: -int(o.id)):
+        pool = self.account.pending_orders() if state == "PENDING" else reversed(self.account.orders.values())
+        for order in pool:  # newest first
             data = order.data
             if state != "ALL" and data["state"] != state:
                 continue
@@ -530,11 +543,13 @@ class FakeOanda(FakeHttpServer):
         before = _int(query.get("beforeID"), "beforeID") if query.get("beforeID") else None
         ids = set(_names(query.get("ids")))
         instrument = query.get("instrument")
-        found = []
-        for trade in sorted(self.account.ledger.trades.values(), key=lambda t: -int(t.id)):
-            if (state == "OPEN" and not trade.open) or (state == "CLOSED" and trade.open):
-                continue
-            if state == "CLOSE_WHEN_TRADEABLE":
+        found: list[Trade] = []
+        ledger = self.account.ledger
+        pool: dict[str, Trade] = ledger.open if state == "OPEN" else ledger.trades
+        if state == "CLOSE_WHEN_TRADEABLE":  # a netting account's trades are never waiting to close
+            pool = {}
+        for trade in reversed(pool.values()):  # newest first
+            if state == "CLOSED" and trade.open:
                 continue
             if before is not None and int(trade.id) > before:
                 continue
@@ -546,7 +561,7 @@ class FakeOanda(FakeHttpServer):
         return 200, {"trades": self.account.trade_jsons(found), **self._last}
 
     async def _open_trades(self, request: web.Request) -> tuple[int, dict[str, Any]]:
-        live = sorted((t for t in self.account.ledger.trades.values() if t.open), key=lambda t: -int(t.id))
+        live = reversed(self.account.ledger.open.values())  # newest first
         return 200, {"trades": self.account.trade_jsons(live), **self._last}
 
     async def _get_trade(self, request: web.Request) -> tuple[int, dict[str, Any]]:

@@ -19,6 +19,7 @@ stays PENDING until it is filled: OANDA fills an order whole at the VWAP of its 
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -158,8 +159,10 @@ class V20Account:
         self.specs = self._instruments(margin_rate)
         self.ledger = Ledger(currency, ZERO, self.specs)
         self.transactions: list[dict[str, Any]] = []
-        self.orders: dict[str, FakeOrder] = {}
+        self.orders: dict[str, FakeOrder] = {}  # every order, oldest first (ids increase)
         self.by_client: dict[str, str] = {}
+        self._pending: dict[str, FakeOrder] = {}  # the pending ones, oldest first
+        self._expiries: list[tuple[datetime, int, FakeOrder]] = []  # a heap of orders with a gtdTime
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._requests = itertools.count(1)
         self.created = engine.now()
@@ -438,7 +441,7 @@ class V20Account:
             gtd=parse_time(spec.get("gtdTime")),
             fill_reason=f"MARKET_ORDER_{reason}" if reason in ("TRADE_CLOSE", "POSITION_CLOSEOUT") else None,
         )
-        self.orders[order.id] = order
+        self._track(order)
         client = (spec.get("clientExtensions") or {}).get("id")
         if client:
             self.by_client[client] = order.id
@@ -564,6 +567,7 @@ class V20Account:
         if order.filled >= abs(order.units):
             data = order.data
             data["state"] = "FILLED"
+            self._pending.pop(order.id, None)
             data["fillingTransactionID"] = txn["id"]
             data["filledTime"] = txn["time"]
             if "tradeOpened" in booked:
@@ -652,7 +656,7 @@ class V20Account:
             close_trade=trade.id,
             gtd=parse_time(details.get("gtdTime")),
         )
-        self.orders[order.id] = order
+        self._track(order)
         client = (extensions or {}).get("id")
         if client:
             self.by_client[client] = order.id
@@ -697,11 +701,20 @@ class V20Account:
         )
         data = order.data
         data["state"] = "CANCELLED"
+        self._pending.pop(order.id, None)
         data["cancellingTransactionID"] = txn["id"]
         data["cancelledTime"] = txn["time"]
         if replaced_by is not None:
             data["replacedByOrderID"] = replaced_by
         return txn
+
+    def _track(self, order: FakeOrder) -> None:
+        """Hold a new (pending) order: by id, among the pending, and in expiry order if it has a gtdTime.
+        It leaves the pending when it fills or is cancelled (``_filled``, ``_cancelled``)."""
+        self.orders[order.id] = order
+        self._pending[order.id] = order
+        if order.gtd is not None:
+            heapq.heappush(self._expiries, (order.gtd, int(order.id), order))
 
     def find_order(self, specifier: str) -> FakeOrder | None:
         if specifier.startswith("@"):
@@ -741,7 +754,13 @@ class V20Account:
     def expire_due(self) -> None:
         """Cancel GTD orders whose time has come (the clock moved)."""
         now = self.engine.now()
-        for order in [o for o in self.orders.values() if o.pending and o.gtd is not None and o.gtd <= now]:
+        due = []
+        while self._expiries and self._expiries[0][0] <= now:
+            order = heapq.heappop(self._expiries)[2]
+            if order.pending:
+                due.append(order)
+        due.sort(key=lambda o: int(o.id))  # oldest first, as they were created
+        for order in due:
             self.engine.cancel(order.id)
             self._cancelled(order, "TIME_IN_FORCE_EXPIRED", self.batch())
 
@@ -792,7 +811,8 @@ class V20Account:
         return dict(order.data)
 
     def pending_orders(self) -> list[FakeOrder]:
-        return sorted((o for o in self.orders.values() if o.pending), key=lambda o: -int(o.id))
+        """The pending orders, newest first."""
+        return list(reversed(self._pending.values()))
 
     def summary(self) -> dict[str, Any]:
         marks = self.marks()
@@ -818,9 +838,9 @@ class V20Account:
             "commission": money(ledger.commission),
             "guaranteedExecutionFees": money(ZERO),
             "marginRate": text(self.margin_rate),
-            "openTradeCount": sum(1 for t in ledger.trades.values() if t.open),
+            "openTradeCount": len(ledger.open),
             "openPositionCount": open_positions,
-            "pendingOrderCount": sum(1 for o in self.orders.values() if o.pending),
+            "pendingOrderCount": len(self._pending),
             "hedgingEnabled": False,
             "unrealizedPL": money(totals["unrealized"]),
             "NAV": money(nav),
@@ -842,10 +862,14 @@ class V20Account:
         return data
 
     def trade_jsons(
-        self, trades: Iterable[Any], marks: Marks | None = None, *, summary: bool = False
+        self, trades: Iterable[Trade], marks: Marks | None = None, *, summary: bool = False
     ) -> list[dict[str, Any]]:
         marks = marks or self.marks()
-        full = None if summary else {o.id: self.order_json(o) for o in self.orders.values()}
+        trades = list(trades)
+        full = None
+        if not summary:  # the trades' own orders, in full
+            held = (self.orders.get(i) for t in trades for i in t.dependents.values())
+            full = {o.id: self.order_json(o) for o in held if o is not None}
         return [self.ledger.trade_json(t, marks, full) for t in trades]
 
     def positions_json(self, *, open_only: bool) -> list[dict[str, Any]]:
@@ -853,9 +877,7 @@ class V20Account:
         names = [n for n in self.ledger.books if not open_only or self.ledger.net_units(n) != 0]
         return [self.ledger.position_json(n, marks) for n in names]
 
-    def find_trade(self, specifier: str) -> Any:
-        trades = self.ledger.trades
+    def find_trade(self, specifier: str) -> Trade | None:
         if specifier.startswith("@"):
-            client = specifier[1:]
-            return next((t for t in trades.values() if (t.client_extensions or {}).get("id") == client), None)
-        return trades.get(specifier)
+            return self.ledger.by_client(specifier[1:])
+        return self.ledger.trades.get(specifier)

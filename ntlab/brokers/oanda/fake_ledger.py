@@ -103,7 +103,13 @@ class Marks:
 
 
 class Ledger:
-    """Trades, positions and the balance of one netting account."""
+    """Trades, positions and the balance of one netting account.
+
+    ``trades`` holds every trade ever opened, oldest first (a trade's id is its opening fill's, so ids
+    increase); ``open`` only the open ones, also oldest first, and per instrument, so what a fill or a
+    valuation does costs the same however many trades the account has closed. A trade never reopens: it
+    leaves the open indexes when a fill takes its last unit.
+    """
 
     def __init__(self, home: str, balance: Decimal, specs: dict[str, InstrumentSpec]) -> None:
         self.home = home
@@ -113,12 +119,32 @@ class Ledger:
         self.financing = ZERO
         self.commission = ZERO
         self.trades: dict[str, Trade] = {}
+        self.open: dict[str, Trade] = {}
+        self._open_in: dict[str, dict[str, Trade]] = {}  # instrument -> its open trades, oldest first
+        self._by_client: dict[str, Trade] = {}  # a trade client id -> the first trade given it
         self.books: dict[str, PositionBook] = {}
         self.last_fill_time: datetime | None = None
 
+    def _opened(self, trade: Trade) -> None:
+        self.trades[trade.id] = trade
+        self.open[trade.id] = trade
+        self._open_in.setdefault(trade.instrument, {})[trade.id] = trade
+        client = (trade.client_extensions or {}).get("id")
+        if client:
+            self._by_client.setdefault(client, trade)
+
+    def _closed(self, trade: Trade) -> None:
+        self.open.pop(trade.id, None)
+        self._open_in.get(trade.instrument, {}).pop(trade.id, None)
+
+    def by_client(self, client: str) -> Trade | None:
+        """The first trade opened with client id ``client``."""
+        return self._by_client.get(client)
+
     # --- what a fill does ------------------------------------------------------------------------------
     def open_trades(self, instrument: str) -> list[Trade]:
-        return [t for t in self.trades.values() if t.instrument == instrument and t.open]
+        """The instrument's open trades, oldest first (a new list: callers reorder it)."""
+        return list(self._open_in.get(instrument, {}).values())
 
     def net_units(self, instrument: str) -> Decimal:
         return sum((t.units for t in self.open_trades(instrument)), ZERO)
@@ -180,6 +206,7 @@ class Ledger:
                 reduced = entry
             else:
                 trade.close_time = when
+                self._closed(trade)
                 closed.append(entry)
         opened: dict[str, Any] | None = None
         joined = self.trades.get(add_to) if add_to is not None else None
@@ -203,15 +230,17 @@ class Ledger:
         elif remaining != 0:
             rate = self.specs[instrument].margin_rate
             margin = abs(remaining) * price * factor * rate
-            self.trades[fill_id] = Trade(
-                fill_id,
-                instrument,
-                price,
-                when,
-                remaining,
-                margin,
-                remaining,
-                client_extensions=trade_extensions,
+            self._opened(
+                Trade(
+                    fill_id,
+                    instrument,
+                    price,
+                    when,
+                    remaining,
+                    margin,
+                    remaining,
+                    client_extensions=trade_extensions,
+                )
             )
             opened = {
                 "tradeID": fill_id,
@@ -248,7 +277,7 @@ class Ledger:
         """One day's financing of every open trade (``units x mid x annual rate / 365``, home currency)."""
         by_instrument: dict[str, list[dict[str, Any]]] = {}
         totals: dict[str, Decimal] = {}
-        for trade in [t for t in self.trades.values() if t.open]:
+        for trade in list(self.open.values()):
             long_rate, short_rate = rates.get(trade.instrument, (Decimal("-0.04"), Decimal("0.02")))
             rate = long_rate if trade.units > 0 else short_rate
             amount = (
@@ -287,7 +316,7 @@ class Ledger:
         return abs(net_units) * marks.mid(instrument) * marks.factor(instrument) * rate
 
     def totals(self, marks: Marks) -> dict[str, Decimal]:
-        live = [t for t in self.trades.values() if t.open]
+        live = self.open.values()
         unrealized = sum((self.unrealized(t, marks) for t in live), ZERO)
         used = sum((self.margin(t, marks) for t in live), ZERO)
         value = sum((self.value(t, marks) for t in live), ZERO)
