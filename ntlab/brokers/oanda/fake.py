@@ -464,19 +464,23 @@ class FakeOanda(FakeHttpServer):
             **self._last,
         }
 
+    def _no_pending_order(self, spec: str, batch: Batch) -> tuple[int, dict[str, Any]]:
+        """v20's answer to a cancel or replace of an order that is not pending: a 404 with the reject."""
+        txn = self.account.cancel_reject(spec, batch)
+        return 404, {
+            "orderCancelRejectTransaction": txn,
+            "relatedTransactionIDs": batch.ids,
+            **self._last,
+            "errorCode": "ORDER_DOESNT_EXIST",
+            "errorMessage": "The Order specified does not exist",
+        }
+
     async def _cancel_order(self, request: web.Request) -> tuple[int, dict[str, Any]]:
         acct = self.account
         batch = acct.batch()
         found = acct.find_order(request.match_info["spec"])
         if found is None or not found.pending:
-            txn = acct.cancel_reject(request.match_info["spec"], batch)
-            return 404, {
-                "orderCancelRejectTransaction": txn,
-                "relatedTransactionIDs": batch.ids,
-                **self._last,
-                "errorCode": "ORDER_DOESNT_EXIST",
-                "errorMessage": "The Order specified does not exist",
-            }
+            return self._no_pending_order(request.match_info["spec"], batch)
         txn = acct.cancel(found, batch)
         return 200, {"orderCancelTransaction": txn, "relatedTransactionIDs": batch.ids, **self._last}
 
@@ -488,14 +492,7 @@ class FakeOanda(FakeHttpServer):
         batch = acct.batch()
         found = acct.find_order(request.match_info["spec"])
         if found is None or not found.pending:
-            txn = acct.cancel_reject(request.match_info["spec"], batch)
-            return 404, {
-                "orderCancelRejectTransaction": txn,
-                "relatedTransactionIDs": batch.ids,
-                **self._last,
-                "errorCode": "ORDER_DOESNT_EXIST",
-                "errorMessage": "The Order specified does not exist",
-            }
+            return self._no_pending_order(request.match_info["spec"], batch)
         try:
             answer = acct.replace(found, spec, batch)
         except Refusal as refusal:
