@@ -39,6 +39,10 @@ from ntlab.core.reports import (
 log = logging.getLogger(__name__)
 
 S = OrderStatus
+# the statuses read per report, bound to module names (see ntlab.core.enums)
+_PENDING, _ACCEPTED, _PARTIALLY_FILLED, _FILLED = S.PENDING, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED
+_CANCELLED, _REJECTED, _EXPIRED = S.CANCELLED, S.REJECTED, S.EXPIRED
+_PENDING_CANCEL, _PENDING_REPLACE = S.PENDING_CANCEL, S.PENDING_REPLACE
 
 # The changes the rules make, each a copy of the snapshot with a few fields set (see fields.replacer)
 _acked = replacer(Order, "status", "updated_at", "broker_order_id")
@@ -160,8 +164,8 @@ def _working(filled: Decimal, quantity: Decimal) -> OrderStatus:
     """Where a working order (no cancel or replace pending) stands given its executions (a quantity of 0:
     a notional order not yet sized, which only the broker can call filled)."""
     if filled >= quantity and quantity:
-        return S.FILLED
-    return S.PARTIALLY_FILLED if filled > 0 else S.ACCEPTED
+        return _FILLED
+    return _PARTIALLY_FILLED if filled > 0 else _ACCEPTED
 
 
 def book_fill(state: OrderState, fill: Fill) -> Outcome:
@@ -192,7 +196,7 @@ def book_fill(state: OrderState, fill: Fill) -> Outcome:
         )
     status = order.status
     if status.is_open:
-        status = S.FILLED if filled >= order.quantity else _partial(status)
+        status = _FILLED if filled >= order.quantity else _partial(status)
     else:
         log.warning("order %s: late fill %s booked on a %s order", order.order_id, fill.fill_id, status.value)
     state.order = _filled(
@@ -221,13 +225,13 @@ def _book_unsized(state: OrderState, fill: Fill, filled: Decimal, average: Decim
 
 
 def _partial(status: OrderStatus) -> OrderStatus:
-    return status if status in (S.PENDING_CANCEL, S.PENDING_REPLACE) else S.PARTIALLY_FILLED
+    return status if status in (_PENDING_CANCEL, _PENDING_REPLACE) else _PARTIALLY_FILLED
 
 
 def move(state: OrderState, status: OrderStatus, when: datetime, reason: str | None = None) -> Outcome:
     """Move to ``status`` if the table allows it; otherwise log and keep the current state."""
     order = state.order
-    if status is order.status and status not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
+    if status is order.status and status not in (_PENDING_CANCEL, _PENDING_REPLACE):
         return unchanged("unchanged")
     if not can_transition(order.status, status):
         log.info("order %s: ignored transition %s -> %s", order.order_id, order.status.value, status.value)
@@ -251,8 +255,8 @@ def _replaced(state: OrderState, report: Replaced) -> Outcome:
         return unchanged(f"replace of a {order.status.value} order")
     quantity = report.quantity if report.quantity is not None else order.quantity
     status = _working(order.filled_quantity, quantity)
-    if order.status is S.PENDING_CANCEL and status is not S.FILLED:
-        status = S.PENDING_CANCEL  # a cancel sent after the replace is still to be answered
+    if order.status is _PENDING_CANCEL and status is not _FILLED:
+        status = _PENDING_CANCEL  # a cancel sent after the replace is still to be answered
     state.order = _changed(
         order,
         quantity,
@@ -280,8 +284,8 @@ def apply(state: OrderState, report: OrderUpdate) -> Outcome:
         case Accepted(time=when, broker_order_id=broker_id):
             order = state.order
             learned = bool(broker_id) and not order.broker_order_id
-            if order.status is S.PENDING:
-                state.order = _acked(order, S.ACCEPTED, when, broker_id or order.broker_order_id)
+            if order.status is _PENDING:
+                state.order = _acked(order, _ACCEPTED, when, broker_id or order.broker_order_id)
                 return CHANGED
             if learned:  # a late ack still tells the broker's id
                 state.order = _learned(order, broker_id)
@@ -289,9 +293,9 @@ def apply(state: OrderState, report: OrderUpdate) -> Outcome:
             log.debug("order %s: late ack ignored (already %s)", order.order_id, order.status.value)
             return unchanged("late ack")
         case Rejected(time=when, reason=reason, code=code):
-            if not can_transition(state.order.status, S.REJECTED):
-                return move(state, S.REJECTED, when, reason)  # refused and logged there
-            state.order = _refused(state.order, S.REJECTED, when, reason, code)
+            if not can_transition(state.order.status, _REJECTED):
+                return move(state, _REJECTED, when, reason)  # refused and logged there
+            state.order = _refused(state.order, _REJECTED, when, reason, code)
             return CHANGED
         case Triggered(time=when):
             if state.order.status.is_final:
@@ -299,15 +303,15 @@ def apply(state: OrderState, report: OrderUpdate) -> Outcome:
             state.order = _touched(state.order, when)
             return CHANGED
         case PendingCancel(time=when):
-            return move(state, S.PENDING_CANCEL, when)
+            return move(state, _PENDING_CANCEL, when)
         case Cancelled(time=when, reason=reason):
-            return move(state, S.CANCELLED, when, reason)
+            return move(state, _CANCELLED, when, reason)
         case Expired(time=when, reason=reason):
-            return move(state, S.EXPIRED, when, reason)
+            return move(state, _EXPIRED, when, reason)
         case CancelRejected(time=when, reason=reason):
-            return _back(state, S.PENDING_CANCEL, when, reason)
+            return _back(state, _PENDING_CANCEL, when, reason)
         case ReplaceRejected(time=when, reason=reason):
-            return _back(state, S.PENDING_REPLACE, when, reason)
+            return _back(state, _PENDING_REPLACE, when, reason)
         case Replaced():
             return _replaced(state, report)
         case FeeCharged():  # it amends a booked fill, which the session holds: SessionState.apply does it

@@ -46,6 +46,7 @@ from ntlab.errors import (
 log = logging.getLogger(__name__)
 
 S = OrderStatus
+_PENDING, _REJECTED, _SIMPLE = S.PENDING, S.REJECTED, OrderClass.SIMPLE  # read per order: see enums
 Spawn = Callable[[type[Place] | type[Cancel] | type[Replace], Order, ReplaceChange | None, Reply], None]
 
 # the fields an order takes from its request, copied by name: a field both records have needs no code here
@@ -115,9 +116,9 @@ class OrderFlow:
         order_id, taken = self.ids.claim(request.client_order_id)
         quote = broker.last_quote(request.symbol)
         if quote is None:
-            order = _new_order(request.__dict__, order_id, S.PENDING, now, now, None, None)
+            order = _new_order(request.__dict__, order_id, _PENDING, now, now, None, None)
         else:
-            order = _new_order(request.__dict__, order_id, S.PENDING, now, now, quote.bid, quote.ask)
+            order = _new_order(request.__dict__, order_id, _PENDING, now, now, quote.bid, quote.ask)
         try:
             if taken:
                 raise InvalidOrder(
@@ -142,10 +143,11 @@ class OrderFlow:
         self.risk.accepted(order)  # it counts toward rates, duplicates and exposure from now
         if self.journal is not None:
             self.journal.add("request", order_id, order_record(order))
-        for leg in legs(order):  # sent with the order; recorded now, so the broker's news has a home
-            self.state.add(leg)
-            if self.journal is not None:
-                self.journal.add("request", leg.order_id, order_record(leg))
+        if order.order_class is not _SIMPLE:
+            for leg in legs(order):  # sent with the order; recorded now, so the broker's news has a home
+                self.state.add(leg)
+                if self.journal is not None:
+                    self.journal.add("request", leg.order_id, order_record(leg))
         batch.sends.append((Place, state, None, reply))
 
     def _open_state(
@@ -221,11 +223,7 @@ class OrderFlow:
                 self.journal.add(*report_record(report))
             self._announce(state, outcome, batch)
             order = state.order
-            if (
-                order.order_class is not OrderClass.SIMPLE
-                and order.status.is_final
-                and not order.filled_quantity
-            ):
+            if order.order_class is not _SIMPLE and order.status.is_final and not order.filled_quantity:
                 self._close_unsent_legs(order, batch)
 
     def _close_unsent_legs(self, entry: Order, batch: Batch) -> None:
@@ -275,7 +273,7 @@ class OrderFlow:
             for report in outcome:
                 self.apply(report, batch)
             order = state.order
-            if what is Place and order.status is S.REJECTED:
+            if what is Place and order.status is _REJECTED:
                 batch.answer(
                     reply,
                     OrderRejected(

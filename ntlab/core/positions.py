@@ -15,6 +15,7 @@ from ntlab.core.records import Fill, Position
 
 ZERO = Decimal(0)
 _LONG, _SHORT = Decimal(1), Decimal(-1)
+_BUY = Side.BUY  # read per fill (see ntlab.core.enums)
 
 
 @dataclass(slots=True)
@@ -26,7 +27,7 @@ class PositionState:
     fees: Decimal = ZERO
 
     def apply(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal = ZERO) -> None:
-        signed = quantity if side == Side.BUY else -quantity
+        signed = quantity if side == _BUY else -quantity
         if fee:
             self.fees += fee
         current = self.quantity

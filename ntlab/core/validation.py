@@ -22,6 +22,7 @@ _KIND_TIFS: dict[AssetKind, frozenset[TimeInForce]] = {
 }
 
 
+_BUY = Side.BUY  # read per order (see ntlab.core.enums)
 # every price an order can carry that the venue takes in ticks (trail_percent is a percentage)
 _PRICES = ("limit_price", "stop_price", "trail_price", "take_profit", "stop_loss", "stop_loss_limit")
 
@@ -57,8 +58,9 @@ def validate_for_instrument(
             Reason.INVALID_QUANTITY,
             f"{request.symbol} quantities are multiples of {instrument.lot_size}; got {quantity}",
         )
+    given = request.__dict__  # one dict read per field: attribute reads on pydantic models cost more
     for name in _PRICES:
-        price = getattr(request, name)
+        price = given[name]
         if price is not None and not _on_step(price, instrument.tick_size, name, Reason.INVALID_PRICE):
             below = (price // instrument.tick_size) * instrument.tick_size
             raise InvalidOrder(
@@ -92,7 +94,7 @@ def _check_minimums(request: OrderRequest, instrument: Instrument, quote: Quote 
         return _check_notional_minimum(request, instrument)
     price = request.limit_price if request.limit_price is not None else request.stop_price
     if price is None and quote is not None:
-        price = quote.ask if request.side is Side.BUY else quote.bid
+        price = quote.ask if request.side is _BUY else quote.bid
     if price is None or price <= 0:
         return
     notional = quantity * price

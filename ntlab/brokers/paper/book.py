@@ -29,6 +29,13 @@ _SHORT = 16  # stretches of quotes or trades up to this long are scanned in Pyth
 BPS = Decimal(10_000)
 CLOSED = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
 _ZERO = Decimal(0)
+# members read per order, bound to module names (see ntlab.core.enums)
+_BUY, _FOK, _IOC = Side.BUY, TimeInForce.FOK, TimeInForce.IOC
+_TRAILING_STOP, _AS_MARKET = (
+    OrderType.TRAILING_STOP,
+    frozenset({OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP}),
+)
+_MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
 
 
 @dataclass(slots=True)
@@ -74,17 +81,17 @@ class VenueOrder:
             self.limit_f = float(self.limit_price)
         if self.stop_price is not None:
             self.stop_f = float(self.stop_price)
-        self.triggered = self.stop_price is None and self.order_type is not OrderType.TRAILING_STOP
-        self.is_buy = self.side is Side.BUY
-        self.acts_as_market = self.order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP)
+        self.triggered = self.stop_price is None and self.order_type is not _TRAILING_STOP
+        self.is_buy = self.side is _BUY
+        self.acts_as_market = self.order_type in _AS_MARKET
 
     @property
     def all_or_none(self) -> bool:
-        return self.time_in_force is TimeInForce.FOK
+        return self.time_in_force is _FOK
 
     @property
     def trailing(self) -> bool:
-        return self.order_type is OrderType.TRAILING_STOP and not self.triggered
+        return self.order_type is _TRAILING_STOP and not self.triggered
 
     def follow(self, bid: float, ask: float) -> None:
         """A trailing stop moves its stop with the market: a sell's trails the highest bid since it arrived,
@@ -281,7 +288,7 @@ class SymbolBook:
             self.taken_ask += float(quantity)
         else:
             self.taken_bid += float(quantity)
-        return execute(order, quantity, price, Liquidity.TAKER, now_ns)
+        return execute(order, quantity, price, _TAKER, now_ns)
 
     # --- stepping through time -----------------------------------------------------------------------
     def advance(
@@ -448,12 +455,8 @@ class SymbolBook:
         """An ioc or fok order that arrived late (the venue's latency) has met the market: the rest is
         cancelled, as it is for one that arrives at once."""
         tif = order.time_in_force
-        if order.remaining > 0 and tif in (TimeInForce.IOC, TimeInForce.FOK) and order.status.is_open:
-            why = (
-                "fok: not enough size at the touch"
-                if tif is TimeInForce.FOK
-                else "ioc: unfilled rest cancelled"
-            )
+        if order.remaining > 0 and tif in (_IOC, _FOK) and order.status.is_open:
+            why = "fok: not enough size at the touch" if tif is _FOK else "ioc: unfilled rest cancelled"
             linked._close(order, OrderStatus.CANCELLED, why, now_ns, self, out)
 
     def _cross(self, order: VenueOrder, now_ns: int) -> Execution | None:
@@ -474,7 +477,7 @@ class SymbolBook:
         else:
             self.taken_bid += float(quantity)
         assert order.limit_price is not None
-        return execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
+        return execute(order, quantity, order.limit_price, _MAKER, now_ns)
 
     def _on_trade(
         self, index: int, slippage_bps: Decimal, passive_draw: Callable[[], bool], executions: Happened
@@ -503,7 +506,7 @@ class SymbolBook:
                     continue
                 size -= float(quantity)
                 assert order.limit_price is not None
-                execution = execute(order, quantity, order.limit_price, Liquidity.MAKER, now_ns)
+                execution = execute(order, quantity, order.limit_price, _MAKER, now_ns)
             if execution is not None:
                 self.executed(order, execution, now_ns, slippage_bps, executions)
             resting.refile(order)

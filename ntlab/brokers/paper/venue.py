@@ -59,6 +59,14 @@ FEE_PLACES = Decimal("0.000001")
 CENT = Decimal("0.01")
 REG_T_INITIAL = Decimal("0.5")  # initial margin on the gross market value of positions, as Reg T asks
 _NO_FEE = Decimal(0)
+# members read per order, bound to module names (see ntlab.core.enums)
+_IOC, _FOK, _OPG, _CLS = TimeInForce.IOC, TimeInForce.FOK, TimeInForce.OPG, TimeInForce.CLS
+_TRAILING_STOP, _SIMPLE, _MAKER = OrderType.TRAILING_STOP, OrderClass.SIMPLE, Liquidity.MAKER
+_FILLED, _PARTIALLY_FILLED, _CANCELLED = (
+    OrderStatus.FILLED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.CANCELLED,
+)
 TICK_SECONDS = 0.05
 
 
@@ -262,7 +270,7 @@ class PaperBroker:
             reject = f"{self.name} has no market data for {order.symbol}; it trades {', '.join(self.market.symbols)}"
         elif now_ns >= self._close_ns:
             reject = f"market closed at {self.session_close:%H:%M} UTC; the session is over"
-        elif order.time_in_force is TimeInForce.OPG and now_ns > self._open_ns:
+        elif order.time_in_force is _OPG and now_ns > self._open_ns:
             reject = "opg orders must arrive before the opening auction"
         elif order.post_only and self._would_take(order):
             reject = "post-only order would immediately match and take liquidity; price it passively"
@@ -285,13 +293,13 @@ class PaperBroker:
             updated_ns=now_ns,
             seq=self._order_seq,
         )
-        if order.order_type is OrderType.TRAILING_STOP:
+        if order.order_type is _TRAILING_STOP:
             venue_order.trail_price, venue_order.trail_percent = order.trail_price, order.trail_percent
         self._orders[order_id] = venue_order
         updates: list[OrderUpdate] = [Accepted(order_id, now, venue_order.broker_order_id)]
-        legs = self._legs(order, venue_order, updates) if order.order_class is not OrderClass.SIMPLE else ()
+        legs = self._legs(order, venue_order, updates) if order.order_class is not _SIMPLE else ()
         tif = venue_order.time_in_force
-        if tif is TimeInForce.CLS:
+        if tif is _CLS:
             self._at_close[venue_order.seq] = venue_order
         elif self._latency_ns > 0:
             venue_order.arrived = False
@@ -299,19 +307,17 @@ class PaperBroker:
         else:
             if (book.qi < 0 or not book.resting) and book.seen_ns != now_ns:
                 book.seek(now_ns)
-            self._meet(book, venue_order, updates, now, all_or_none=tif is TimeInForce.FOK)
+            self._meet(book, venue_order, updates, now, all_or_none=tif is _FOK)
             if venue_order.remaining > 0:
-                if tif in (TimeInForce.IOC, TimeInForce.FOK):
+                if tif in (_IOC, _FOK):
                     why = (
-                        "fok: not enough size at the touch"
-                        if tif is TimeInForce.FOK
-                        else "ioc: unfilled rest cancelled"
+                        "fok: not enough size at the touch" if tif is _FOK else "ioc: unfilled rest cancelled"
                     )
-                    self._close(venue_order, OrderStatus.CANCELLED, why)
+                    self._close(venue_order, _CANCELLED, why)
                     updates.append(Cancelled(order_id, now, why))
-                elif tif is TimeInForce.OPG:
+                elif tif is _OPG:
                     why = "opg: not filled in the opening auction"
-                    self._close(venue_order, OrderStatus.CANCELLED, why)
+                    self._close(venue_order, _CANCELLED, why)
                     updates.append(Cancelled(order_id, now, why))
                 else:
                     book.resting.add(venue_order)
@@ -594,7 +600,7 @@ class PaperBroker:
         ``now`` is the venue's time when the caller has it at hand and the execution happened now.
         """
         order = execution.order
-        rate = self._maker_rate if execution.liquidity is Liquidity.MAKER else self._taker_rate
+        rate = self._maker_rate if execution.liquidity is _MAKER else self._taker_rate
         fee = execution.price * execution.quantity * rate if rate else _NO_FEE
         per_share = self.config.fee_per_share
         if per_share:
@@ -619,7 +625,7 @@ class PaperBroker:
         )
         self._fills.append(fill)
         if order.status not in CLOSED:  # booked after the close expired the rest, it stays expired
-            order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+            order.status = _FILLED if order.remaining <= 0 else _PARTIALLY_FILLED
         return Filled(order.order_id, fill)
 
     def view(self, order: VenueOrder) -> Order:

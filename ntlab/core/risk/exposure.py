@@ -23,6 +23,7 @@ from ntlab.core.positions import PositionState
 from ntlab.core.records import Quote
 
 ZERO = Decimal(0)
+_BUY = Side.BUY  # read per order (see ntlab.core.enums)
 
 
 @dataclass(slots=True)
@@ -141,7 +142,7 @@ class ExposureTracker:
         if order_id in self.orders or quantity <= 0:
             return
         s = self.symbols.get(symbol) or self.symbol(symbol)
-        buy = side is Side.BUY
+        buy = side is _BUY
         self.orders[order_id] = WorkingOrder(symbol, buy, quantity, rests_at)
         if buy:
             s.open_buy += quantity
