@@ -170,7 +170,9 @@ class OrderManager:
         """
         if self.risk.prepares:  # a remote broker's reference price and short-sale flags, fetched first
             await self.risk.prepare(request, self.cancel_order)
-        return await self._ask(lambda reply: Place(request, reply))  # type: ignore[no-any-return]
+        reply = self._reply()  # what _ask does, without a closure per order
+        self._inbox.put(Place(request, reply))
+        return await reply  # type: ignore[no-any-return]
 
     async def replace_order(
         self,
@@ -312,13 +314,16 @@ class OrderManager:
 
     def _ask(self, command: Callable[[Reply], Command]) -> Reply:
         """Queue a command for the actor; awaiting the returned future gives its answer."""
+        reply = self._reply()
+        self._inbox.put(command(reply))
+        return reply
+
+    def _reply(self) -> Reply:
         if self._task is None or self._closed:
             raise SessionClosed(
                 "the OrderManager is not running; use `async with OrderManager(...)` or start()"
             )
-        reply: Reply = asyncio.get_running_loop().create_future()
-        self._inbox.put(command(reply))
-        return reply
+        return asyncio.get_running_loop().create_future()
 
     async def _call(self, function: Callable[[Batch], Any]) -> Any:
         return await self._ask(lambda reply: Call(function, reply))

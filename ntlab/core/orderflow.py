@@ -321,13 +321,22 @@ class OrderFlow:
         The first commit makes the journal know every order before a durable broker does; a venue that
         dies with the process (``durable`` False) gets its orders and their answers in one commit.
         """
-        if self.broker.durable and not self._commit() and batch.sends:
+        broker = self.broker
+        if broker.durable and not self._commit() and batch.sends:
             self._refuse_unrecorded(batch)
+        local = broker.local
         while batch.sends:
             sends, batch.sends = batch.sends, []
             for what, state, change, reply in sends:
-                if self.broker.local:
-                    outcome = await self._send_inline(what, state.order, change)
+                if local:
+                    outcome: Sequence[OrderUpdate] | BaseException
+                    if what is Place:  # most sends: without the coroutine of _send_inline around it
+                        try:
+                            outcome = await broker.submit_order(state.order)
+                        except Exception as error:
+                            outcome = error
+                    else:
+                        outcome = await self._send_inline(what, state.order, change)
                     self.finish(what, state, outcome, reply, batch)
                 else:
                     if what is Place:
@@ -338,13 +347,12 @@ class OrderFlow:
     async def _send_inline(
         self, what: type[Place] | type[Cancel] | type[Replace], order: Order, change: ReplaceChange | None
     ) -> Sequence[OrderUpdate] | BaseException:
+        """A cancel or replace to a local venue (a place is sent by :meth:`settle` itself)."""
         broker = self.broker
         try:
-            if what is Place:
-                return await broker.submit_order(order)
             if what is Cancel:
                 return await broker.cancel_order(order)
-            assert change is not None
+            assert what is Replace and change is not None, what
             return await broker.replace_order(order, change)
         except Exception as error:
             return error

@@ -403,11 +403,16 @@ class PaperBroker:
         if order.triggered:
             slippage = self.config.slippage_bps
             execution = book.take(order, self._now_ns, slippage, all_or_none)
-            if execution is not None:
+            if execution is None:
+                return
+            if order.exits or order.oco:  # the orders linked to it move with it
                 happened: Happened = []
                 book.executed(order, execution, self._now_ns, slippage, happened)
-                book.started = False
-                updates.extend(self._report(h, now) for h in happened)
+                for step in happened:
+                    updates.append(self._report(step, now))
+            else:
+                updates.append(self._book_execution(execution, now))
+            book.started = False
 
     def _close(self, order: VenueOrder, status: OrderStatus, reason: str | None = None) -> None:
         order.status = status
