@@ -85,6 +85,7 @@ class Batch:
     events: list[OrderEvent] | None
     answers: list[tuple[Reply, Any]] = field(default_factory=list)
     sends: list[Send] = field(default_factory=list)
+    finished: list[OrderState] = field(default_factory=list)  # orders that reached a final status
 
     def answer(self, reply: Reply, value: Any) -> None:
         self.answers.append((reply, value))

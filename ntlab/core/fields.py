@@ -215,6 +215,44 @@ def builder(cls: type[R], taken: tuple[str, ...], *names: str) -> Callable[..., 
     return _compile("build", source, scope)
 
 
+def packer(cls: type[Any]) -> Callable[..., tuple[Any, ...]]:
+    """A function ``(record, *extra)`` giving a ``cls`` record as an exact tuple of its values, enums as
+    their values, followed by the ``extra`` values (plain ones too).
+
+    CPython's collector stops tracking an exact tuple that holds only strings, numbers, Decimals, datetimes
+    and None, so records kept packed cost its full collections nothing; a NamedTuple (a tuple subclass) is
+    walked at every one. :func:`unpacker` gives the record back.
+    """
+    lines = ["def pack(r, *extra):", "    t = list(r)"]  # copied whole, then only the enum slots rewritten
+    for spec in specs(cls):
+        if spec.kind is Kind.RECORD:
+            raise TypeError(f"{cls.__name__}.{spec.name} holds a record: packed records hold plain values")
+        if spec.kind is Kind.ENUM:
+            i = spec.index
+            if spec.optional:
+                lines.append(f"    if t[{i}] is not None: t[{i}] = t[{i}]._value_")
+            else:
+                lines.append(f"    t[{i}] = t[{i}]._value_")
+    lines += ["    t += extra", "    return tuple(t)"]
+    return _compile("pack", "\n".join(lines), {})
+
+
+def unpacker(cls: type[R]) -> Callable[[tuple[Any, ...]], R]:
+    """The inverse of :func:`packer`: the record from the first fields of a packed tuple (it may go on
+    with values of the caller's own)."""
+    scope: dict[str, Any] = {"new": tuple.__new__, "cls": cls}
+    slots = []
+    for spec in specs(cls):
+        value = f"t[{spec.index}]"
+        if spec.kind is Kind.ENUM:
+            assert spec.type is not None
+            scope[f"enum_{spec.name}"] = spec.type._value2member_map_  # type: ignore[attr-defined]
+            member = f"enum_{spec.name}[{value}]"
+            value = f"(None if {value} is None else {member})" if spec.optional else member
+        slots.append(value)
+    return _compile("unpack", f"def unpack(t):\n    return new(cls, ({', '.join(slots)},))", scope)
+
+
 @_per_class
 def _decoder(cls: type[Any]) -> tuple[tuple[str, Any, Callable[[Any], Any]], ...]:
     return tuple((s.name, _REQUIRED if s.required else s.default, _from_json(s)) for s in specs(cls))

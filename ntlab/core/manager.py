@@ -231,13 +231,15 @@ class OrderManager:
         return self.order(order_id).status
 
     def order(self, order_id: str) -> Order:
-        state = self._state.orders.get(order_id)
-        if state is None:
+        order = self._state.orders.order(order_id)
+        if order is None:
             raise UnknownOrder(f"no order {order_id!r} in this session", order_id=order_id)
-        return state.order
+        return order
 
     def orders(self, *, open_only: bool = False) -> list[Order]:
-        return [s.order for s in self._state.orders.values() if not open_only or s.order.status.is_open]
+        if open_only:  # finished orders are kept packed: only the live ones can be open
+            return [s.order for s in self._state.orders.live() if s.order.status.is_open]
+        return list(self._state.orders.snapshots())
 
     def children(self, parent_id: str) -> Sequence[str]:
         """Ids of the orders placed with this ``parent_id``, in the order they were placed."""
@@ -337,6 +339,7 @@ class OrderManager:
                 for command in commands:
                     flow.take(command, batch)
                 await flow.settle(batch, self._spawn_send)
+                flow.pack(batch)
             except Exception as error:
                 log.exception("order manager batch failed; its callers get the error")
                 batch.fail(commands, error)

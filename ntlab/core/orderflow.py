@@ -132,7 +132,7 @@ class OrderFlow:
             denied = order._replace(
                 status=S.REJECTED, reason_code=denial.reason.value, reason=str(denial.args[0])
             )
-            self.state.add(denied)
+            batch.finished.append(self.state.add(denied))
             self._journal("denied", order_id, order_record(denied))
             denial.order_id = order_id
             batch.answer(reply, denial)
@@ -216,6 +216,7 @@ class OrderFlow:
                 risk.filled(outcome.fill)
             if state.status.is_final:
                 risk.finished(report.order_id)
+                batch.finished.append(state)
             elif isinstance(report, Replaced):
                 risk.finished(report.order_id)
                 risk.working(state.order, state.order.remaining_quantity)
@@ -290,6 +291,8 @@ class OrderFlow:
             else:
                 batch.answer(reply, response(order))
         if what is Place:
+            if state.status.is_final:  # it may have finished while in flight, and was kept live for this
+                batch.finished.append(state)
             waiting = self._cancel_after_submit.pop(order_id, None)
             if waiting is not None:
                 if state.status.is_open:
@@ -373,6 +376,12 @@ class OrderFlow:
                 self.apply(ReplaceRejected(state.order_id, now, why), batch)
             batch.answer(reply, JournalError(f"order {state.order_id} {why}"))
         batch.sends = kept
+
+    def pack(self, batch: Batch) -> None:
+        """Keep the orders the batch finished packed (see :class:`~ntlab.core.session.Orders`)."""
+        pack = self.state.orders.pack
+        for state in batch.finished:
+            pack(state)
 
     def _commit(self) -> bool:
         journal = self.journal

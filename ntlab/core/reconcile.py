@@ -52,15 +52,16 @@ async def reconcile(state: SessionState, broker: Broker, act: Actions) -> Reconc
     """One pass: the broker's open orders in one call, a lookup only for the session's open orders the
     broker no longer lists (they finished, or never arrived), the fills since the session's first order."""
     report = ReconcileReport()
-    open_ids = [s.order_id for s in state.orders.values() if s.status.is_open and not s.in_flight]
-    since = min((s.order.created_at for s in state.orders.values()), default=None)
+    open_ids = [s.order_id for s in state.orders.live() if s.status.is_open and not s.in_flight]
+    since = state.orders.earliest()
     broker_open = {o.order_id: o for o in await broker.open_orders()}
     broker_fills: list[Fill] | None = None
     updates: list[OrderUpdate] = []
     for order_id in open_ids:
         report.checked += 1
         found = broker_open.get(order_id) or await broker.lookup_order(order_id)
-        current = state.orders[order_id]
+        current = state.orders.peek(order_id)
+        assert current is not None  # orders are never removed
         if current.in_flight:  # a submit started while we asked
             continue
         if found is None:
@@ -72,7 +73,8 @@ async def reconcile(state: SessionState, broker: Broker, act: Actions) -> Reconc
             if broker_fills is None:
                 broker_fills = await broker.fills_since(since)
             fills = broker_fills
-        truth = broker_truth(found, order_id, fills, state.orders[order_id].fill_ids)
+        now = state.orders.peek(order_id)  # as it stands after the awaits
+        truth = broker_truth(found, order_id, fills, now.fill_ids if now is not None else ())
         report.fills_recovered += sum(1 for r in truth if isinstance(r, Filled))
         updates.extend(truth)
     if updates:

@@ -39,11 +39,99 @@ OWN_KINDS = ORDER_KINDS | set(BY_KIND) | {"cancel_request", "replace_request", "
 """Every kind the manager journals itself; other components pick other names."""
 
 
+_pack_order = fields.packer(Order)
+_unpack_order = fields.unpacker(Order)
+_WIDTH = len(Order._fields)  # a packed order: its fields, then its filled notional, then its fill ids
+_CREATED = Order._fields.index("created_at")
+
+
+class Orders:
+    """The session's orders by id, in the order they were placed.
+
+    A finished order is kept packed (:func:`ntlab.core.fields.packer`): an exact tuple of plain values, which
+    CPython's collector does not track, so a session holding a million finished orders does not make every
+    full collection walk a million records. It is rebuilt when read, and comes back to life when a report
+    changes it (a late fill, a posted fee).
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[str, OrderState | tuple[Any, ...]] = {}
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, state: OrderState) -> None:
+        self._entries[state.order.order_id] = state
+
+    def get(self, order_id: str) -> OrderState | None:
+        """The order's state, to change it (a packed one is rebuilt and kept live until packed again)."""
+        entry = self._entries.get(order_id)
+        if entry is None or isinstance(entry, OrderState):
+            return entry
+        state = _revive(entry)
+        self._entries[order_id] = state
+        return state
+
+    def __getitem__(self, order_id: str) -> OrderState:
+        state = self.get(order_id)
+        if state is None:
+            raise KeyError(order_id)
+        return state
+
+    def peek(self, order_id: str) -> OrderState | None:
+        """The order's state, for reading: a packed order is rebuilt but stays packed."""
+        entry = self._entries.get(order_id)
+        if entry is None or isinstance(entry, OrderState):
+            return entry
+        return _revive(entry)
+
+    def order(self, order_id: str) -> Order | None:
+        """The order's snapshot, for reading: a packed order stays packed."""
+        entry = self._entries.get(order_id)
+        if entry is None or isinstance(entry, OrderState):
+            return None if entry is None else entry.order
+        return _unpack_order(entry)
+
+    def snapshots(self) -> Iterator[Order]:
+        for entry in self._entries.values():
+            yield entry.order if isinstance(entry, OrderState) else _unpack_order(entry)
+
+    def live(self) -> Iterator[OrderState]:
+        """The orders not packed: every open order, and those finished since they were last packed."""
+        for entry in self._entries.values():
+            if isinstance(entry, OrderState):
+                yield entry
+
+    def earliest(self) -> datetime | None:
+        """When the session's first order was created (None before any)."""
+        for entry in self._entries.values():
+            return entry.order.created_at if isinstance(entry, OrderState) else entry[_CREATED]
+        return None
+
+    def pack(self, state: OrderState) -> None:
+        """Keep a finished order packed (an order whose submit is in flight, or reopened, stays live)."""
+        order = state.order
+        if order.status.is_final and not state.in_flight and self._entries.get(order.order_id) is state:
+            self._entries[order.order_id] = _pack_order(order, state.filled_notional, *state.fill_ids)
+
+
+def _revive(packed: tuple[Any, ...]) -> OrderState:
+    return OrderState(_unpack_order(packed), packed[_WIDTH + 1 :], packed[_WIDTH])
+
+
 class SessionState:
     """Orders by id, the fill log and positions. Not thread-safe: the manager's actor owns it."""
 
     def __init__(self) -> None:
-        self.orders: dict[str, OrderState] = {}
+        self.orders = Orders()
         self.fills: list[Fill] = []
         self.positions = PositionBook()
         self.children: dict[str, list[str]] = {}  # parent id -> child order ids, in placing order
@@ -51,7 +139,8 @@ class SessionState:
     # --- changes -------------------------------------------------------------------------------------
     def add(self, order: Order) -> OrderState:
         """Take in a new order (placed, denied or adopted)."""
-        state = self.orders[order.order_id] = OrderState(order)
+        state = OrderState(order)
+        self.orders.add(state)
         if order.parent_id is not None:
             self.children.setdefault(order.parent_id, []).append(order.order_id)
         return state
@@ -121,10 +210,12 @@ class SessionState:
                 halted = event.data["reason"]
             elif kind == "resume":
                 halted = None
+        for state in list(self.orders.live()):
+            self.orders.pack(state)
         return seen, halted
 
     def snapshots(self) -> Iterator[Order]:
-        return (state.order for state in self.orders.values())
+        return self.orders.snapshots()
 
 
 _fee_of = replacer(Fill, "fee")
