@@ -228,7 +228,10 @@ class OrderManager:
     # --- reading -------------------------------------------------------------------------------------
     async def get_order_status(self, order_id: str) -> OrderStatus:
         """The order's current status from the session's state (no broker round trip)."""
-        return self.order(order_id).status
+        status = self._state.orders.status(order_id)
+        if status is None:
+            raise UnknownOrder(f"no order {order_id!r} in this session", order_id=order_id)
+        return status
 
     def order(self, order_id: str) -> Order:
         order = self._state.orders.order(order_id)

@@ -42,7 +42,8 @@ OWN_KINDS = ORDER_KINDS | set(BY_KIND) | {"cancel_request", "replace_request", "
 _pack_order = fields.packer(Order)
 _unpack_order = fields.unpacker(Order)
 _WIDTH = len(Order._fields)  # a packed order: its fields, then its filled notional, then its fill ids
-_CREATED = Order._fields.index("created_at")
+_CREATED, _STATUS = Order._fields.index("created_at"), Order._fields.index("status")
+_STATUSES = {status.value: status for status in OrderStatus}
 
 
 class Orders:
@@ -99,6 +100,13 @@ class Orders:
         if entry is None or isinstance(entry, OrderState):
             return None if entry is None else entry.order
         return _unpack_order(entry)
+
+    def status(self, order_id: str) -> OrderStatus | None:
+        """The order's status alone: read straight from a packed order, without rebuilding it."""
+        entry = self._entries.get(order_id)
+        if entry is None or isinstance(entry, OrderState):
+            return None if entry is None else entry.order.status
+        return _STATUSES[entry[_STATUS]]
 
     def snapshots(self) -> Iterator[Order]:
         for entry in self._entries.values():

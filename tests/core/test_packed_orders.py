@@ -81,6 +81,10 @@ async def test_finished_orders_leave_the_collectors_heap_and_read_back(tmp_path)
         assert [o.order_id for o in listed] == [resting.order_id, *(p.order_id for p in placed)]
         assert [o.order_id for o in om.orders(open_only=True)] == [resting.order_id]
         first = om.order(placed[0].order_id)
+        assert (
+            await om.get_order_status(placed[0].order_id) is OrderStatus.FILLED
+        )  # read off the packed tuple
+        assert await om.get_order_status(resting.order_id) is OrderStatus.ACCEPTED
         assert first.status is OrderStatus.FILLED and first.filled_quantity == 1 and first.broker_order_id
         assert sum(o.filled_quantity for o in listed) == 300
         journaled = {o.order_id: o for o in listed}
