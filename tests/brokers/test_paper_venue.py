@@ -1,5 +1,4 @@
 import asyncio
-import gc
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,11 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ntlab.brokers.paper import PaperBroker, PaperConfig, RealTimeClock, SimClock
-from ntlab.brokers.paper.book import VenueOrder
 from ntlab.core import (
     Accepted,
     Cancelled,
-    CancelRejected,
     Expired,
     Filled,
     Order,
@@ -21,12 +18,10 @@ from ntlab.core import (
     OrderStatus,
     OrderType,
     Rejected,
-    ReplaceRejected,
     Side,
     TimeInForce,
 )
 from ntlab.core.instruments import AssetKind, Instrument
-from ntlab.core.lifecycle import ReplaceChange
 from ntlab.market import Market, sample_market
 
 OPEN = pd.Timestamp("2026-03-02 14:30", tz="UTC")
@@ -378,37 +373,3 @@ def test_random_orders_never_overfill_or_cross_their_limit(orders):
                 assert u.fill.price <= o.limit_price
             else:
                 assert u.fill.price >= o.limit_price
-
-
-async def test_finished_orders_are_packed_and_still_answer(tmp_path):
-    """Orders the venue finished are kept packed (no record for the collector to walk) and read back as
-    they were: lookups, the list of every order in arrival order, refused cancels and replaces, a restart."""
-    broker = PaperBroker(market(BOOK), ledger=tmp_path / "ledger.sqlite")
-    await broker.connect(Sink())
-    resting = order(order_type="limit", limit="99.00", qty=5)
-    placed = [order(qty=2), order(side="sell", qty=3), resting, order(qty=1, tif="ioc")]
-    for each in placed:
-        await broker.submit_order(each)
-    filled = await broker.lookup_order(placed[0].order_id)
-    await broker.advance("1s")  # the next call packs what finished before it
-    gc.collect()
-    assert sum(1 for o in gc.get_objects() if type(o) is VenueOrder) == 1  # only the resting order
-    assert await broker.lookup_order(placed[0].order_id) == filled
-    assert filled.status is OrderStatus.FILLED and filled.filled_quantity == 2
-    views = broker.order_views()
-    assert [v.order_id for v in views] == [o.order_id for o in placed]
-    assert [v.status for v in views] == [OrderStatus.FILLED] * 2 + [OrderStatus.ACCEPTED, OrderStatus.FILLED]
-    (refused,) = await broker.cancel_order(placed[1])
-    assert isinstance(refused, CancelRejected) and "already filled" in refused.reason
-    (refused,) = await broker.replace_order(placed[1], ReplaceChange(quantity=Decimal(9)))
-    assert isinstance(refused, ReplaceRejected) and "already filled" in refused.reason
-    (twice,) = await broker.submit_order(placed[0])
-    assert isinstance(twice, Rejected) and "duplicate client order id" in twice.reason
-    assert {o.order_id for o in await broker.open_orders()} == {resting.order_id}
-    await broker.close()
-    again = PaperBroker(market(BOOK), ledger=tmp_path / "ledger.sqlite")
-    await again.connect(Sink())
-    await again.advance("1s")
-    assert again.order_views() == broker.order_views()
-    assert {o.order_id for o in await again.open_orders()} == {resting.order_id}
-    await again.close()

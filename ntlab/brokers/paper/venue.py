@@ -62,48 +62,17 @@ _NO_FEE = Decimal(0)
 # members read per order, bound to module names (see ntlab.core.enums)
 _IOC, _FOK, _OPG, _CLS = TimeInForce.IOC, TimeInForce.FOK, TimeInForce.OPG, TimeInForce.CLS
 _TRAILING_STOP, _SIMPLE, _MAKER = OrderType.TRAILING_STOP, OrderClass.SIMPLE, Liquidity.MAKER
-_FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
-_CANCELLED = OrderStatus.CANCELLED
-_pack_view, _unpack_view = fields.packer(Order), fields.unpacker(Order)
-# the venue's view of an order, built positionally: it is built for every order, as it is packed
-_view = fields.builder(
-    Order,
-    (),
-    "order_id",
-    "symbol",
-    "side",
-    "quantity",
-    "order_type",
-    "time_in_force",
-    "status",
-    "created_at",
-    "updated_at",
-    "limit_price",
-    "stop_price",
-    "filled_quantity",
-    "avg_fill_price",
-    "fees",
-    "broker_order_id",
-    "reason",
-    "venue",
-    "trail_price",
-    "trail_percent",
-    "order_class",
-    "linked_to",
-    "notional",
+_FILLED, _PARTIALLY_FILLED, _CANCELLED = (
+    OrderStatus.FILLED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.CANCELLED,
 )
-_STATUS, _SEQ = Order._fields.index("status"), len(Order._fields)
 TICK_SECONDS = 0.05
 
 
 def _trailing_stop(order: VenueOrder) -> Decimal | None:
     """Where a trailing stop's stop is now (None before the market has been seen)."""
     return None if math.isnan(order.stop_f) else Decimal(repr(round(order.stop_f, 10)))
-
-
-def _done_for_good(order: VenueOrder) -> bool:
-    """Finished, with no order linked to it that may still need its record: it can be packed."""
-    return order.status.is_final and order.exits is None and order.oco is None and order.linked_to is None
 
 
 def _link(entry: VenueOrder, legs: list[VenueOrder]) -> None:
@@ -158,11 +127,7 @@ class PaperBroker:
         self._maker_rate = self.config.maker_fee_bps / BPS
         self._now_dt = (self._now_ns, from_ns(self._now_ns))
         self._books: dict[str, SymbolBook] = {}
-        self._orders: dict[str, VenueOrder] = {}  # the orders that may still change
-        # Finished orders without linked ones, packed (see ntlab.core.fields.packer) so that the garbage
-        # collector does not walk them: each is its view, then its seq. Moved there at the next call.
-        self._done: dict[str, tuple[Any, ...]] = {}
-        self._finishing: list[VenueOrder] = []
+        self._orders: dict[str, VenueOrder] = {}
         self._at_close: dict[int, VenueOrder] = {}
         self._fills: list[Fill] = []
         self._asset_flags: dict[str, AssetFlags] = {}
@@ -178,7 +143,7 @@ class PaperBroker:
 
     def __repr__(self) -> str:
         mode = f"realtime x{self.clock.speed:g}" if isinstance(self.clock, RealTimeClock) else "sim"
-        return f"PaperBroker({self.name!r}, {mode} clock at {self.now():%Y-%m-%d %H:%M:%S} UTC, {len(self._orders) + len(self._done)} orders)"
+        return f"PaperBroker({self.name!r}, {mode} clock at {self.now():%Y-%m-%d %H:%M:%S} UTC, {len(self._orders)} orders)"
 
     # --- protocol: connection and clock --------------------------------------------------------------------
     async def connect(self, sink: UpdateSink) -> None:
@@ -291,13 +256,11 @@ class PaperBroker:
     async def submit_order(self, order: Order) -> list[OrderUpdate]:
         if order.notional is not None and not order.quantity:
             return await self._submit_notional(order)
-        if self._finishing:
-            self._retire()
         order_id = order.order_id
         now_ns = self._now_ns
         now = self.now()
         self._note_attempt(order_id)
-        if order_id in self._orders or order_id in self._done:
+        if order_id in self._orders:
             return [
                 Rejected(order_id, now, f"duplicate client order id {order_id!r}: the venue already has it")
             ]
@@ -457,11 +420,11 @@ class PaperBroker:
         order.reason = reason
 
     async def cancel_order(self, order: Order) -> list[OrderUpdate]:
-        self._retire()
         venue_order = self._orders.get(order.order_id)
         now = self.now()
         if venue_order is None or venue_order.status.is_final:
-            return [CancelRejected(order.order_id, now, f"cannot cancel: {self._why_not(order.order_id)}")]
+            state = "unknown to the venue" if venue_order is None else f"already {venue_order.status.value}"
+            return [CancelRejected(order.order_id, now, f"cannot cancel: {state}")]
         book = self._books[venue_order.symbol]
         book.resting.remove(venue_order)
         self._at_close.pop(venue_order.seq, None)
@@ -482,11 +445,11 @@ class PaperBroker:
     async def replace_order(self, order: Order, change: ReplaceChange) -> list[OrderUpdate]:
         """Change a working order in place (the venue keeps its id); a replaced order that now crosses the
         market takes at once, like a new arrival."""
-        self._retire()
         venue_order = self._orders.get(order.order_id)
         now = self.now()
         if venue_order is None or venue_order.status.is_final:
-            return [ReplaceRejected(order.order_id, now, f"cannot replace: {self._why_not(order.order_id)}")]
+            state = "unknown to the venue" if venue_order is None else f"already {venue_order.status.value}"
+            return [ReplaceRejected(order.order_id, now, f"cannot replace: {state}")]
         if change.quantity is not None and change.quantity <= venue_order.filled:
             return [
                 ReplaceRejected(order.order_id, now, f"cannot replace: {venue_order.filled} already filled")
@@ -543,8 +506,6 @@ class PaperBroker:
         """Move simulated time forward to ``when``; deliver what happened to the manager, in time order."""
         target = when if isinstance(when, int) else to_ns(when)
         async with self._stepping:
-            if self._finishing:
-                self._retire()
             if target <= self._now_ns:
                 return self.now()
             executions: Happened = []
@@ -674,66 +635,41 @@ class PaperBroker:
 
     def view(self, order: VenueOrder) -> Order:
         """The venue's view of an order, as lookups and reconciliation report it."""
-        created, updated = self._time(order.created_ns), self._time(order.updated_ns)
-        return _view(
-            None,
-            order.order_id,
-            order.symbol,
-            order.side,
-            order.quantity,
-            order.order_type,
-            order.time_in_force,
-            order.status,
-            created,
-            updated,
-            order.limit_price,
-            _trailing_stop(order) if order.order_type is _TRAILING_STOP else order.stop_price,
-            order.filled,
-            order.notional / order.filled if order.filled else None,
-            order.fees,
-            order.broker_order_id,
-            order.reason,
-            self.name,
-            order.trail_price,
-            order.trail_percent,
-            order.order_class,
-            order.linked_to,
-            order.ordered_notional,
+        created, updated = from_ns(order.created_ns), from_ns(order.updated_ns)
+        return Order(
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=order.quantity,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            status=order.status,
+            created_at=created,
+            updated_at=updated,
+            limit_price=order.limit_price,
+            stop_price=_trailing_stop(order)
+            if order.order_type is OrderType.TRAILING_STOP
+            else order.stop_price,
+            filled_quantity=order.filled,
+            avg_fill_price=order.notional / order.filled if order.filled else None,
+            fees=order.fees,
+            broker_order_id=order.broker_order_id,
+            reason=order.reason,
+            venue=self.name,
+            trail_price=order.trail_price,
+            trail_percent=order.trail_percent,
+            order_class=order.order_class,
+            linked_to=order.linked_to,
+            notional=order.ordered_notional,
         )
 
-    def _time(self, ns: int) -> datetime:
-        return self.now() if ns == self._now_ns else from_ns(ns)
-
     def order_views(self) -> list[Order]:
-        """Every order the venue received, as it sees each now (for fakes built on the venue), in the order
-        they arrived."""
-        seen = [(o.seq, self.view(o)) for o in self._orders.values()]
-        seen += [(p[_SEQ], _unpack_view(p)) for p in self._done.values()]
-        return [view for _, view in sorted(seen, key=lambda pair: pair[0])]
+        """Every order the venue received, as it sees each now (for fakes built on the venue)."""
+        return [self.view(o) for o in self._orders.values()]
 
     async def lookup_order(self, order_id: str) -> Order | None:
         order = self._orders.get(order_id)
-        if order is not None:
-            return self.view(order)
-        packed = self._done.get(order_id)
-        return None if packed is None else _unpack_view(packed)
-
-    def _why_not(self, order_id: str) -> str:
-        """Why a cancel or replace of an order that is not working is refused."""
-        order = self._orders.get(order_id)
-        if order is not None:
-            return f"already {order.status.value}"
-        packed = self._done.get(order_id)
-        return "unknown to the venue" if packed is None else f"already {packed[_STATUS]}"
-
-    def _retire(self) -> None:
-        """Pack the orders that finished in earlier calls."""
-        finishing, self._finishing = self._finishing, []
-        orders, done = self._orders, self._done
-        for order in finishing:
-            if order.status.is_final and orders.get(order.order_id) is order:
-                del orders[order.order_id]
-                done[order.order_id] = _pack_view(self.view(order), order.seq)
+        return None if order is None else self.view(order)
 
     async def open_orders(self) -> list[Order]:
         return [self.view(o) for o in self._orders.values() if o.status.is_open]
@@ -800,7 +736,6 @@ class PaperBroker:
         self._ledger_fault = None
 
     def _write(self, orders: list[VenueOrder], updates: Sequence[OrderUpdate]) -> None:
-        self._finishing += [order for order in orders if _done_for_good(order)]  # packed at the next call
         ledger = self._ledger
         if ledger is None:
             return
@@ -881,4 +816,3 @@ class PaperBroker:
             if group:
                 order.oco = [self._orders[i] for i in group]
         self._fills.extend(ledger.fills())
-        self._finishing = [o for o in self._orders.values() if _done_for_good(o)]
