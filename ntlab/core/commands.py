@@ -109,16 +109,37 @@ class Batch:
 
 class Inbox:
     """The actor's commands: a deque and one waiter, cheaper per command than an asyncio.Queue and
-    drained a batch at a time. Used from the event loop's thread only."""
+    drained a batch at a time. Used from the event loop's thread only.
 
-    __slots__ = ("_items", "_waiter")
+    A caller may run a batch itself while the actor is parked with nothing queued (:meth:`idle`): it
+    ``hold`` s the inbox for that batch, so the actor takes nothing until it is ``release`` d.
+    """
+
+    __slots__ = ("_held", "_items", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[Command] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._held = False
+
+    def idle(self) -> bool:
+        """The actor is parked waiting for work, none is queued and no caller holds the inbox."""
+        return self._waiter is not None and not self._items and not self._held
+
+    def hold(self) -> None:
+        self._held = True
+
+    def release(self) -> None:
+        self._held = False
+        if self._items:
+            self._wake()
 
     def put(self, command: Command) -> None:
         self._items.append(command)
+        if not self._held:
+            self._wake()
+
+    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -127,7 +148,7 @@ class Inbox:
 
     async def take(self, limit: int) -> list[Command]:
         items = self._items
-        while not items:
+        while not items or self._held:
             self._waiter = asyncio.get_running_loop().create_future()
             await self._waiter
         if len(items) <= limit:

@@ -74,3 +74,82 @@ async def test_a_venue_that_suspends_never_sees_two_batches_at_once(tmp_path):
     # the venue heard of orders in the order ntlab accepted them
     accepted = [e.order_id for e in events if e.kind == "request"]
     assert [i for i in venue.seen if i != resting.order_id] == [i for i in accepted if i != resting.order_id]
+
+
+# --- a caller that finds the actor parked runs its batch itself ------------------------------------------
+
+
+async def test_a_caller_placing_in_a_tight_loop_still_lets_the_event_loop_run(tmp_path):
+    """Batches a caller runs itself never give the loop away; the manager sends every few through the actor,
+    so other tasks (a widget's refresh, a stream) keep running while a notebook loop trades."""
+    ticks = 0
+
+    async def other_task():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async with OrderManager(ScriptedVenue(), journal=tmp_path / "j.sqlite", id_prefix="t") as om:
+        other = asyncio.create_task(other_task())
+        await asyncio.sleep(0)
+        before = ticks
+        answers = [await om.place_order(market(side="sell" if i % 2 else "buy")) for i in range(160)]
+        ran = ticks - before
+        other.cancel()
+    assert all(a.status is OrderStatus.FILLED for a in answers)
+    assert ran >= 160 // 16 - 1
+
+
+async def test_one_callers_orders_are_each_journaled_before_their_answer(tmp_path):
+    path = tmp_path / "j.sqlite"
+    async with OrderManager(ScriptedVenue(), journal=path, id_prefix="t") as om:
+        for i in range(20):
+            answer = await om.place_order(market(side="sell" if i % 2 else "buy"))
+            kinds = [e.kind for e in read_events(path) if e.order_id == answer.order_id]
+            assert kinds == ["request", "accepted", "filled"], kinds
+
+
+class GatedVenue(ScriptedVenue):
+    """Its submits wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def submit_order(self, order):
+        self.waiting += 1
+        await self.gate.wait()
+        self.waiting -= 1
+        return await super().submit_order(order)
+
+
+async def test_a_caller_cancelled_while_its_batch_waits_on_the_venue_leaves_nothing_half_done(tmp_path):
+    venue = GatedVenue()
+    venue.gate.set()
+    path = tmp_path / "j.sqlite"
+    async with OrderManager(venue, journal=path, id_prefix="t") as om:
+
+        async def trader():
+            await om.place_order(market())  # a task's first order goes through the actor
+            venue.gate.clear()
+            await om.place_order(market(2))  # its next it runs itself, and the venue makes it wait
+
+        placing = asyncio.create_task(trader())
+        while not venue.waiting:
+            await asyncio.sleep(0)
+        queued = asyncio.create_task(om.place_order(market(3)))  # waits for that batch
+        await asyncio.sleep(0)
+        placing.cancel()
+        await asyncio.sleep(0)
+        venue.gate.set()
+        third = await queued
+        orders = om.orders()
+        position = om.position("AAPL")
+    assert placing.cancelled()
+    assert third.status is OrderStatus.FILLED
+    assert [o.status for o in orders] == [OrderStatus.FILLED] * 3
+    assert position == 6
+    replayed = [e.kind for e in read_events(path) if e.order_id == orders[1].order_id]
+    assert replayed == ["request", "accepted", "filled"]
