@@ -1,9 +1,11 @@
 """Exposure for pre-trade risk: positions, working orders, marks and the day's P&L, kept incrementally.
 
 The tracker is fed by explicit calls (an order became working, a fill, an order finished, a quote mark), so
-the OrderManager, journal replay and tests drive it the same way. Each call updates the per-symbol figures
-and the account totals by the change it makes, so checking an order reads a handful of numbers and sums
-nothing over orders or symbols.
+the OrderManager, journal replay and tests drive it the same way. Each call updates the per-symbol
+quantities by the change it makes, so checking an order reads a handful of numbers and sums nothing over
+orders or symbols. What those quantities are worth (exposures and unrealized P&L, per symbol and in total)
+is worked out when something reads it, for the symbols that changed since: an order feeds the tracker three
+times and a quote marks it once, while only the exposure and loss rules, and the usage table, read values.
 
 Worst case: every open buy may fill, and every open sell may fill. A symbol's worst-case position is
 ``max(|position + open buys|, |position - open sells|)``; exposures value quantities at the symbol's mark
@@ -45,13 +47,39 @@ class SymbolExposure:
     open_orders: int = 0
     mark: Decimal | None = None
     quote: Quote | None = None  # the quote last marked from: marking from the same one again costs nothing
-    long_value: Decimal = ZERO  # (position + open buys) x mark
-    short_value: Decimal = ZERO  # (position - open sells) x mark
-    gross: Decimal = ZERO  # max(|long_value|, |short_value|)
-    unrealized: Decimal = ZERO
     loss_halt: str | None = None  # why this symbol's own daily loss limit halted it
     bids: list[tuple[Decimal, str]] = field(default_factory=list)
     asks: list[tuple[Decimal, str]] = field(default_factory=list)
+    tracker: ExposureTracker | None = None  # values this symbol when it is read (see _value)
+    stale: bool = False  # its quantities or mark moved since it was last valued
+    valued_long: Decimal = ZERO  # as last valued: (position + open buys) x mark
+    valued_short: Decimal = ZERO  # (position - open sells) x mark
+    valued_gross: Decimal = ZERO  # max(|long|, |short|)
+    valued_unrealized: Decimal = ZERO
+
+    def _fresh(self) -> None:
+        if self.stale and self.tracker is not None:
+            self.tracker.value()
+
+    @property
+    def long_value(self) -> Decimal:
+        self._fresh()
+        return self.valued_long
+
+    @property
+    def short_value(self) -> Decimal:
+        self._fresh()
+        return self.valued_short
+
+    @property
+    def gross(self) -> Decimal:
+        self._fresh()
+        return self.valued_gross
+
+    @property
+    def unrealized(self) -> Decimal:
+        self._fresh()
+        return self.valued_unrealized
 
     @property
     def position(self) -> Decimal:
@@ -81,11 +109,12 @@ class ExposureTracker:
     def __init__(self) -> None:
         self.symbols: dict[str, SymbolExposure] = {}
         self.orders: dict[str, WorkingOrder] = {}
-        self.long_value = ZERO  # sum of (position + open buys) x mark: net exposure if every buy fills
-        self.short_value = ZERO  # sum of (position - open sells) x mark: net exposure if every sell fills
-        self.gross = ZERO
+        self._long = ZERO  # sum of (position + open buys) x mark: net exposure if every buy fills
+        self._short = ZERO  # sum of (position - open sells) x mark: net exposure if every sell fills
+        self._gross = ZERO
+        self._unrealized_total = ZERO
+        self._stale: list[SymbolExposure] = []  # symbols to value before a total is read
         self.realized = ZERO  # the day's realized P&L after fees, all symbols
-        self.unrealized = ZERO
         self.open_orders = 0
         self.held: set[str] = set()  # symbols with a position
         self.day: date | None = None
@@ -93,6 +122,30 @@ class ExposureTracker:
         self.loss_halt: str | None = None  # why the account's daily loss limit halted risk-increasing orders
 
     # --- reading --------------------------------------------------------------------------------------------
+    @property
+    def long_value(self) -> Decimal:
+        if self._stale:
+            self.value()
+        return self._long
+
+    @property
+    def short_value(self) -> Decimal:
+        if self._stale:
+            self.value()
+        return self._short
+
+    @property
+    def gross(self) -> Decimal:
+        if self._stale:
+            self.value()
+        return self._gross
+
+    @property
+    def unrealized(self) -> Decimal:
+        if self._stale:
+            self.value()
+        return self._unrealized_total
+
     @property
     def net(self) -> Decimal:
         """Worst-case |net exposure|: with every open buy filled, or with every open sell filled."""
@@ -111,7 +164,7 @@ class ExposureTracker:
     def symbol(self, symbol: str) -> SymbolExposure:
         found = self.symbols.get(symbol)
         if found is None:
-            found = self.symbols[symbol] = SymbolExposure(symbol, PositionState(symbol))
+            found = self.symbols[symbol] = SymbolExposure(symbol, PositionState(symbol), tracker=self)
         return found
 
     def position(self, symbol: str) -> Decimal:
@@ -154,7 +207,7 @@ class ExposureTracker:
             insort(s.bids if buy else s.asks, (rests_at, order_id))
         if s.mark is None and price is not None:
             s.mark = price
-        self._exposure(s)
+        self._touch(s)
 
     def filled(
         self,
@@ -191,8 +244,7 @@ class ExposureTracker:
             self.held.discard(symbol)
         if s.mark is None:
             s.mark = price
-        self._exposure(s)
-        self._unrealized(s)
+        self._touch(s)
 
     def finished(self, order_id: str) -> None:
         """The order is done (filled, cancelled, rejected, expired): whatever was open of it is no more."""
@@ -205,7 +257,7 @@ class ExposureTracker:
         else:
             s.open_sell -= order.remaining
         self._drop(order_id, order, s)
-        self._exposure(s)
+        self._touch(s)
 
     def mark_quote(self, quote: Quote) -> SymbolExposure:
         """Mark the quote's symbol at its mid (the same quote object again is free)."""
@@ -226,8 +278,7 @@ class ExposureTracker:
         if self._next_day is None or when >= self._next_day:
             self._roll(when.date())  # a new day starts at this mark
         if changed:
-            self._exposure(s)
-            self._unrealized(s)
+            self._touch(s)
         return s
 
     def mark(self, symbol: str, price: Decimal) -> None:
@@ -235,8 +286,7 @@ class ExposureTracker:
         s = self.symbol(symbol)
         if price > 0 and price != s.mark:
             s.mark = price
-            self._exposure(s)
-            self._unrealized(s)
+            self._touch(s)
 
     def new_day(self, day: date | None = None) -> None:
         """Start the day's P&L afresh: positions are carried at their marks, realized P&L and fees restart,
@@ -254,7 +304,7 @@ class ExposureTracker:
             s.loss_halt = None
             if book.quantity and s.mark is not None:
                 book.avg_cost = s.mark
-            self._unrealized(s)
+            self._touch(s)
 
     # --- internals ------------------------------------------------------------------------------------------
     def _roll(self, day: date) -> None:
@@ -275,25 +325,30 @@ class ExposureTracker:
             if at < len(book) and book[at] == entry:
                 del book[at]
 
-    def _exposure(self, s: SymbolExposure) -> None:
-        """Bring the symbol's valued exposure, and the totals, up to date with its quantities and mark."""
-        mark = s.mark
-        if mark is None:
-            return
-        position = s.day.quantity
-        long_value = (position + s.open_buy) * mark
-        short_value = (position - s.open_sell) * mark
-        high, low = abs(long_value), abs(short_value)
-        gross = high if high > low else low
-        self.long_value += long_value - s.long_value
-        self.short_value += short_value - s.short_value
-        self.gross += gross - s.gross
-        s.long_value, s.short_value, s.gross = long_value, short_value, gross
+    def _touch(self, s: SymbolExposure) -> None:
+        """The symbol's quantities, cost or mark moved: value it again before its values are next read."""
+        if not s.stale:
+            s.stale = True
+            self._stale.append(s)
 
-    def _unrealized(self, s: SymbolExposure) -> None:
-        """The symbol's marked unrealized P&L, and the total, after its position or mark moved."""
-        mark, cost = s.mark, s.day.avg_cost
-        unrealized = (mark - cost) * s.day.quantity if mark is not None and cost is not None else ZERO
-        if unrealized != s.unrealized:
-            self.unrealized += unrealized - s.unrealized
-            s.unrealized = unrealized
+    def value(self) -> None:
+        """Value every symbol that moved since it was last valued, and the totals with them."""
+        stale, self._stale = self._stale, []
+        for s in stale:
+            s.stale = False
+            mark = s.mark
+            if mark is None:
+                continue  # nothing to value it at: it keeps what it was last worth (nothing, until marked)
+            day = s.day
+            position, cost = day.quantity, day.avg_cost
+            long_value = (position + s.open_buy) * mark
+            short_value = (position - s.open_sell) * mark
+            high, low = abs(long_value), abs(short_value)
+            gross = high if high > low else low
+            unrealized = (mark - cost) * position if cost is not None else ZERO
+            self._long += long_value - s.valued_long
+            self._short += short_value - s.valued_short
+            self._gross += gross - s.valued_gross
+            self._unrealized_total += unrealized - s.valued_unrealized
+            s.valued_long, s.valued_short, s.valued_gross = long_value, short_value, gross
+            s.valued_unrealized = unrealized
