@@ -257,6 +257,7 @@ class OrderFlow:
     ) -> None:
         """Apply what the broker answered to a submit, cancel or replace, and answer its caller."""
         order_id = state.order_id
+        was_in_flight = state.in_flight
         if what is Place:
             state.in_flight = False
         now = self.broker.now()
@@ -291,7 +292,7 @@ class OrderFlow:
             else:
                 batch.answer(reply, response(order))
         if what is Place:
-            if state.status.is_final:  # it may have finished while in flight, and was kept live for this
+            if was_in_flight and state.status.is_final:  # it may have finished while in flight, kept live
                 batch.finished.append(state)
             waiting = self._cancel_after_submit.pop(order_id, None)
             if waiting is not None:

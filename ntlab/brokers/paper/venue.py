@@ -88,6 +88,19 @@ def _link(entry: VenueOrder, legs: list[VenueOrder]) -> None:
             member.oco = [o for o in group if o is not member]
 
 
+_SIZES: dict[float, Decimal] = {}
+
+
+def _size(units: float) -> Decimal:
+    """A quoted size as a Decimal, to 8 places; sizes repeat, so each is worked out once (a few thousand)."""
+    found = _SIZES.get(units)
+    if found is None:
+        if len(_SIZES) >= 4096:
+            _SIZES.clear()
+        found = _SIZES[units] = Decimal(repr(round(units, 8)))
+    return found
+
+
 class PaperBroker:
     """A simulated venue on a market. ``clock="sim"`` (stepped by code) or ``"realtime"`` (``speed``x)."""
 
@@ -235,10 +248,10 @@ class PaperBroker:
         quote = Quote(
             symbol,
             from_ns(int(book.quotes.time_ns[qi])),
-            book.price(int(book.bid[qi])),
-            book.price(int(book.ask[qi])),
-            Decimal(repr(round(float(book.bid_size[qi]), 8))),
-            Decimal(repr(round(float(book.ask_size[qi]), 8))),
+            book.price(book.bid_t),  # the quote in force, as the book keeps it: qi is the book's own
+            book.price(book.ask_t),
+            _size(book.bid_sz),
+            _size(book.ask_sz),
         )
         book.quote_cache = (qi, quote)
         return quote
