@@ -22,12 +22,14 @@ EPS = 1e-12
 Entry = tuple[float, int, "VenueOrder"]
 
 
+# Entries compare as tuples, in C: (key, seq) is unique (seq is the order's own), so the order itself is
+# never compared, and a key function (a Python call per comparison) is not needed.
 def _insert(entries: list[Entry], key: float, order: VenueOrder) -> None:
-    bisect.insort(entries, (key, order.seq, order), key=lambda e: (e[0], e[1]))
+    bisect.insort(entries, (key, order.seq, order))
 
 
 def _remove(entries: list[Entry], key: float, order: VenueOrder) -> None:
-    i = bisect.bisect_left(entries, (key, order.seq), key=lambda e: (e[0], e[1]))
+    i = bisect.bisect_left(entries, (key, order.seq))  # a prefix sorts before the entry it begins
     if i < len(entries) and entries[i][2] is order:
         del entries[i]
 
