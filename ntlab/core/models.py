@@ -61,6 +61,9 @@ def _denial_from_pydantic(error: ValidationError) -> InvalidOrder:
 
 
 _LEG_PRICES = ("take_profit", "stop_loss", "stop_loss_limit")
+# read per order (see ntlab.core.enums)
+_MARKET, _LIMIT, _SIMPLE = OrderType.MARKET, OrderType.LIMIT, OrderClass.SIMPLE
+_IOC, _FOK = TimeInForce.IOC, TimeInForce.FOK
 _NO_QUANTITY = Decimal(0)  # a notional order's: the broker sizes it
 
 
@@ -163,19 +166,27 @@ class OrderRequest(BaseModel):
             raise InvalidOrder(
                 Reason.INVALID_QUANTITY, f"quantity must be positive, got {self.quantity}{hint}"
             )
+        order_type = self.order_type
         if (
-            self.order_type is OrderType.MARKET
-            and self.order_class is OrderClass.SIMPLE
-            and self.limit_price is None
+            self.order_class is _SIMPLE
             and self.stop_price is None
             and self.trail_price is None
             and self.trail_percent is None
             and self.take_profit is None
             and self.stop_loss is None
             and self.stop_loss_limit is None
-            and not self.post_only
         ):
-            return self  # a plain market order, the common case: every time in force suits it
+            limit = self.limit_price
+            if order_type is _MARKET and limit is None and not self.post_only:
+                return self  # a plain market order, the common case: every time in force suits it
+            if (
+                order_type is _LIMIT
+                and limit is not None
+                and limit.is_finite()
+                and limit > 0
+                and not (self.post_only and self.time_in_force in (_IOC, _FOK))
+            ):
+                return self  # a plain limit order: every time in force suits it
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
         kind = self.order_type.value

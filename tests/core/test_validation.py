@@ -228,3 +228,30 @@ def test_a_market_order_is_priced_at_the_side_it_would_take():
     assert validate_for_instrument(_crypto(quantity="0.0001"), _btc(None), TOUCH)  # 6.001 at the ask
     # without a price or a quote the venue decides
     assert validate_for_instrument(_crypto(quantity="0.00008"), _btc(None), None)
+
+
+@settings(max_examples=300)
+@given(
+    st.decimals(allow_nan=True, allow_infinity=True, places=4),
+    st.sampled_from(["day", "gtc", "ioc", "fok", "opg", "cls"]),
+    st.booleans(),
+)
+def test_a_plain_limit_is_taken_exactly_when_its_price_and_time_in_force_allow(price, tif, post_only):
+    rests = tif not in ("ioc", "fok")
+    try:
+        request = OrderRequest(
+            symbol="AAPL",
+            side="buy",
+            quantity=1,
+            order_type="limit",
+            limit_price=price,
+            time_in_force=tif,
+            post_only=post_only,
+        )
+    except InvalidOrder as denial:
+        assert not price.is_finite() or price <= 0 or (post_only and not rests)
+        bad_price = not price.is_finite() or price <= 0
+        assert denial.reason is (Reason.INVALID_PRICE if bad_price else Reason.INVALID_FIELD)
+    else:
+        assert price.is_finite() and price > 0 and (rests or not post_only)
+        assert request.limit_price == price
