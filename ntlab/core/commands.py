@@ -74,6 +74,9 @@ class Stop:
 
 Command = Place | Cancel | Replace | Reports | Sent | Call | Stop
 
+What = type[Place] | type[Cancel] | type[Replace]
+"""Which of the three things sent to a broker a send is."""
+
 Send = tuple[type[Place] | type[Cancel] | type[Replace], "OrderState", ReplaceChange | None, Reply]
 """Something to hand the broker once the batch is journaled: what, for which order, the change, the reply."""
 

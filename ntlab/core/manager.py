@@ -2,10 +2,8 @@
 
 Callers put commands on the actor's inbox and await a reply. The actor drains the inbox in batches and, per
 batch: validates and risk-checks new orders, journals them (one transaction), hands them to the broker,
-journals what the broker said (a second transaction), and only then replies. A caller that finds the actor
-parked with nothing queued runs its one-command batch itself, the same way, instead of waking the actor
-and waiting for it to come round (two trips through the event loop that cost more than the batch); it does
-so for at most a few commands in a row before the event loop has run, so others are not starved.
+journals what the broker said (a second transaction), and only then replies. One caller's next command may
+run its batch in that caller's task instead, the same way (:mod:`ntlab.core.turns` says when).
 
 What a crash may lose: with the journal on, nothing a caller was told about. An order whose request was
 committed but whose answer was not is pending in the journal; on restart reconciliation asks the broker by
@@ -23,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from ntlab.core.commands import (
     Reports,
     Sent,
     Stop,
+    What,
 )
 from ntlab.core.enums import OrderStatus
 from ntlab.core.events import Callback, EventHub, OrderEvent
@@ -55,13 +54,13 @@ from ntlab.core.records import Fill, Order, OrderResponse, Position
 from ntlab.core.reports import OrderUpdate
 from ntlab.core.risk import RiskEngine, RiskLimits
 from ntlab.core.session import OWN_KINDS, SessionState
-from ntlab.core.submit import submit
+from ntlab.core.submit import send
+from ntlab.core.turns import CallerTurns
 from ntlab.errors import InvalidOrder, JournalError, Reason, SessionClosed, UnknownOrder
 
 log = logging.getLogger(__name__)
 
 _MAX_BATCH = 4096
-_INLINE_TURNS = 16  # batches a caller may run itself in a row before the event loop has had a turn
 
 
 class OrderManager:
@@ -101,9 +100,8 @@ class OrderManager:
         self._inbox = Inbox()
         self._flow: OrderFlow | None = None
         self._task: asyncio.Task[None] | None = None
-        self._turns = 0  # batches run by callers since the event loop last ran (see _inline)
-        self._last_caller: asyncio.Task[Any] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._turns = CallerTurns(self._inbox, self._background)
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -177,11 +175,7 @@ class OrderManager:
         if self.risk.prepares:  # a remote broker's reference price and short-sale flags, fetched first
             await self.risk.prepare(request, self.cancel_order)
         reply = self._reply()  # what _ask does, without a closure per order
-        command = Place(request, reply)
-        if self._inline():
-            self._run_inline(command)
-        else:
-            self._inbox.put(command)
+        self._dispatch(Place(request, reply))
         return await reply  # type: ignore[no-any-return]
 
     async def replace_order(
@@ -328,13 +322,9 @@ class OrderManager:
         return self._flow
 
     def _ask(self, command: Callable[[Reply], Command]) -> Reply:
-        """Hand a command to the actor (or run it at once, see :meth:`_run_inline`); awaiting the returned
-        future gives its answer."""
+        """Hand a command on (see :meth:`_dispatch`); awaiting the returned future gives its answer."""
         reply = self._reply()
-        if self._inline():
-            self._run_inline(command(reply))
-        else:
-            self._inbox.put(command(reply))
+        self._dispatch(command(reply))
         return reply
 
     def _reply(self) -> Reply:
@@ -371,74 +361,22 @@ class OrderManager:
             for event in batch.events:
                 self._hub.publish(event)
 
-    def _inline(self) -> bool:
-        """Whether this caller runs its command's batch itself: the actor is parked with nothing queued,
-        the same task sent the last command (so callers gathered together still share one batch and its
-        commit), and the event loop has run within the last few such batches."""
-        task = asyncio.current_task()
-        if task is not self._last_caller:
-            self._last_caller = task
-            return False
-        return self._turns < _INLINE_TURNS and self._inbox.idle()
-
-    def _run_inline(self, command: Command) -> None:
-        """Run ``command``'s batch now, in the caller's task, while the actor is parked (the inbox is held
-        meanwhile). A batch that has to wait (a venue that awaits) goes on in a task of its own, so a caller
-        cancelled or interrupted there never leaves it half done."""
-        if not self._turns:
-            asyncio.get_running_loop().call_soon(self._new_turns)
-        self._turns += 1
-        inbox = self._inbox
-        inbox.hold()
-        batch = self._process((command,))
-        try:
-            waiting = batch.send(None)
-        except StopIteration:
-            inbox.release()
-            return
-        except BaseException:
-            inbox.release()
-            raise
-        task = asyncio.get_running_loop().create_task(_resume(batch, waiting))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        task.add_done_callback(lambda _: inbox.release())
-
-    def _new_turns(self) -> None:
-        """The event loop ran: callers may run batches themselves again."""
-        self._turns = 0
+    def _dispatch(self, command: Command) -> None:
+        """Give a command to the actor, or run its batch in the caller's task (see ntlab.core.turns)."""
+        if self._turns.mine():
+            self._turns.run(self._process((command,)))
+        else:
+            self._inbox.put(command)
 
     # --- talking to remote brokers (outside the actor) ---------------------------------------------------
-    def _spawn_send(
-        self,
-        what: type[Place] | type[Cancel] | type[Replace],
-        order: Order,
-        change: ReplaceChange | None,
-        reply: Reply,
-    ) -> None:
+    def _spawn_send(self, what: What, order: Order, change: ReplaceChange | None, reply: Reply) -> None:
         task = asyncio.get_running_loop().create_task(self._send(what, order, change, reply))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _send(
-        self,
-        what: type[Place] | type[Cancel] | type[Replace],
-        order: Order,
-        change: ReplaceChange | None,
-        reply: Reply,
-    ) -> None:
-        broker, timeout = self.broker, self._submit_timeout
-        outcome: Sequence[OrderUpdate] | BaseException
-        try:
-            if what is Place:
-                outcome = await submit(broker, order, timeout=timeout, initial=self._retry_initial)
-            elif what is Cancel:
-                outcome = await asyncio.wait_for(broker.cancel_order(order), timeout)
-            else:
-                assert change is not None
-                outcome = await asyncio.wait_for(broker.replace_order(order, change), timeout)
-        except Exception as error:
-            outcome = error
+    async def _send(self, what: What, order: Order, change: ReplaceChange | None, reply: Reply) -> None:
+        timeout, initial = self._submit_timeout, self._retry_initial
+        outcome = await send(self.broker, what, order, change, timeout=timeout, initial=initial)
         self._inbox.put(Sent(what, order.order_id, outcome, reply))
 
     # --- rebuilding from the journal -------------------------------------------------------------------
@@ -450,28 +388,3 @@ class OrderManager:
         if self._id_prefix is None:
             self._id_prefix = journal.get_meta("id_prefix")
         return seen
-
-
-async def _resume(started: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Drive a coroutine that already ran up to ``waiting`` (the future it awaits) to its end."""
-    await _Rest(started, waiting)
-
-
-class _Rest:
-    __slots__ = ("_coroutine", "_waiting")
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
-        self._coroutine, self._waiting = coroutine, waiting
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coroutine, waiting = self._coroutine, self._waiting
-        while True:
-            try:
-                try:
-                    yield waiting
-                except BaseException as error:  # a cancel for the task goes on to the coroutine
-                    waiting = coroutine.throw(error)
-                else:
-                    waiting = coroutine.send(None)
-            except StopIteration:
-                return

@@ -17,7 +17,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_exponential, wait_random
 
 from ntlab.core.broker import Broker
+from ntlab.core.commands import Cancel, Place, What
 from ntlab.core.enums import OrderStatus
+from ntlab.core.lifecycle import ReplaceChange
 from ntlab.core.records import Fill, Order
 from ntlab.core.reports import (
     Accepted,
@@ -98,3 +100,24 @@ def broker_truth(
     elif status is OrderStatus.PENDING_CANCEL:
         reports.append(PendingCancel(order_id, when))
     return reports
+
+
+async def send(
+    broker: Broker,
+    what: What,
+    order: Order,
+    change: ReplaceChange | None,
+    *,
+    timeout: float,
+    initial: float,
+) -> Sequence[OrderUpdate] | BaseException:
+    """A submit, cancel or replace to a remote broker: its reports, or the error it ended with."""
+    try:
+        if what is Place:
+            return await submit(broker, order, timeout=timeout, initial=initial)
+        if what is Cancel:
+            return await asyncio.wait_for(broker.cancel_order(order), timeout)
+        assert change is not None
+        return await asyncio.wait_for(broker.replace_order(order, change), timeout)
+    except Exception as error:
+        return error
