@@ -31,20 +31,24 @@ class PositionState:
         if fee:
             self.fees += fee
         current = self.quantity
-        if current == 0 or (current > 0) == (signed > 0):
+        # opening, the cost is the price; signs compared with ZERO, not 0 (no int to convert)
+        if not current and quantity:
+            self.avg_cost, self.quantity = price, signed
+            return
+        long = current > ZERO
+        if long is (signed > ZERO):
             total = current + signed
-            cost = (self.avg_cost or ZERO) * abs(current) + price * quantity
-            self.avg_cost = cost / abs(total)
+            assert self.avg_cost is not None
+            self.avg_cost = (self.avg_cost * abs(current) + price * quantity) / abs(total)
             self.quantity = total
             return
-        closing = min(abs(signed), abs(current))
-        direction = _LONG if current > 0 else _SHORT
+        closing = min(abs(quantity), abs(current))
         assert self.avg_cost is not None
-        self.realized_pnl += (price - self.avg_cost) * closing * direction
-        self.quantity = current + signed
-        if self.quantity == 0:
+        self.realized_pnl += (price - self.avg_cost) * closing * (_LONG if long else _SHORT)
+        self.quantity = total = current + signed
+        if not total:
             self.avg_cost = None
-        elif (self.quantity > 0) != (current > 0):
+        elif (total > ZERO) is not long:
             self.avg_cost = price
 
     def unrealized(self, mark: Decimal) -> Decimal:
