@@ -117,21 +117,6 @@ def kinds(cls: type[Any]) -> dict[str, FieldSpec]:
 _REQUIRED = object()  # the "default" of a field without one: never identical to a value
 
 
-def _from_json(spec: FieldSpec) -> Callable[[Any], Any]:
-    if spec.kind is Kind.DECIMAL:
-        return Decimal
-    if spec.kind is Kind.TIME:
-        return datetime.fromisoformat
-    if spec.kind is Kind.ENUM:
-        assert spec.type is not None
-        return spec.type
-    if spec.kind is Kind.RECORD:
-        record = spec.type
-        assert record is not None
-        return lambda value: decode(record, value)
-    return lambda value: value
-
-
 def _compile(name: str, source: str, scope: dict[str, Any]) -> Callable[..., Any]:
     """A function generated from a record's field list (as dataclasses generate ``__init__``): the same
     field list, without a Python loop over the fields on every call."""
@@ -148,11 +133,12 @@ def encoder(cls: type[Any], *, omit: tuple[str, ...] = ()) -> Callable[[Any], di
     values and times in ISO 8601), which keeps this cheap enough for every order event.
     """
     scope: dict[str, Any] = {}
-    lines = ["def encode(r):", "    d = {}"]
-    for spec in specs(cls):
+    every = specs(cls)
+    lines = ["def encode(r):", f"    {', '.join(f'v{spec.index}' for spec in every)}, = r", "    d = {}"]
+    for spec in every:
         if spec.name in omit:
             continue
-        value = f"r[{spec.index}]"
+        value = f"v{spec.index}"
         if spec.kind is Kind.RECORD:
             scope[f"encode_{spec.name}"] = encoder(spec.type)  # type: ignore[arg-type]
             value = f"encode_{spec.name}({value})"
@@ -162,7 +148,7 @@ def encoder(cls: type[Any], *, omit: tuple[str, ...] = ()) -> Callable[[Any], di
             lines.append(f"    d[{spec.name!r}] = {value}")
         else:
             scope[f"default_{spec.name}"] = spec.default
-            lines.append(f"    if r[{spec.index}] is not default_{spec.name}: d[{spec.name!r}] = {value}")
+            lines.append(f"    if v{spec.index} is not default_{spec.name}: d[{spec.name!r}] = {value}")
     lines.append("    return d")
     return _compile("encode", "\n".join(lines), scope)
 
@@ -182,11 +168,10 @@ def replacer(cls: type[R], *names: str) -> Callable[..., R]:
     unknown = [n for n in names if n not in index]
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
-    slots = [f"r[{i}]" for i in range(len(index))]
-    for position, name in enumerate(names):
-        slots[index[name]] = f"v{position}"
     params = ", ".join(f"v{i}" for i in range(len(names)))
-    source = f"def replace(r, {params}):\n    return new(cls, ({', '.join(slots)},))"
+    # a list copy set in place: a NamedTuple's items read one by one cost a generic lookup each
+    sets = "; ".join(f"t[{index[name]}] = v{position}" for position, name in enumerate(names))
+    source = f"def replace(r, {params}):\n    t = list(r); {sets}\n    return new(cls, t)"
     return _compile("replace", source, {"new": tuple.__new__, "cls": cls})
 
 
@@ -223,17 +208,21 @@ def packer(cls: type[Any]) -> Callable[..., tuple[Any, ...]]:
     and None, so records kept packed cost its full collections nothing; a NamedTuple (a tuple subclass) is
     walked at every one. :func:`unpacker` gives the record back.
     """
-    lines = ["def pack(r, *extra):", "    t = list(r)"]  # copied whole, then only the enum slots rewritten
+    names, values = [], []
     for spec in specs(cls):
         if spec.kind is Kind.RECORD:
             raise TypeError(f"{cls.__name__}.{spec.name} holds a record: packed records hold plain values")
+        name = f"v{spec.index}"
+        names.append(name)
         if spec.kind is Kind.ENUM:
-            i = spec.index
-            if spec.optional:
-                lines.append(f"    if t[{i}] is not None: t[{i}] = t[{i}]._value_")
-            else:
-                lines.append(f"    t[{i}] = t[{i}]._value_")
-    lines += ["    t += extra", "    return tuple(t)"]
+            name = f"(None if {name} is None else {name}._value_)" if spec.optional else f"{name}._value_"
+        values.append(name)
+    lines = [  # unpacked at once (a NamedTuple's items read one by one cost a generic lookup each)
+        "def pack(r, *extra):",
+        f"    {', '.join(names)}, = r",
+        f"    t = ({', '.join(values)},)",
+        "    return t + extra if extra else t",
+    ]
     return _compile("pack", "\n".join(lines), {})
 
 
@@ -253,21 +242,56 @@ def unpacker(cls: type[R]) -> Callable[[tuple[Any, ...]], R]:
     return _compile("unpack", f"def unpack(t):\n    return new(cls, ({', '.join(slots)},))", scope)
 
 
-@_per_class
-def _decoder(cls: type[Any]) -> tuple[tuple[str, Any, Callable[[Any], Any]], ...]:
-    return tuple((s.name, _REQUIRED if s.required else s.default, _from_json(s)) for s in specs(cls))
+def decoder(cls: type[R]) -> Callable[[Mapping[str, Any]], R]:
+    """A function giving the ``cls`` record from :func:`encode`'s dict (after a JSON round trip): the inverse
+    of :func:`encoder`, generated from the same field list, so replaying a long journal stays cheap."""
+    scope: dict[str, Any] = {"new": tuple.__new__, "cls": cls, "REQUIRED": _REQUIRED}
+    scope.update(Decimal=Decimal, fromisoformat=datetime.fromisoformat, missing=_missing(cls))
+    lines = ["def decode(d):", "    get = d.get"]
+    for spec in specs(cls):
+        i, value = spec.index, f"v{spec.index}"
+        if spec.required:
+            lines += [
+                f"    {value} = get({spec.name!r}, REQUIRED)",
+                f"    if {value} is REQUIRED: missing({spec.name!r})",
+            ]
+            keep = f"{value} is not None"
+        else:
+            scope[f"default_{i}"] = spec.default
+            lines.append(f"    {value} = get({spec.name!r}, default_{i})")
+            keep = f"{value} is not None and {value} is not default_{i}"
+        if spec.kind is Kind.DECIMAL:
+            convert = f"Decimal({value})"
+        elif spec.kind is Kind.TIME:
+            convert = f"fromisoformat({value})"
+        elif spec.kind is Kind.ENUM:
+            assert spec.type is not None
+            scope[f"enum_{i}"], scope[f"members_{i}"] = spec.type, spec.type._value2member_map_  # type: ignore[attr-defined]
+            convert = f"members_{i}[{value}] if {value} in members_{i} else enum_{i}({value})"
+        elif spec.kind is Kind.RECORD:
+            scope[f"decode_{i}"] = _decoders(spec.type)  # type: ignore[arg-type]
+            convert = f"decode_{i}({value})"
+        else:
+            continue
+        lines.append(f"    if {keep}: {value} = {convert}")
+    lines.append(f"    return new(cls, ({', '.join(f'v{spec.index}' for spec in specs(cls))},))")
+    return _compile("decode", "\n".join(lines), scope)
+
+
+def _missing(cls: type[Any]) -> Callable[[str], None]:
+    def missing(name: str) -> None:
+        raise KeyError(f"a {cls.__name__} record needs {name!r}")
+
+    return missing
+
+
+_decoders = _per_class(decoder)
 
 
 def decode(cls: type[R], data: Mapping[str, Any]) -> R:
     """The record from :func:`encode`'s dict (after a JSON round trip). Missing fields take their defaults;
     unknown ones are ignored, so records written before a field existed still read."""
-    values: list[Any] = []
-    for name, default, from_json in _decoder(cls):
-        raw = data.get(name, default)
-        if raw is _REQUIRED:
-            raise KeyError(f"a {cls.__name__} record needs {name!r}")
-        values.append(raw if raw is None or raw is default else from_json(raw))
-    return cls._make(values)  # type: ignore[attr-defined, no-any-return]
+    return typing.cast(R, _decoders(cls)(data))
 
 
 # --- times as the tables keep them -----------------------------------------------------------------------------
