@@ -245,9 +245,10 @@ class PaperBroker:
         cached = book.quote_cache
         if cached is not None and cached[0] == qi:
             return cached[1]  # type: ignore[return-value]
+        stamp = int(book.quotes.time_ns[qi])
         quote = Quote(
             symbol,
-            from_ns(int(book.quotes.time_ns[qi])),
+            self.now() if stamp == self._now_ns else from_ns(stamp),  # a step to a quote's own time
             book.price(book.bid_t),  # the quote in force, as the book keeps it: qi is the book's own
             book.price(book.ask_t),
             _size(book.bid_sz),
